@@ -1,0 +1,207 @@
+"""Published retry policies, as data over the one schedule formula.
+
+Each preset reproduces a library's or article's policy as read from its source (versions
+named below); where a library retries forever, the preset stops after a finite number of
+attempts that covers its whole ramp — raise ``max_attempts`` to look further. Presets are
+WebSocket-only ladders except ``seed``, because the libraries retry one transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import UnknownNameError
+from .policy import JitterMode, RetryPolicy, WaitAnchor
+from .strategies import Strategy
+
+__all__ = ["POLICY_PRESETS", "policy_preset", "policy_preset_names"]
+
+_WS = (Strategy.DIRECT_WEBSOCKET,)
+
+
+def seed() -> RetryPolicy:
+    """The chat application chatconn was built to fix (its connection manager's numbers).
+
+    Timeouts 15 s growing x1.4 to 90 s, a 120 s ``extended_timeout`` rung, 6 attempts,
+    waits 1 s growing x1.4 to 30 s with +/-40 % proportional jitter, and the ladder
+    direct WebSocket x2 -> extended timeout -> alternative ports -> long polling -> SSE.
+    These are :class:`RetryPolicy`'s defaults.
+    """
+    return RetryPolicy()
+
+
+def grpc() -> RetryPolicy:
+    """gRPC connection backoff, grpc/grpc ``doc/connection-backoff.md``.
+
+    ``INITIAL_BACKOFF = 1 s, MULTIPLIER = 1.6, JITTER = 0.2, MAX_BACKOFF = 120 s,
+    MIN_CONNECT_TIMEOUT = 20 s``::
+
+        current_deadline = now() + INITIAL_BACKOFF
+        while TryConnect(Max(current_deadline, now() + MIN_CONNECT_TIMEOUT)) != SUCCESS:
+            SleepUntil(current_deadline)
+            current_backoff = Min(current_backoff * MULTIPLIER, MAX_BACKOFF)
+            current_deadline = now() + current_backoff +
+                UniformRandom(-JITTER * current_backoff, JITTER * current_backoff)
+
+    So: the first wait is exactly 1 s (no jitter), then 1.6 s, 2.56 s, ... capped at 120 s
+    *before* +/-20 % jitter; waits count from the attempt's start (``wait_from=start``);
+    each attempt gets at least 20 s, or until the next backoff deadline when that is later
+    (``timeout_spans_backoff``). gRPC retries forever; 12 attempts reach the 120 s cap.
+    """
+    return RetryPolicy(
+        base_timeout=20.0,
+        max_timeout=20.0,
+        timeout_growth=1.0,
+        extended_timeout=20.0,
+        timeout_spans_backoff=True,
+        max_attempts=12,
+        first_delay=1.0,
+        first_delay_jitter=JitterMode.NONE,
+        initial_delay=1.6,
+        multiplier=1.6,
+        max_delay=120.0,
+        jitter=0.2,
+        jitter_mode=JitterMode.PROPORTIONAL,
+        wait_from=WaitAnchor.START,
+        ladder=_WS,
+    )
+
+
+def websockets() -> RetryPolicy:
+    """The reconnect loop of the Python ``websockets`` library (17.4).
+
+    ``websockets/client.py`` ``backoff()``: ``yield random.random() * 5`` (RFC 6455
+    section 7.2.3), then ``delay = 3.1; while delay < 90: yield delay; delay *= 1.618``,
+    then 90 s forever. ``asyncio/client.py``: ``open_timeout=10`` covers the whole opening
+    handshake; waits count from the failure. It retries forever; 10 attempts cover the
+    ramp 3.1, 5.0158, 8.1156, 13.131, 21.246, 34.376, 55.620, 89.994 s.
+    """
+    return RetryPolicy(
+        base_timeout=10.0,
+        max_timeout=10.0,
+        timeout_growth=1.0,
+        extended_timeout=10.0,
+        max_attempts=10,
+        first_delay=5.0,
+        first_delay_jitter=JitterMode.FULL,
+        initial_delay=3.1,
+        multiplier=1.618,
+        max_delay=90.0,
+        jitter=0.0,
+        jitter_mode=JitterMode.NONE,
+        ladder=_WS,
+    )
+
+
+def aws_standard() -> RetryPolicy:
+    """botocore's ``standard`` retry mode (botocore 1.44.8, ``retries/standard.py``).
+
+    ``DEFAULT_MAX_ATTEMPTS = 3``; ``ExponentialBackoff.delay_amount``:
+    ``random() * min(base_scale * 2 ** (attempt_number - 1), 20)`` with
+    ``non_throttling_base_scale = 0.05`` s for transient errors such as a failed connection
+    (``throttling_base_scale = 1`` s applies to throttling errors only; botocore 1.35 used
+    1 s for all). Full jitter, cap before jitter. ``connect_timeout`` defaults to 60 s
+    (``botocore/config.py``). The retry quota (bucket 500) is not modelled.
+    """
+    return RetryPolicy(
+        base_timeout=60.0,
+        max_timeout=60.0,
+        timeout_growth=1.0,
+        extended_timeout=60.0,
+        max_attempts=3,
+        initial_delay=0.05,
+        multiplier=2.0,
+        max_delay=20.0,
+        jitter=1.0,
+        jitter_mode=JitterMode.FULL,
+        ladder=_WS,
+    )
+
+
+def aws_decorrelated() -> RetryPolicy:
+    """Decorrelated jitter, AWS Architecture Blog "Exponential Backoff And Jitter" (2015).
+
+    ``sleep = min(cap, random_between(base, sleep * 3))`` with ``sleep`` starting at
+    ``base`` (aws-samples/aws-arch-backoff-simulator ``ExpoBackoffDecorr``). The article
+    fixes the formula, not the numbers: this preset is the ``seed`` policy with only its
+    jitter swapped (base = ``initial_delay`` 1 s, cap = ``max_delay`` 30 s), so the two
+    compare directly.
+    """
+    return RetryPolicy(jitter_mode=JitterMode.DECORRELATED, jitter=1.0)
+
+
+def socketio() -> RetryPolicy:
+    """socket.io-client 4.8.4 ``Manager`` with its in-tree ``backo2`` ``Backoff``.
+
+    ``reconnectionDelay 1000, reconnectionDelayMax 5000, randomizationFactor 0.5,
+    timeout 20000`` ms, ``factor 2``, ``reconnectionAttempts Infinity``; ``duration()``::
+
+        ms = this.ms * Math.pow(this.factor, this.attempts++)
+        deviation = Math.floor(rand * this.jitter * ms)
+        ms = (Math.floor(rand * 10) & 1) == 0 ? ms - deviation : ms + deviation
+        return Math.min(ms, this.max) | 0
+
+    The cap comes *after* the jitter, so from the 4th retry on every client waits exactly
+    5 s: the lockstep this preset exists to show. The first reconnect waits ``duration()``.
+    Unlimited in the library; 10 attempts here.
+    """
+    return RetryPolicy(
+        base_timeout=20.0,
+        max_timeout=20.0,
+        timeout_growth=1.0,
+        extended_timeout=20.0,
+        max_attempts=10,
+        initial_delay=1.0,
+        multiplier=2.0,
+        max_delay=5.0,
+        jitter=0.5,
+        jitter_mode=JitterMode.BACKO2,
+        cap_after_jitter=True,
+        ladder=_WS,
+    )
+
+
+def signalr() -> RetryPolicy:
+    """@microsoft/signalr 10.0.11 ``DefaultReconnectPolicy``.
+
+    ``DEFAULT_RETRY_DELAYS_IN_MILLISECONDS = [0, 2000, 10000, 30000, null]``: four retries
+    after 0, 2, 10 and 30 s (counted from the failure), no jitter, then stop. The JS client
+    has no separate handshake timeout; ``serverTimeoutInMilliseconds`` (30 s) bounds it.
+    (SignalR only reconnects a connection that was up; the preset applies the same table
+    to a connect.)
+    """
+    return RetryPolicy(
+        base_timeout=30.0,
+        max_timeout=30.0,
+        timeout_growth=1.0,
+        extended_timeout=30.0,
+        max_attempts=5,
+        delays=(0.0, 2.0, 10.0, 30.0),
+        jitter=0.0,
+        jitter_mode=JitterMode.NONE,
+        ladder=_WS,
+    )
+
+
+POLICY_PRESETS: dict[str, Callable[[], RetryPolicy]] = {
+    "seed": seed,
+    "grpc": grpc,
+    "websockets": websockets,
+    "aws-standard": aws_standard,
+    "aws-decorrelated": aws_decorrelated,
+    "socketio": socketio,
+    "signalr": signalr,
+}
+
+
+def policy_preset_names() -> tuple[str, ...]:
+    return tuple(POLICY_PRESETS)
+
+
+def policy_preset(name: str) -> RetryPolicy:
+    """The preset called ``name``; raises UnknownNameError listing the known names."""
+    try:
+        factory = POLICY_PRESETS[name]
+    except KeyError:
+        raise UnknownNameError("policy", name, policy_preset_names()) from None
+    return factory()
