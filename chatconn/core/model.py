@@ -1,0 +1,182 @@
+"""The attempt model: how one attempt of a strategy fares under a NetworkProfile.
+
+Pure code on arrays of sessions, shared by the vectorised simulator and the scalar
+reference loop (which passes one session at a time through the same
+:class:`~chatconn.core.planner.ConnectPlanner` the live manager uses). The lab's chaos
+proxy applies the same rules to real sockets.
+
+One attempt, in order of precedence (a later rule overrides an earlier one)::
+
+    success     ROUND_TRIPS[strategy] x RTT + SYN retransmission penalty
+                + auth_s + sync_s + sync payload transfer
+    stall       u_fault < stall_probability              -> hangs   (TIMEOUT at the timeout)
+    reset       next reset_probability of u_fault        -> RESET after 2 RTT
+    proxy       WebSocket strategy, session behind proxy -> ws_block_mode
+    port        strategy's port(s) blocked for session   -> port_block_mode
+    outage      attempt starts inside an outage window   -> outage.mode
+    timeout     anything ending after the timeout        -> TIMEOUT at the timeout
+
+Failure times: refuse 1 RTT, reset or 403 2 RTT, hang never (so: the timeout).
+SYN loss: with q = 1 - (1 - loss)**2 (SYN or SYN-ACK lost), the number of losses n has
+P(n >= j) = q**j and costs 2**n - 1 s (RTO 1 s, doubling: 1, 3, 7, ... s), n <= 6
+(Linux ``tcp_syn_retries``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+import numpy as np
+
+from .profiles import ALTERNATIVE_PORTS, FaultMode, NetworkProfile
+from .strategies import ErrorCategory, Strategy
+
+__all__ = [
+    "MAX_SYN_RETRIES",
+    "ROUND_TRIPS",
+    "AttemptOutcome",
+    "SessionConditions",
+    "attempt_outcome",
+    "draw_conditions",
+    "syn_loss_probability",
+]
+
+#: Round trips to "connected": TCP, upgrade or session open, auth, initial sync.
+ROUND_TRIPS: dict[Strategy, float] = {
+    Strategy.DIRECT_WEBSOCKET: 4.0,
+    Strategy.EXTENDED_TIMEOUT: 4.0,
+    Strategy.MULTIPLE_PORTS: 4.0,
+    Strategy.LONG_POLLING: 4.0,
+    Strategy.SSE_FALLBACK: 4.0,
+}
+MAX_SYN_RETRIES = 6
+
+_FAIL_RTTS = {FaultMode.REFUSE: 1.0, FaultMode.RESET: 2.0, FaultMode.FORBIDDEN: 2.0}
+_FAIL_ERROR = {
+    FaultMode.HANG: ErrorCategory.TIMEOUT,
+    FaultMode.REFUSE: ErrorCategory.REFUSED,
+    FaultMode.RESET: ErrorCategory.RESET,
+    FaultMode.FORBIDDEN: ErrorCategory.UPGRADE_REJECTED,
+}
+
+
+def syn_loss_probability(profile: NetworkProfile) -> float:
+    """Probability that a TCP handshake loses its SYN or SYN-ACK."""
+    return 1.0 - (1.0 - profile.loss) ** 2
+
+
+def _penalty(u: np.ndarray, q: float) -> np.ndarray:
+    """Seconds of SYN retransmission for the draws ``u < q`` that lost packets."""
+    losses = np.minimum(np.floor(np.log(np.maximum(u, 1e-300)) / math.log(q)), MAX_SYN_RETRIES)
+    return np.exp2(losses) - 1.0
+
+
+def port_blocked_for(profile: NetworkProfile, strategy: Strategy) -> bool:
+    """True when a session whose ports are blocked cannot use ``strategy`` at all."""
+    if profile.blocked_ports_share <= 0.0 or not profile.blocked_ports:
+        return False
+    if strategy is Strategy.MULTIPLE_PORTS:
+        return set(ALTERNATIVE_PORTS) <= profile.blocked_ports
+    if strategy.uses_websocket:
+        return 0 in profile.blocked_ports
+    return False  # long polling and SSE use the HTTP port
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConditions:
+    """What sessions are stuck with for the whole connect, one entry per session.
+
+    ``behind_ws_proxy`` and ``ports_blocked`` may be a plain bool when the profile's share
+    is 0 or 1 (the same for every session).
+    """
+
+    rtt: np.ndarray
+    behind_ws_proxy: bool | np.ndarray
+    ports_blocked: bool | np.ndarray
+
+    def take(self, index: np.ndarray) -> SessionConditions:
+        """The conditions of the sessions at ``index``."""
+        return SessionConditions(
+            self.rtt[index], _take(self.behind_ws_proxy, index), _take(self.ports_blocked, index)
+        )
+
+
+def _take(value: bool | np.ndarray, index: np.ndarray) -> bool | np.ndarray:
+    return value[index] if isinstance(value, np.ndarray) else value
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """Per session: ``connected``, ``duration`` (seconds from the attempt's start), ``error``."""
+
+    connected: np.ndarray
+    duration: np.ndarray
+    error: np.ndarray
+
+
+def draw_conditions(profile: NetworkProfile, rng: np.random.Generator) -> SessionConditions:
+    """One session's conditions (arrays of length 1), drawn in the simulator's order."""
+    rtt = profile.rtt_median_s
+    if profile.rtt_sigma > 0:
+        rtt = float(rng.lognormal(math.log(profile.rtt_median_s), profile.rtt_sigma))
+    proxy = profile.ws_blocked_share >= 1.0
+    if 0.0 < profile.ws_blocked_share < 1.0:
+        proxy = bool(rng.random() < profile.ws_blocked_share)
+    ports = profile.blocked_ports_share >= 1.0
+    if 0.0 < profile.blocked_ports_share < 1.0:
+        ports = bool(rng.random() < profile.blocked_ports_share)
+    return SessionConditions(np.array([rtt]), proxy, ports)
+
+
+def attempt_outcome(
+    profile: NetworkProfile,
+    strategy: Strategy,
+    start: float | np.ndarray,
+    timeout: float | np.ndarray,
+    conditions: SessionConditions,
+    u_loss: np.ndarray | None,
+    u_fault: np.ndarray | None,
+) -> AttemptOutcome:
+    """The outcome of attempts of one ``strategy`` for the sessions in ``conditions``.
+
+    ``start`` and ``timeout`` are per session or shared; ``u_loss``/``u_fault`` are uniform
+    draws per session, needed only when the profile has loss or stall/reset probabilities
+    (pass None otherwise). Rare events are applied to the few sessions they hit, in place.
+    """
+    rtt = conditions.rtt
+    duration = rtt * ROUND_TRIPS[strategy]
+    duration += profile.auth_s + profile.sync_s + profile.transfer_s
+    if u_loss is not None:
+        q = syn_loss_probability(profile)
+        hit = np.flatnonzero(u_loss < q)
+        if hit.size:
+            duration[hit] += _penalty(u_loss[hit], q)
+    error = np.zeros(rtt.shape, dtype=np.int8)
+
+    def fail(mask: bool | np.ndarray, mode: FaultMode) -> None:
+        if isinstance(mask, np.ndarray):
+            index: slice | np.ndarray = np.flatnonzero(mask)
+            if not index.size:
+                return
+        elif mask:
+            index = slice(None)
+        else:
+            return
+        duration[index] = _FAIL_RTTS[mode] * rtt[index] if mode in _FAIL_RTTS else math.inf
+        error[index] = _FAIL_ERROR[mode]
+
+    p_stall, p_reset = profile.stall_probability, profile.reset_probability
+    if u_fault is not None and p_stall > 0:
+        fail(u_fault < p_stall, FaultMode.HANG)
+    if u_fault is not None and p_reset > 0:
+        fail((u_fault >= p_stall) & (u_fault < p_stall + p_reset), FaultMode.RESET)
+    if strategy.uses_websocket and profile.ws_blocked_share > 0:
+        fail(conditions.behind_ws_proxy, profile.ws_block_mode)
+    if port_blocked_for(profile, strategy):
+        fail(conditions.ports_blocked, profile.port_block_mode)
+    for outage in profile.outages:
+        fail((start >= outage.start_s) & (start < outage.end_s), outage.mode)
+    late = duration > timeout
+    np.copyto(duration, timeout, where=late)
+    error[late] = ErrorCategory.TIMEOUT
+    return AttemptOutcome(error == ErrorCategory.NONE, duration, error)

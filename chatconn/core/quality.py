@@ -1,0 +1,107 @@
+"""Quality classes of a time to connect.
+
+::
+
+    EXCELLENT   t < 2 s
+    GOOD        2 s <= t < 8 s
+    POOR        8 s <= t < 15 s
+    CRITICAL    t >= 15 s, or failed (NaN)
+
+A boundary value belongs to the worse class (exactly 2.0 s is GOOD). Thresholds are a
+:class:`QualityThresholds` value; :func:`classify` takes one timing or a whole array.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "Quality",
+    "QualityThresholds",
+    "classify",
+    "quality_counts",
+]
+
+
+class Quality(IntEnum):
+    """Ordered from best to worst; integer codes are what :func:`classify` returns for arrays."""
+
+    EXCELLENT = 0
+    GOOD = 1
+    POOR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class QualityThresholds:
+    """Upper bounds (exclusive, seconds) of EXCELLENT, GOOD and POOR."""
+
+    excellent_below: float = 2.0
+    good_below: float = 8.0
+    poor_below: float = 15.0
+
+    def __post_init__(self) -> None:
+        previous = 0.0
+        for name in ("excellent_below", "good_below", "poor_below"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(name, value, "expected a number of seconds")
+            if not math.isfinite(value) or value <= previous:
+                raise ConfigError(name, value, f"expected a finite number > {previous}")
+            object.__setattr__(self, name, float(value))
+            previous = float(value)
+
+    @property
+    def edges(self) -> tuple[float, float, float]:
+        return (self.excellent_below, self.good_below, self.poor_below)
+
+
+DEFAULT_THRESHOLDS = QualityThresholds()
+
+
+def classify(
+    seconds: float | np.ndarray | None, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> Quality | np.ndarray:
+    """The quality of one time to connect (None or NaN = failed), or int8 codes for an array.
+
+    Negative times are an error: a time to connect cannot be negative.
+    """
+    if isinstance(seconds, np.ndarray):
+        values = seconds.astype(float, copy=False)
+        if np.any(values < 0):
+            raise ConfigError("seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)")
+        codes = np.searchsorted(np.asarray(thresholds.edges), values, side="right").astype(np.int8)
+        codes[np.isnan(values)] = Quality.CRITICAL
+        return codes
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return Quality.CRITICAL
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float | np.floating | np.integer):
+        raise ConfigError("seconds", seconds, "expected a number of seconds or None")
+    if seconds < 0:
+        raise ConfigError("seconds", seconds, "times must be >= 0 (None or NaN = failed)")
+    if math.isnan(float(seconds)):
+        return Quality.CRITICAL
+    for quality, edge in zip(Quality, thresholds.edges, strict=False):
+        if seconds < edge:
+            return quality
+    return Quality.CRITICAL
+
+
+def quality_counts(
+    seconds: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> dict[str, int]:
+    """Sessions per class, by lower-case name (failed sessions count as critical)."""
+    codes = classify(np.asarray(seconds, dtype=float), thresholds)
+    counts = np.bincount(codes, minlength=len(Quality))
+    return {q.label: int(counts[q]) for q in Quality}

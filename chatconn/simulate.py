@@ -1,0 +1,284 @@
+"""Monte Carlo over many connect sessions: a policy against a profile or a population.
+
+Use :func:`simulate` to answer "with this policy, how long do our users wait to connect,
+and how many never do?". It runs the policy's schedule (:mod:`chatconn.core.schedule`)
+through the attempt model (:mod:`chatconn.core.model`) for every session, vectorised over
+sessions: at attempt k only the sessions still trying draw random numbers ("survivors"),
+chunk by chunk so memory stays bounded. Results are exactly reproducible: the same seed
+gives identical arrays whatever ``chunk_sessions`` (see :mod:`chatconn.streams`).
+:func:`chatconn.reference.simulate_reference` is the same model driven session by
+session through the live manager's planner; tests hold the two equal in distribution.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .core.errors import ConfigError
+from .core.model import SessionConditions, attempt_outcome
+from .core.policy import JitterMode, RetryPolicy
+from .core.profiles import NetworkProfile, Population, as_population
+from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
+from .core.schedule import (
+    attempt_timeout,
+    jitter_mode_for,
+    jittered_wait,
+    next_start,
+    nominal_timeouts,
+    nominal_waits,
+    spans_backoff,
+    within_deadline,
+)
+from .core.strategies import Strategy
+from .streams import BLOCK_SESSIONS, BlockStreams
+
+__all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
+
+#: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
+DEFAULT_CHUNK_SESSIONS = 16 * BLOCK_SESSIONS
+MAX_SESSIONS = 10**9
+PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SimulationResult:
+    """Per-session arrays of one simulation, in session order, plus what produced them.
+
+    ``time_to_connect`` is NaN for sessions that gave up; ``ended_at`` is when a session
+    connected or gave up; ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
+    none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
+    failed); ``profile`` indexes ``profile_names``.
+    """
+
+    policy: RetryPolicy
+    target: str
+    seed: int
+    profile_names: tuple[str, ...]
+    connected: np.ndarray
+    time_to_connect: np.ndarray
+    ended_at: np.ndarray
+    attempts: np.ndarray
+    strategy: np.ndarray
+    last_error: np.ndarray
+    profile: np.ndarray
+    elapsed_s: float = 0.0
+    random_draws: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sessions(self) -> int:
+        return int(self.connected.size)
+
+    def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
+        """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
+        n = self.sessions
+        times = self.time_to_connect[self.connected]
+        ok = int(times.size)
+        if ok:
+            qs = np.percentile(times, PERCENTILES)
+            ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
+            ttc["mean"] = float(times.mean())
+        else:
+            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
+        codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
+        return {
+            "sessions": n,
+            "success_rate": ok / n if n else None,
+            "time_to_connect_s": ttc,
+            "attempts_mean": float(self.attempts.mean()) if n else None,
+            "quality": quality_counts(self.time_to_connect, thresholds),
+            "strategy_share": {s.value: (int(codes[s.code]) / ok if ok else 0.0) for s in Strategy},
+            "elapsed_s": self.elapsed_s,
+            "sessions_per_s": n / self.elapsed_s if self.elapsed_s > 0 else None,
+        }
+
+
+def _check_sessions(sessions: Any) -> int:
+    if isinstance(sessions, bool) or not isinstance(sessions, int | np.integer):
+        raise ConfigError("sessions", sessions, f"expected a whole number in [1, {MAX_SESSIONS}]")
+    if not 1 <= sessions <= MAX_SESSIONS:
+        raise ConfigError("sessions", sessions, f"expected a whole number in [1, {MAX_SESSIONS}]")
+    return int(sessions)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError("seed", seed, "expected a whole number >= 0")
+    return int(seed)
+
+
+def simulate(
+    policy: RetryPolicy,
+    target: NetworkProfile | Population,
+    sessions: int,
+    seed: int = 0,
+    *,
+    chunk_sessions: int = DEFAULT_CHUNK_SESSIONS,
+) -> SimulationResult:
+    """Simulate ``sessions`` connects of ``policy`` under a profile or population.
+
+    A population's sessions are split between its profiles by share (largest remainder,
+    in component order), each component with its own random streams. ``chunk_sessions``
+    bounds memory (about 60 bytes per session of a chunk) and must be a multiple of
+    :data:`~chatconn.streams.BLOCK_SESSIONS`; it never changes the result.
+    """
+    if not isinstance(policy, RetryPolicy):
+        raise ConfigError("policy", policy, "expected a RetryPolicy")
+    sessions = _check_sessions(sessions)
+    seed = _check_seed(seed)
+    if (
+        isinstance(chunk_sessions, bool)
+        or not isinstance(chunk_sessions, int)
+        or chunk_sessions <= 0
+        or chunk_sessions % BLOCK_SESSIONS
+    ):
+        raise ConfigError(
+            "chunk_sessions", chunk_sessions, f"expected a positive multiple of {BLOCK_SESSIONS}"
+        )
+    population = as_population(target)
+    began = time.perf_counter()
+    out = _Arrays(sessions)
+    draws = {"uniform": 0, "lognormal": 0}
+    offset = 0
+    for component, (profile, count) in enumerate(
+        zip(population.profiles, population.split(sessions), strict=True)
+    ):
+        for first in range(0, count, chunk_sessions):
+            n = min(chunk_sessions, count - first)
+            streams = BlockStreams(seed, component, first, n)
+            lo = offset + first
+            _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
+            out.profile[lo : lo + n] = component
+            draws["uniform"] += streams.draws
+            draws["lognormal"] += n if profile.rtt_sigma > 0 else 0
+        offset += count
+    return SimulationResult(
+        policy=policy,
+        target=population.name,
+        seed=seed,
+        profile_names=tuple(p.name for p in population.profiles),
+        elapsed_s=time.perf_counter() - began,
+        random_draws=draws,
+        **out.fields(),
+    )
+
+
+class _Arrays:
+    """The result arrays, filled chunk by chunk."""
+
+    def __init__(self, n: int) -> None:
+        self.connected = np.zeros(n, dtype=bool)
+        self.time_to_connect = np.full(n, np.nan)
+        self.ended_at = np.zeros(n)
+        self.attempts = np.zeros(n, dtype=np.int16)
+        self.strategy = np.full(n, -1, dtype=np.int8)
+        self.last_error = np.zeros(n, dtype=np.int8)
+        self.profile = np.zeros(n, dtype=np.int8)
+
+    def view(self, lo: int, hi: int) -> _Arrays:
+        view = object.__new__(_Arrays)
+        for name, array in vars(self).items():
+            setattr(view, name, array[lo:hi])
+        return view
+
+    def fields(self) -> dict[str, np.ndarray]:
+        return dict(vars(self))
+
+
+def _draw_conditions(profile: NetworkProfile, streams: BlockStreams, n: int) -> SessionConditions:
+    """Per-session conditions for a chunk: the array twin of ``model.draw_conditions``."""
+    if profile.rtt_sigma > 0:
+        rtt = streams.lognormal(math.log(profile.rtt_median_s), profile.rtt_sigma)
+    else:
+        rtt = np.full(n, profile.rtt_median_s)
+    proxy: bool | np.ndarray = profile.ws_blocked_share >= 1.0
+    if 0.0 < profile.ws_blocked_share < 1.0:
+        proxy = streams.random() < profile.ws_blocked_share
+    ports: bool | np.ndarray = profile.blocked_ports_share >= 1.0
+    if 0.0 < profile.blocked_ports_share < 1.0:
+        ports = streams.random() < profile.blocked_ports_share
+    return SessionConditions(rtt, proxy, ports)
+
+
+def _simulate_chunk(
+    policy: RetryPolicy, profile: NetworkProfile, streams: BlockStreams, out: _Arrays
+) -> None:
+    """Run every session of a chunk to connected or given up, filling ``out`` in place.
+
+    Attempt 0 involves every session and works on whole arrays; later attempts work on
+    the sorted positions of the sessions still trying (few, on most profiles).
+    """
+    n = out.connected.size
+    conditions = _draw_conditions(profile, streams, n)
+    needs_loss = profile.loss > 0
+    needs_fault = profile.stall_probability + profile.reset_probability > 0
+    decorrelated = JitterMode.DECORRELATED in (policy.jitter_mode, jitter_mode_for(policy, 0))
+    timeouts = nominal_timeouts(policy)
+    nominal = nominal_waits(policy)
+    last = policy.max_attempts - 1
+
+    alive: np.ndarray | None = None  # None = every session of the chunk (attempt 0)
+    start: float | np.ndarray = 0.0
+    previous: float | np.ndarray = policy.initial_delay
+    if decorrelated:
+        previous = np.full(n, policy.initial_delay)
+    for k in range(policy.max_attempts):
+        strategy = policy.strategy_for(k)
+        here = conditions if alive is None else conditions.take(alive)
+        wait_after = None
+        timeout: float | np.ndarray = timeouts[k]
+        if policy.timeout_spans_backoff:
+            # gRPC knows the next backoff deadline before the attempt starts.
+            prev = previous if alive is None or not decorrelated else previous[alive]
+            wait_after = jittered_wait(policy, k, nominal[k], streams.random(alive), prev)
+            timeout = spans_backoff(policy, timeout, wait_after)
+        timeout = attempt_timeout(policy, start, timeout)
+        outcome = attempt_outcome(
+            profile,
+            strategy,
+            start,
+            timeout,
+            here,
+            streams.random(alive) if needs_loss else None,
+            streams.random(alive) if needs_fault else None,
+        )
+        end = outcome.duration
+        end += start
+        failed = np.flatnonzero(~outcome.connected)
+        if alive is None:
+            out.connected[:] = outcome.connected
+            out.time_to_connect[:] = end
+            out.time_to_connect[failed] = np.nan
+            out.ended_at[:] = end
+            out.attempts[:] = 1
+            out.strategy[:] = strategy.code
+            out.strategy[failed] = -1
+            lost = failed
+        else:
+            won = alive[outcome.connected]
+            out.connected[won] = True
+            out.time_to_connect[won] = end[outcome.connected]
+            out.ended_at[alive] = end
+            out.attempts[alive] = k + 1
+            out.strategy[won] = strategy.code
+            lost = alive[failed]
+        out.last_error[lost] = outcome.error[failed]
+        if k == last or lost.size == 0:
+            return
+        if wait_after is None:
+            prev = previous[lost] if decorrelated else previous
+            wait = jittered_wait(policy, k, nominal[k], streams.random(lost), prev)
+        else:
+            wait = wait_after[failed]
+        prev_start = start if alive is None else start[failed]
+        begin = next_start(policy, prev_start, end[failed], wait)
+        if policy.deadline is not None:
+            keep = within_deadline(policy, begin)
+            lost, begin, wait = lost[keep], begin[keep], wait[keep]
+        alive, start = lost, begin
+        if decorrelated:
+            previous[alive] = wait
