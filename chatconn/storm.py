@@ -76,11 +76,15 @@ class StormResult:
             "refused": self.refused,
             "refused_during_outage": self.refused_during_outage,
             "refused_over_capacity": self.refused_over_capacity,
-            "attempts_mean": float(self.attempts[self.attempts > 0].mean()) if self.clients else None,
+            "attempts_mean": float(self.attempts[self.attempts > 0].mean())
+            if self.clients
+            else None,
             "beyond_policy": self.beyond_policy,
             "series": [
                 {"t_s": i, "accepted": int(a), "refused": int(r)}
-                for i, (a, r) in enumerate(zip(self.accepted_per_s, self.refused_per_s, strict=True))
+                for i, (a, r) in enumerate(
+                    zip(self.accepted_per_s, self.refused_per_s, strict=True)
+                )
             ],
             "elapsed_s": self.elapsed_s,
         }
@@ -91,7 +95,9 @@ def _check(name: str, value: Any, low: float, *, integer: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise ConfigError(name, value, f"expected a {'whole ' if integer else ''}number >= {low}")
     if not math.isfinite(value) or value < low:
-        raise ConfigError(name, value, f"expected a finite {'whole ' if integer else ''}number >= {low}")
+        raise ConfigError(
+            name, value, f"expected a finite {'whole ' if integer else ''}number >= {low}"
+        )
     return int(value) if integer else float(value)
 
 
@@ -204,11 +210,11 @@ def storm(
         window_peaks.append(arrivals)
         if ids.size:
             # Jump over empty windows.
-            window = max(window + 1, int(math.floor(next_t.min() - outage_s)))
+            window = max(window + 1, math.floor(next_t.min() - outage_s))
 
     accepted = np.concatenate(accepted_times) if accepted_times else np.empty(0)
     refused = np.concatenate(refused_times) if refused_times else np.empty(0)
-    seconds = int(math.floor(max(accepted.max(initial=0.0), refused.max(initial=0.0)))) + 1
+    seconds = math.floor(max(accepted.max(initial=0.0), refused.max(initial=0.0))) + 1
     accepted_per_s = np.bincount(np.floor(accepted).astype(np.int64), minlength=seconds)
     refused_per_s = np.bincount(np.floor(refused).astype(np.int64), minlength=seconds)
     back = np.sort(connect_time[~np.isnan(connect_time)])

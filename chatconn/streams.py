@@ -47,10 +47,14 @@ class BlockStreams:
         self.draws += int(counts.sum())
         if len(self.generators) == 1:
             return self.generators[0].random(int(counts[0]))
-        return np.concatenate([g.random(int(n)) for g, n in zip(self.generators, counts, strict=True)])
+        return np.concatenate(
+            [g.random(int(n)) for g, n in zip(self.generators, counts, strict=True)]
+        )
 
     def lognormal(self, mean: float, sigma: float) -> np.ndarray:
         """One lognormal per session of the chunk."""
         counts = self._counts(None)
-        parts = [g.lognormal(mean, sigma, int(n)) for g, n in zip(self.generators, counts, strict=True)]
+        parts = [
+            g.lognormal(mean, sigma, int(n)) for g, n in zip(self.generators, counts, strict=True)
+        ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 import numpy as np
 
 from .profiles import ALTERNATIVE_PORTS, FaultMode, NetworkProfile

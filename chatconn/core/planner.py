@@ -16,7 +16,7 @@ passed in by the caller; nothing here reads a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .schedule import Schedule, attempt_timeout, next_start, within_deadline
 from .strategies import Strategy
@@ -24,7 +24,7 @@ from .strategies import Strategy
 __all__ = ["AttemptPlan", "ConnectPlanner", "GiveUp", "GiveUpReason"]
 
 
-class GiveUpReason(str, Enum):
+class GiveUpReason(StrEnum):
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     DEADLINE = "deadline"
 

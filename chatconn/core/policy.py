@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from .errors import ConfigError, UnknownNameError
@@ -87,7 +87,7 @@ DEFAULT_LADDER = (
 MAX_ATTEMPTS_LIMIT = 1000
 
 
-class JitterMode(str, Enum):
+class JitterMode(StrEnum):
     """How a nominal wait ``d`` becomes a random wait (``u`` is uniform on [0, 1)).
 
     ==============  =============================================  ============================
@@ -113,7 +113,7 @@ class JitterMode(str, Enum):
         return self.value
 
 
-class WaitAnchor(str, Enum):
+class WaitAnchor(StrEnum):
     """What a wait counts from: the previous attempt's failure, or its start (gRPC)."""
 
     FAILURE = "failure"

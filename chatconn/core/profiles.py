@@ -20,9 +20,8 @@ profile against your own records when the answer matters.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from .errors import ConfigError, UnknownNameError
@@ -44,7 +43,7 @@ __all__ = [
 ALTERNATIVE_PORTS = (1, 2)
 
 
-class FaultMode(str, Enum):
+class FaultMode(StrEnum):
     """How a blocked or failing path behaves, as a client sees it."""
 
     HANG = "hang"  # accepted or dropped, never answered: the attempt times out
@@ -68,11 +67,15 @@ def _mode(name: str, value: Any, allowed: tuple[FaultMode, ...]) -> FaultMode:
 
 def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]")
+        raise ConfigError(
+            name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]"
+        )
     value = float(value)
     ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
     if not ok:
-        raise ConfigError(name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]")
+        raise ConfigError(
+            name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]"
+        )
     return value
 
 
@@ -136,21 +139,35 @@ class NetworkProfile:
         put = object.__setattr__
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError("name", self.name, "expected a non-empty string")
-        put(self, "rtt_median_s", _number("rtt_median_s", self.rtt_median_s, 0.0, 60.0, low_open=True))
+        put(
+            self,
+            "rtt_median_s",
+            _number("rtt_median_s", self.rtt_median_s, 0.0, 60.0, low_open=True),
+        )
         put(self, "rtt_sigma", _number("rtt_sigma", self.rtt_sigma, 0.0, 3.0))
         put(self, "loss", _number("loss", self.loss, 0.0, 0.9))
-        for name in ("stall_probability", "reset_probability", "ws_blocked_share", "blocked_ports_share"):
+        for name in (
+            "stall_probability",
+            "reset_probability",
+            "ws_blocked_share",
+            "blocked_ports_share",
+        ):
             put(self, name, _number(name, getattr(self, name), 0.0, 1.0))
         if self.stall_probability + self.reset_probability > 1.0:
             raise ConfigError(
                 "reset_probability",
                 self.reset_probability,
-                f"stall_probability + reset_probability must be <= 1 (stall is {self.stall_probability})",
+                "stall_probability + reset_probability must be <= 1 "
+                f"(stall_probability is {self.stall_probability})",
             )
         put(
             self,
             "ws_block_mode",
-            _mode("ws_block_mode", self.ws_block_mode, (FaultMode.HANG, FaultMode.RESET, FaultMode.FORBIDDEN)),
+            _mode(
+                "ws_block_mode",
+                self.ws_block_mode,
+                (FaultMode.HANG, FaultMode.RESET, FaultMode.FORBIDDEN),
+            ),
         )
         put(
             self,
@@ -163,10 +180,18 @@ class NetworkProfile:
         put(self, "blocked_ports", ports)
         for name in ("auth_s", "sync_s"):
             put(self, name, _number(name, getattr(self, name), 0.0, 600.0))
-        if isinstance(self.sync_bytes, bool) or not isinstance(self.sync_bytes, int) or self.sync_bytes < 0:
+        if (
+            isinstance(self.sync_bytes, bool)
+            or not isinstance(self.sync_bytes, int)
+            or self.sync_bytes < 0
+        ):
             raise ConfigError("sync_bytes", self.sync_bytes, "expected a whole number >= 0")
         if self.bandwidth_kbps is not None:
-            put(self, "bandwidth_kbps", _number("bandwidth_kbps", self.bandwidth_kbps, 0.0, 1e9, low_open=True))
+            put(
+                self,
+                "bandwidth_kbps",
+                _number("bandwidth_kbps", self.bandwidth_kbps, 0.0, 1e9, low_open=True),
+            )
         outages = tuple(o if isinstance(o, Outage) else Outage(*o) for o in self.outages)
         put(self, "outages", tuple(sorted(outages, key=lambda o: o.start_s)))
 
@@ -194,7 +219,11 @@ class NetworkProfile:
                 value = sorted(value)
             elif f.name == "outages":
                 value = [
-                    {"start_s": o.start_s, "end_s": o.end_s if math.isfinite(o.end_s) else "inf", "mode": o.mode.value}
+                    {
+                        "start_s": o.start_s,
+                        "end_s": o.end_s if math.isfinite(o.end_s) else "inf",
+                        "mode": o.mode.value,
+                    }
                     for o in value
                 ]
             out[f.name] = value
@@ -366,5 +395,3 @@ def as_population(target: NetworkProfile | Population) -> Population:
     if isinstance(target, NetworkProfile):
         return Population(target.name, ((target, 1.0),), target.description)
     raise ConfigError("profile", target, "expected a NetworkProfile or a Population")
-
-

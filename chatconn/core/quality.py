@@ -80,7 +80,9 @@ def classify(
     if isinstance(seconds, np.ndarray):
         values = seconds.astype(float, copy=False)
         if np.any(values < 0):
-            raise ConfigError("seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)")
+            raise ConfigError(
+                "seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)"
+            )
         codes = np.searchsorted(np.asarray(thresholds.edges), values, side="right").astype(np.int8)
         codes[np.isnan(values)] = Quality.CRITICAL
         return codes

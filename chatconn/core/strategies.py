@@ -12,14 +12,14 @@ them in this order, each a fallback for the one before::
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from .errors import UnknownNameError
 
 __all__ = ["ErrorCategory", "Strategy", "parse_strategy"]
 
 
-class Strategy(str, Enum):
+class Strategy(StrEnum):
     """How one attempt connects. The value is the name used in configs, CLI and records."""
 
     DIRECT_WEBSOCKET = "direct_websocket"

@@ -1,0 +1,351 @@
+"""The ``chatconn`` command line: describe, simulate and stress retry policies.
+
+::
+
+    chatconn presets  [--json]
+    chatconn schedule --policy NAME [--set FIELD=VALUE ...] [--samples N] [--seed S] [--json]
+    chatconn simulate --policy NAME [--set ...] --profile NAME [--sessions N] [--seed S] [--json]
+    chatconn storm    --policy NAME [--set ...] --clients N --outage-s S --capacity C
+                      [--seed S] [--json]
+
+``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
+on stderr that names what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from .core.errors import ChatconnError, ConfigError
+from .core.policy import RetryPolicy
+from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
+from .core.profiles import (
+    load_target,
+    population_names,
+    population_preset,
+    profile_names,
+    profile_preset,
+)
+from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .simulate import simulate
+from .storm import DEFAULT_ATTEMPT_S, storm
+
+__all__ = ["main", "parse_assignment", "policy_from_args"]
+
+EXIT_USAGE = 2
+
+_FLOAT_FIELDS = {
+    "base_timeout",
+    "max_timeout",
+    "timeout_growth",
+    "extended_timeout",
+    "initial_delay",
+    "multiplier",
+    "max_delay",
+    "jitter",
+}
+_OPTIONAL_FLOAT_FIELDS = {"first_delay", "deadline"}
+_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter"}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class UsageError(ChatconnError):
+    """Bad command-line input; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _number(field: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(field, text, "expected a number") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` from ``--set`` into a policy field name and a typed value."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
+        raise UsageError(
+            f"chatconn: error: --set {text!r}: expected FIELD=VALUE, e.g. --set jitter=0.2"
+        )
+    if name not in RetryPolicy.field_names():
+        raise UsageError(
+            f"chatconn: error: --set {text!r}: unknown policy field {name!r}; known: "
+            + ", ".join(RetryPolicy.field_names())
+        )
+    lowered = raw.lower()
+    if name in _FLOAT_FIELDS:
+        return name, _number(name, raw)
+    if name in _OPTIONAL_FLOAT_FIELDS:
+        return name, None if lowered in {"none", "null", ""} else _number(name, raw)
+    if name == "max_attempts":
+        try:
+            return name, int(raw)
+        except ValueError:
+            raise ConfigError(name, raw, "expected a whole number >= 1") from None
+    if name in _BOOL_FIELDS:
+        if lowered in _TRUE | _FALSE:
+            return name, lowered in _TRUE
+        raise ConfigError(name, raw, "expected true or false")
+    if name == "delays":
+        if lowered in {"none", "null", ""}:
+            return name, None
+        return name, tuple(_number(name, part) for part in raw.split(","))
+    if name == "ladder":
+        return name, tuple(part.strip() for part in raw.split(",") if part.strip())
+    return name, raw  # enums: validated by RetryPolicy
+
+
+def policy_from_args(name: str, assignments: Sequence[str]) -> RetryPolicy:
+    """A preset with ``--set`` changes applied together (validated as one policy)."""
+    policy = policy_preset(name)
+    changes = dict(parse_assignment(a) for a in assignments)
+    return policy.with_changes(**changes) if changes else policy
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="chatconn", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def policy_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--policy", default="seed", help="a preset: " + ", ".join(POLICY_PRESETS))
+        p.add_argument(
+            "--set",
+            dest="assignments",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="change a policy field, e.g. --set jitter=0.2 (repeatable)",
+        )
+        p.add_argument("--seed", type=_seed, default=0)
+        p.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+    p = sub.add_parser("presets", help="list policy presets, profiles and populations")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("schedule", help="per-attempt strategy, timeout and wait distribution")
+    policy_args(p)
+    p.add_argument("--samples", type=_positive_int, default=10_000)
+
+    p = sub.add_parser("simulate", help="simulate many sessions under a profile or population")
+    policy_args(p)
+    p.add_argument("--profile", default="global-users", help="a profile or population name")
+    p.add_argument("--sessions", type=_positive_int, default=100_000)
+
+    p = sub.add_parser("storm", help="every client dropped at once; a server with limited capacity")
+    policy_args(p)
+    p.add_argument("--clients", type=_positive_int, default=10_000)
+    p.add_argument("--outage-s", type=_non_negative_float, default=30.0)
+    p.add_argument("--capacity", type=_positive_int, default=1_000, help="handshakes per second")
+    p.add_argument("--attempt-s", type=_non_negative_float, default=DEFAULT_ATTEMPT_S)
+    return parser
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    p5, p50, p95 = np.percentile(values, (5, 50, 95))
+    return {
+        "min": float(values.min()),
+        "p5": float(p5),
+        "p50": float(p50),
+        "mean": float(values.mean()),
+        "p95": float(p95),
+        "max": float(values.max()),
+    }
+
+
+def schedule_report(policy: RetryPolicy, samples: int, seed: int) -> dict[str, Any]:
+    """Per attempt: strategy, timeout and the distribution of the wait before it."""
+    waits = draw_waits(policy, np.random.default_rng(seed), samples)
+    timeouts = nominal_timeouts(policy)
+    attempts = []
+    for k in range(policy.max_attempts):
+        drawn = spans_backoff(policy, np.full(samples, timeouts[k]), waits[:, k])
+        before = np.zeros(samples) if k == 0 else waits[:, k - 1]
+        attempts.append(
+            {
+                "index": k,
+                "strategy": policy.strategy_for(k).value,
+                "timeout_s": float(np.median(drawn)),
+                "timeout_max_s": float(drawn.max()),
+                "wait_before_s": _stats(before),
+            }
+        )
+    return {"policy": policy.to_dict(), "samples": samples, "seed": seed, "attempts": attempts}
+
+
+def presets_report() -> dict[str, Any]:
+    policies = {}
+    for name in policy_preset_names():
+        doc = (POLICY_PRESETS[name].__doc__ or "").strip().splitlines()[0]
+        policies[name] = {"source": doc, **policy_preset(name).to_dict()}
+    return {
+        "policies": policies,
+        "profiles": {name: profile_preset(name).to_dict() for name in profile_names()},
+        "populations": {name: population_preset(name).to_dict() for name in population_names()},
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf/NaN: write them as strings / null."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1e4 else f"{value:.3g}"
+    return str(value)
+
+
+def _print_text(command: str, report: dict[str, Any]) -> None:
+    out = sys.stdout.write
+    if command == "presets":
+        out("policies:     " + ", ".join(report["policies"]) + "\n")
+        out("profiles:     " + ", ".join(report["profiles"]) + "\n")
+        out("populations:  " + ", ".join(report["populations"]) + "\n")
+    elif command == "schedule":
+        out(f"{'attempt':>7}  {'strategy':<17} {'timeout_s':>9}  wait before: p5 / p50 / p95 s\n")
+        for a in report["attempts"]:
+            w = a["wait_before_s"]
+            out(
+                f"{a['index']:>7}  {a['strategy']:<17} {a['timeout_s']:>9.3f}  "
+                f"{w['p5']:.3f} / {w['p50']:.3f} / {w['p95']:.3f}\n"
+            )
+    elif command == "simulate":
+        t = report["time_to_connect_s"]
+        out(f"{report['policy']} on {report['profile']}: {report['sessions']} sessions\n")
+        out(f"  success rate      {report['success_rate']:.4%}\n")
+        out("  time to connect   " + "  ".join(f"{k} {_fmt(v)} s" for k, v in t.items()) + "\n")
+        out(f"  attempts (mean)   {report['attempts_mean']:.3f}\n")
+        out(
+            "  quality           "
+            + "  ".join(f"{k} {v}" for k, v in report["quality"].items())
+            + "\n"
+        )
+        shares = {k: v for k, v in report["strategy_share"].items() if v}
+        out("  connected via     " + "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) + "\n")
+        out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
+    elif command == "storm":
+        out(
+            f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "
+            f"capacity {report['capacity_per_s']}/s\n"
+        )
+        out(
+            f"  peak {report['peak_per_s']}/s ({report['peak_over_capacity']:.2f} x capacity), "
+            f"99 % back at {_fmt(report['reconnected_99_s'])} s, all at "
+            f"{_fmt(report['reconnected_all_s'])} s\n"
+        )
+        out(
+            f"  refused {report['refused']} attempts; {report['beyond_policy']} clients "
+            "would have given up under the policy's own limits\n"
+        )
+
+
+def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Parse ``argv`` and return the report the command prints (raises on bad input)."""
+    args = _build_parser().parse_args(argv)
+    if args.command == "presets":
+        return presets_report()
+    policy = policy_from_args(args.policy, args.assignments)
+    if args.command == "schedule":
+        return schedule_report(policy, args.samples, args.seed)
+    if args.command == "simulate":
+        result = simulate(policy, load_target(args.profile), args.sessions, args.seed)
+        return {
+            "policy": args.policy,
+            "profile": args.profile,
+            "seed": args.seed,
+            **result.summary(),
+        }
+    if args.command == "storm":
+        result = storm(
+            policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
+        )
+        return {"policy": args.policy, "seed": args.seed, **result.to_dict()}
+    raise UsageError(f"chatconn: error: unknown command {args.command!r}")  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chatconn`` script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        report = run(argv)
+    except UsageError as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return EXIT_USAGE
+    except (ChatconnError, ValueError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"chatconn: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    if "--json" in argv:
+        json.dump(_finite(report), sys.stdout, default=_json_default, indent=None)
+        sys.stdout.write("\n")
+    else:
+        command = next(a for a in argv if not a.startswith("-"))
+        _print_text(command, report)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
