@@ -32,7 +32,6 @@ def simulate_reference(
     rng = np.random.default_rng(_check_seed(seed))
     began = time.perf_counter()
     connected = np.zeros(sessions, dtype=bool)
-    ttc = np.full(sessions, np.nan)
     ended = np.zeros(sessions)
     attempts = np.zeros(sessions, dtype=np.int16)
     strategy = np.full(sessions, -1, dtype=np.int8)
@@ -58,7 +57,6 @@ def simulate_reference(
             ended[i] = end
             if outcome.connected[0]:
                 connected[i] = True
-                ttc[i] = end
                 strategy[i] = step.strategy.code
                 break
             last_error[i] = outcome.error[0]
@@ -69,7 +67,6 @@ def simulate_reference(
         seed=seed,
         profile_names=(profile.name,),
         connected=connected,
-        time_to_connect=ttc,
         ended_at=ended,
         attempts=attempts,
         strategy=strategy,

@@ -49,8 +49,8 @@ PERCENTILES = (50, 90, 95, 99)
 class SimulationResult:
     """Per-session arrays of one simulation, in session order, plus what produced them.
 
-    ``time_to_connect`` is NaN for sessions that gave up; ``ended_at`` is when a session
-    connected or gave up; ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
+    ``ended_at`` is when a session connected or gave up (``time_to_connect`` is the same
+    with NaN where it gave up); ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
     none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
     failed); ``profile`` indexes ``profile_names``.
     """
@@ -60,7 +60,6 @@ class SimulationResult:
     seed: int
     profile_names: tuple[str, ...]
     connected: np.ndarray
-    time_to_connect: np.ndarray
     ended_at: np.ndarray
     attempts: np.ndarray
     strategy: np.ndarray
@@ -73,15 +72,23 @@ class SimulationResult:
     def sessions(self) -> int:
         return int(self.connected.size)
 
+    @property
+    def time_to_connect(self) -> np.ndarray:
+        """Seconds to connected per session, NaN where the session gave up (a new array)."""
+        return np.where(self.connected, self.ended_at, np.nan)
+
     def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
         """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
         n = self.sessions
-        times = self.time_to_connect[self.connected]
+        times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
         ok = int(times.size)
+        quality = quality_counts(times, thresholds)
+        quality["critical"] += n - ok  # sessions that gave up
         if ok:
-            qs = np.percentile(times, PERCENTILES)
+            mean = float(times.mean())
+            qs = np.percentile(times, PERCENTILES, overwrite_input=True)
             ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
-            ttc["mean"] = float(times.mean())
+            ttc["mean"] = mean
         else:
             ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
         codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
@@ -90,7 +97,7 @@ class SimulationResult:
             "success_rate": ok / n if n else None,
             "time_to_connect_s": ttc,
             "attempts_mean": float(self.attempts.mean()) if n else None,
-            "quality": quality_counts(self.time_to_connect, thresholds),
+            "quality": quality,
             "strategy_share": {s.value: (int(codes[s.code]) / ok if ok else 0.0) for s in Strategy},
             "elapsed_s": self.elapsed_s,
             "sessions_per_s": n / self.elapsed_s if self.elapsed_s > 0 else None,
@@ -172,7 +179,6 @@ class _Arrays:
 
     def __init__(self, n: int) -> None:
         self.connected = np.zeros(n, dtype=bool)
-        self.time_to_connect = np.full(n, np.nan)
         self.ended_at = np.zeros(n)
         self.attempts = np.zeros(n, dtype=np.int16)
         self.strategy = np.full(n, -1, dtype=np.int8)
@@ -251,8 +257,6 @@ def _simulate_chunk(
         failed = np.flatnonzero(~outcome.connected)
         if alive is None:
             out.connected[:] = outcome.connected
-            out.time_to_connect[:] = end
-            out.time_to_connect[failed] = np.nan
             out.ended_at[:] = end
             out.attempts[:] = 1
             out.strategy[:] = strategy.code
@@ -261,7 +265,6 @@ def _simulate_chunk(
         else:
             won = alive[outcome.connected]
             out.connected[won] = True
-            out.time_to_connect[won] = end[outcome.connected]
             out.ended_at[alive] = end
             out.attempts[alive] = k + 1
             out.strategy[won] = strategy.code

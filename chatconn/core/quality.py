@@ -83,7 +83,9 @@ def classify(
             raise ConfigError(
                 "seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)"
             )
-        codes = np.searchsorted(np.asarray(thresholds.edges), values, side="right").astype(np.int8)
+        codes = np.zeros(values.shape, dtype=np.int8)
+        for edge in thresholds.edges:  # int8 + bool: no int64 temporaries on big arrays
+            codes += values >= edge
         codes[np.isnan(values)] = Quality.CRITICAL
         return codes
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
@@ -103,7 +105,10 @@ def classify(
 def quality_counts(
     seconds: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
 ) -> dict[str, int]:
-    """Sessions per class, by lower-case name (failed sessions count as critical)."""
-    codes = classify(np.asarray(seconds, dtype=float), thresholds)
-    counts = np.bincount(codes, minlength=len(Quality))
-    return {q.label: int(counts[q]) for q in Quality}
+    """Sessions per class, by lower-case name (NaN = failed counts as critical)."""
+    values = np.asarray(seconds, dtype=float)
+    if values.size and np.nanmin(values, initial=0.0) < 0:
+        raise ConfigError("seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)")
+    below = [int(np.count_nonzero(values < edge)) for edge in thresholds.edges]
+    counts = [below[0], below[1] - below[0], below[2] - below[1], values.size - below[2]]
+    return {q.label: counts[q] for q in Quality}
