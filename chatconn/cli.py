@@ -126,6 +126,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MAX_SAMPLES = 10**7
+
+
+def _bounded(limit: int):
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit:,}, got {value:,}")
+        return value
+
+    return parse
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -168,7 +181,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser("schedule", help="per-attempt strategy, timeout and wait distribution")
     policy_args(p)
-    p.add_argument("--samples", type=_positive_int, default=10_000)
+    p.add_argument("--samples", type=_bounded(MAX_SAMPLES), default=10_000)
 
     p = sub.add_parser("simulate", help="simulate many sessions under a profile or population")
     policy_args(p)
@@ -282,7 +295,8 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
             + "\n"
         )
         shares = {k: v for k, v in report["strategy_share"].items() if v}
-        out("  connected via     " + "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) + "\n")
+        via = "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) or "-"
+        out(f"  connected via     {via}\n")
         out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
     elif command == "storm":
         out(

@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_ATTEMPT_S", "StormResult", "storm"]
 
 DEFAULT_ATTEMPT_S = 0.05
 DEFAULT_HORIZON_S = 24 * 3600.0
-MAX_CLIENTS = 10**7
+MAX_CLIENTS = 10**6  # the window loop is O(clients x windows)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -146,6 +146,13 @@ def storm(
     seed = _check_seed(seed)
     attempt_s = _check("attempt_s", attempt_s, 1e-6)
     horizon_s = _check("horizon_s", horizon_s, outage_s + 1.0)
+    if outage_s + clients / capacity > horizon_s:
+        raise ConfigError(
+            "capacity_per_s",
+            capacity,
+            f"too small: {clients} clients need {clients / capacity:.0f} s after the outage, "
+            f"past the {horizon_s:.0f} s horizon",
+        )
     began = time.perf_counter()
     rng = np.random.default_rng(seed)
     waits = _Waits(policy, rng)
