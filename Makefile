@@ -10,15 +10,23 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	$(BIN)/pip install --quiet --quiet -e '.[dev]'
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/chatconn presets
-	$(BIN)/chatconn schedule --policy seed --samples 20000 --seed 1
-	$(BIN)/chatconn simulate --policy seed --profile global-users --sessions 1000000 --seed 1
-	$(BIN)/chatconn storm --policy seed --clients 20000 --outage-s 30 --capacity 2000 --seed 1
+	@echo "== What is available"
+	@$(BIN)/chatconn presets
+	@echo; echo "== The seed policy, attempt by attempt (20,000 drawn schedules)"
+	@$(BIN)/chatconn schedule --policy seed --samples 20000 --seed 1
+	@echo; echo "== One million users worldwide connect with it"
+	@$(BIN)/chatconn simulate --policy seed --profile global-users --sessions 1000000 --seed 1
+	@echo; echo "== ... and the same users behind a corporate proxy that blocks WebSocket"
+	@$(BIN)/chatconn simulate --policy seed --profile corporate-firewall --sessions 100000 --seed 1
+	@echo; echo "== 20,000 clients reconnect after a 30 s outage to a server taking 2,000 handshakes/s"
+	@$(BIN)/chatconn storm --policy seed --clients 20000 --outage-s 30 --capacity 2000 --seed 1
+	@$(BIN)/chatconn storm --policy socketio --clients 20000 --outage-s 30 --capacity 2000 --seed 1
+	@echo; echo "Try: .venv/bin/chatconn simulate --policy grpc --profile 3g --json   (see README.md)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check chatconn tests benchmarks
