@@ -122,7 +122,8 @@ def aws_decorrelated() -> RetryPolicy:
     """Decorrelated jitter, AWS Architecture Blog "Exponential Backoff And Jitter" (2015).
 
     ``sleep = min(cap, random_between(base, sleep * 3))`` with ``sleep`` starting at
-    ``base`` (aws-samples/aws-arch-backoff-simulator ``ExpoBackoffDecorr``). The article
+    ``base`` (aws-samples/aws-arch-backoff-simulator ``src/backoff_simulator.py``,
+    ``ExpoBackoffDecorr``). The article
     fixes the formula, not the numbers: this preset is the ``seed`` policy with only its
     jitter swapped (base = ``initial_delay`` 1 s, cap = ``max_delay`` 30 s), so the two
     compare directly.
@@ -131,7 +132,8 @@ def aws_decorrelated() -> RetryPolicy:
 
 
 def socketio() -> RetryPolicy:
-    """socket.io-client 4.8.4 ``Manager`` with its in-tree ``backo2`` ``Backoff``.
+    """socket.io-client 4.8.4 ``Manager`` (``build/esm/manager.js``) with its in-tree
+    ``Backoff`` (``build/esm/contrib/backo2.js``).
 
     ``reconnectionDelay 1000, reconnectionDelayMax 5000, randomizationFactor 0.5,
     timeout 20000`` ms, ``factor 2``, ``reconnectionAttempts Infinity``; ``duration()``::
@@ -141,9 +143,9 @@ def socketio() -> RetryPolicy:
         ms = (Math.floor(rand * 10) & 1) == 0 ? ms - deviation : ms + deviation
         return Math.min(ms, this.max) | 0
 
-    The cap comes *after* the jitter, so from the 4th retry on every client waits exactly
-    5 s: the lockstep this preset exists to show. The first reconnect waits ``duration()``.
-    Unlimited in the library; 10 attempts here.
+    The cap comes *after* the jitter, so from the 5th retry on every client waits exactly
+    5 s (and ~90 % already do at the 4th): the lockstep this preset exists to show.
+    The first reconnect waits ``duration()``. Unlimited in the library; 10 attempts here.
     """
     return RetryPolicy(
         base_timeout=20.0,
@@ -162,7 +164,7 @@ def socketio() -> RetryPolicy:
 
 
 def signalr() -> RetryPolicy:
-    """@microsoft/signalr 10.0.11 ``DefaultReconnectPolicy``.
+    """@microsoft/signalr 10.0.11 ``DefaultReconnectPolicy``, ``src/DefaultReconnectPolicy.ts``.
 
     ``DEFAULT_RETRY_DELAYS_IN_MILLISECONDS = [0, 2000, 10000, 30000, null]``: four retries
     after 0, 2, 10 and 30 s (counted from the failure), no jitter, then stop. The JS client
