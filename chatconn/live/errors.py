@@ -1,0 +1,104 @@
+"""Errors of live connections, each with the :class:`ErrorCategory` records and events use.
+
+::
+
+    ChatconnError
+     └── LiveError                      category
+          ├── AttemptError              one attempt failed; the manager may retry
+          │    ├── AttemptTimeout       TIMEOUT       nothing (or not enough) before the deadline
+          │    ├── ConnectionRefused    REFUSED       the port refused the connection
+          │    ├── ConnectionReset      RESET         reset or closed mid-handshake
+          │    ├── UpgradeRejected      UPGRADE_REJECTED  a proxy answered the upgrade with an error
+          │    └── ServerUnavailable    REFUSED       HTTP 5xx from the server
+          ├── AuthRejected              (fatal)       the server refused the token
+          ├── TokenUnavailable          (fatal)       the token provider failed after its retries
+          ├── ProtocolViolation         (fatal)       the server spoke something else (garbage)
+          ├── CircuitOpen               (fatal)       the breaker is open: not trying now
+          └── ConnectFailed             (final)       every attempt failed; carries the records
+
+Messages never contain tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.errors import ChatconnError
+from ..core.strategies import ErrorCategory
+
+__all__ = [
+    "AttemptError",
+    "AttemptTimeout",
+    "AuthRejected",
+    "CircuitOpen",
+    "ConnectFailed",
+    "ConnectionRefused",
+    "ConnectionReset",
+    "LiveError",
+    "ProtocolViolation",
+    "ServerUnavailable",
+    "TokenUnavailable",
+    "UpgradeRejected",
+]
+
+
+class LiveError(ChatconnError):
+    """Base of every live-connection error."""
+
+    category: ErrorCategory = ErrorCategory.NONE
+    retryable: bool = False
+
+
+class AttemptError(LiveError):
+    """One attempt failed in a way worth retrying."""
+
+    retryable = True
+
+
+class AttemptTimeout(AttemptError):
+    category = ErrorCategory.TIMEOUT
+
+
+class ConnectionRefused(AttemptError):
+    category = ErrorCategory.REFUSED
+
+
+class ConnectionReset(AttemptError):
+    category = ErrorCategory.RESET
+
+
+class UpgradeRejected(AttemptError):
+    category = ErrorCategory.UPGRADE_REJECTED
+
+
+class ServerUnavailable(AttemptError):
+    category = ErrorCategory.REFUSED
+
+
+class AuthRejected(LiveError):
+    """The server rejected the token: retrying with the same token cannot help."""
+
+
+class TokenUnavailable(LiveError):
+    """The token provider failed after its own retries."""
+
+
+class ProtocolViolation(LiveError):
+    """The server answered with something that is not the chat protocol."""
+
+
+class CircuitOpen(LiveError):
+    """The circuit breaker is open; ``retry_after_s`` says when it will try again."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ConnectFailed(LiveError):
+    """Every attempt failed or the deadline passed. ``explanation`` is for people."""
+
+    def __init__(self, message: str, *, explanation: str, records: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.explanation = explanation
+        self.records = records
