@@ -42,12 +42,14 @@ __all__ = [
     "syn_loss_probability",
 ]
 
-#: Round trips to "connected": TCP, upgrade or session open, auth, initial sync.
+#: Round trips to "connected", as the lab protocol (chatconn/lab/protocol.py) spends them:
+#: WebSocket: TCP, upgrade, auth, sync. Long polling: TCP, connect+auth, sync on the same
+#: connection. SSE: TCP, stream+auth, then TCP and the sync POST on a second connection.
 ROUND_TRIPS: dict[Strategy, float] = {
     Strategy.DIRECT_WEBSOCKET: 4.0,
     Strategy.EXTENDED_TIMEOUT: 4.0,
     Strategy.MULTIPLE_PORTS: 4.0,
-    Strategy.LONG_POLLING: 4.0,
+    Strategy.LONG_POLLING: 3.0,
     Strategy.SSE_FALLBACK: 4.0,
 }
 MAX_SYN_RETRIES = 6
