@@ -68,9 +68,8 @@ def _check_url(name: str, url: Any, schemes: tuple[str, ...]) -> None:
 def _redact(url: str) -> str:
     """A URL without user:password@ and without its query (which may carry tokens)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    netloc = parts.netloc.rpartition("@")[2]  # drop user:password@
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 @dataclass(slots=True)
@@ -81,6 +80,7 @@ class PhaseClock:
     """
 
     clock: Callable[[], float] = time.perf_counter
+    listener: Callable[[str], None] | None = None
     started: float = field(default=0.0)
     marks: dict[str, float] = field(default_factory=dict)
 
@@ -88,7 +88,10 @@ class PhaseClock:
         self.started = self.clock()
 
     def mark(self, phase: str) -> None:
+        """Record that ``phase`` is done; tells the listener (the manager's phase events)."""
         self.marks[phase] = self.clock() - self.started
+        if self.listener is not None:
+            self.listener(phase)
 
     def elapsed(self) -> float:
         return self.clock() - self.started

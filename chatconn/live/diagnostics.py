@@ -1,0 +1,133 @@
+"""Pre-connect diagnostics: latency, WebSocket capability, a firewall heuristic.
+
+Use :func:`run_diagnostics` before connecting when the network is unknown: it measures the
+HTTP round trip (median of ``samples`` requests on one connection), tries a WebSocket
+upgrade to the probe path, and concludes in plain language — "WebSocket seems blocked by
+a proxy; long polling works" — which the manager also uses to adapt the policy
+(:func:`chatconn.core.adapt.adapt_policy`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+import statistics
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from ..core.model import ROUND_TRIPS
+from ..core.quality import Quality, classify
+from ..core.strategies import ErrorCategory, Strategy
+from ..lab.protocol import LATENCY_PATH, PROBE_PATH
+from .session import Endpoint
+
+__all__ = ["DiagnosticsReport", "run_diagnostics"]
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsReport:
+    """What the probes found. ``latency_s`` is the median HTTP round trip (None if HTTP failed)."""
+
+    latency_s: float | None
+    latency_samples: tuple[float, ...]
+    http_ok: bool
+    http_problem: str
+    websocket_ok: bool
+    websocket_problem: ErrorCategory
+    elapsed_s: float
+
+    @property
+    def firewall_suspected(self) -> bool:
+        """HTTP works but the WebSocket upgrade does not: a proxy is the usual cause."""
+        return self.http_ok and not self.websocket_ok
+
+    @property
+    def expected_quality(self) -> Quality | None:
+        """The quality class a WebSocket connect would have at this latency, nothing failing."""
+        if self.latency_s is None:
+            return None
+        return classify(ROUND_TRIPS[Strategy.DIRECT_WEBSOCKET] * self.latency_s)
+
+    def summary(self) -> str:
+        if not self.http_ok and not self.websocket_ok:
+            return (
+                "The server cannot be reached at all (HTTP: "
+                f"{self.http_problem}). Check the network or the server status."
+            )
+        if self.firewall_suspected:
+            return (
+                "WebSocket seems blocked by a proxy or firewall "
+                f"({self.websocket_problem.name.lower()}); HTTP works, so long polling or "
+                "Server-Sent Events will be used."
+            )
+        if not self.http_ok:
+            return f"WebSocket works but plain HTTP failed ({self.http_problem})."
+        quality = self.expected_quality
+        label = quality.label if quality is not None else "unknown"
+        return f"Network looks fine: round trip {self.latency_s * 1000:.0f} ms ({label})."
+
+
+def _probe_url(ws_url: str) -> str:
+    parts = urlsplit(ws_url)
+    return urlunsplit((parts.scheme, parts.netloc, PROBE_PATH, "", ""))
+
+
+def _category(exc: BaseException) -> ErrorCategory:
+    if isinstance(exc, TimeoutError):
+        return ErrorCategory.TIMEOUT
+    if isinstance(exc, ConnectionRefusedError):
+        return ErrorCategory.REFUSED
+    if isinstance(exc, InvalidStatus):
+        return ErrorCategory.UPGRADE_REJECTED
+    return ErrorCategory.RESET
+
+
+async def run_diagnostics(
+    endpoint: Endpoint,
+    client: httpx.AsyncClient,
+    *,
+    samples: int = 3,
+    timeout_s: float = 5.0,
+    ssl: ssl_module.SSLContext | None = None,
+) -> DiagnosticsReport:
+    """Probe ``endpoint``; every probe is bounded by ``timeout_s``, so this never hangs."""
+    began = time.perf_counter()
+    latencies: list[float] = []
+    http_problem = ""
+    try:
+        async with asyncio.timeout(timeout_s):
+            for _ in range(samples):
+                sent = time.perf_counter()
+                response = await client.get(endpoint.http_url + LATENCY_PATH)
+                if response.status_code >= 400:
+                    http_problem = f"HTTP {response.status_code}"
+                    break
+                latencies.append(time.perf_counter() - sent)
+    except TimeoutError:
+        http_problem = f"no answer within {timeout_s:g} s"
+    except httpx.HTTPError as exc:
+        http_problem = type(exc).__name__
+    http_ok = not http_problem and bool(latencies)
+
+    ws_problem = ErrorCategory.NONE
+    try:
+        async with asyncio.timeout(timeout_s):
+            kwargs = {"ssl": ssl} if ssl is not None and endpoint.primary.startswith("wss") else {}
+            async with ws_connect(_probe_url(endpoint.primary), open_timeout=None, **kwargs) as ws:
+                await ws.recv()
+    except (TimeoutError, OSError, WebSocketException) as exc:
+        ws_problem = _category(exc)
+    return DiagnosticsReport(
+        latency_s=statistics.median(latencies) if latencies else None,
+        latency_samples=tuple(latencies),
+        http_ok=http_ok,
+        http_problem=http_problem,
+        websocket_ok=ws_problem is ErrorCategory.NONE,
+        websocket_problem=ws_problem,
+        elapsed_s=time.perf_counter() - began,
+    )

@@ -1,0 +1,182 @@
+"""Connection states, phases and the frozen events the manager emits.
+
+Every transition and every attempt becomes an event; subscribe with a callback
+(:meth:`EventBus.subscribe`) or iterate (``async for event in bus.stream()``). Events carry
+no secrets: no token, no credentials in URLs.
+
+States (what the user sees)::
+
+    idle -> connecting -> connected -> reconnecting -> connected ...
+                       \\-> degraded (connected through a fallback, or a warning)
+                       \\-> failed (gave up; an explanation says why and what to try)
+    any  -> closed
+
+Phases of one connect: initializing -> diagnostics -> connecting -> authenticating ->
+syncing -> connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from ..core.quality import Quality
+from ..core.strategies import ErrorCategory, Strategy
+
+__all__ = [
+    "AttemptFinished",
+    "AttemptStarted",
+    "ConnectionEvent",
+    "ConnectionState",
+    "DiagnosticsDone",
+    "EventBus",
+    "Phase",
+    "PhaseChanged",
+    "StateChanged",
+    "Waiting",
+    "WarningEvent",
+]
+
+
+class ConnectionState(StrEnum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class Phase(StrEnum):
+    INITIALIZING = "initializing"
+    DIAGNOSTICS = "diagnostics"
+    CONNECTING = "connecting"
+    AUTHENTICATING = "authenticating"
+    SYNCING = "syncing"
+    CONNECTED = "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """Base of every event: ``elapsed_s`` since the connect began (wall seconds)."""
+
+    elapsed_s: float
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"kind": self.kind}
+        for key, value in asdict(self).items():
+            out[key] = value.value if isinstance(value, StrEnum | Quality) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(ConnectionEvent):
+    state: ConnectionState
+    previous: ConnectionState
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged(ConnectionEvent):
+    phase: Phase
+    attempt: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStarted(ConnectionEvent):
+    attempt: int  # 0-based
+    attempts: int  # max_attempts of the policy: "attempt k+1 of N"
+    strategy: Strategy
+    timeout_s: float
+    wait_before_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFinished(ConnectionEvent):
+    attempt: int
+    attempts: int
+    strategy: Strategy
+    timeout_s: float
+    duration_s: float
+    connected: bool
+    error_category: ErrorCategory
+    quality: Quality | None  # of the time to connect, when this attempt connected
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting(ConnectionEvent):
+    next_attempt: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsDone(ConnectionEvent):
+    latency_s: float | None
+    http_ok: bool
+    websocket_ok: bool
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarningEvent(ConnectionEvent):
+    code: str
+    message: str
+
+
+_END = object()
+
+
+class EventBus:
+    """Fan-out of events to callbacks and async iterators. A failing callback is isolated."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[ConnectionEvent], Any]] = []
+        self._queues: list[asyncio.Queue[Any]] = []
+        self.history: list[ConnectionEvent] = []
+        self.callback_errors = 0
+
+    def subscribe(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event; returns a function that unsubscribes."""
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, event: ConnectionEvent) -> None:
+        self.history.append(event)
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:  # a subscriber's bug must not break the connection
+                self.callback_errors += 1
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    async def stream(self) -> AsyncIterator[ConnectionEvent]:
+        """Every event from now on, until :meth:`close`."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queues.append(queue)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                yield item
+        finally:
+            self._queues.remove(queue)
+
+    def close(self) -> None:
+        for queue in self._queues:
+            queue.put_nowait(_END)
