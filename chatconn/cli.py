@@ -15,11 +15,14 @@ on stderr that names what was wrong.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -27,6 +30,7 @@ from .core.errors import ChatconnError, ConfigError
 from .core.policy import RetryPolicy
 from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
 from .core.profiles import (
+    NetworkProfile,
     load_target,
     population_names,
     population_preset,
@@ -34,6 +38,7 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .live.session import Endpoint
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 
@@ -149,6 +154,13 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -194,6 +206,25 @@ def _build_parser() -> _Parser:
     p.add_argument("--outage-s", type=_non_negative_float, default=30.0)
     p.add_argument("--capacity", type=_positive_int, default=1_000, help="handshakes per second")
     p.add_argument("--attempt-s", type=_non_negative_float, default=DEFAULT_ATTEMPT_S)
+
+    p = sub.add_parser("run", help="live sessions against the lab server or a real server")
+    policy_args(p)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--lab", action="store_true", help="start an in-process lab server")
+    target.add_argument("--url", help="a real server's primary WebSocket URL (ws:// or wss://)")
+    p.add_argument("--profile", default="broadband", help="the lab's network profile")
+    p.add_argument("--alt-url", action="append", default=[], help="alternative WebSocket URLs")
+    p.add_argument("--http-url", help="the real server's HTTP base URL (default: from --url)")
+    p.add_argument(
+        "--token-env",
+        default="CHATCONN_TOKEN",
+        help="environment variable holding the real server's token (never pass it as an argument)",
+    )
+    p.add_argument("--sessions", type=_bounded(100_000), default=20)
+    p.add_argument("--concurrency", type=_bounded(10_000), default=20)
+    p.add_argument("--time-scale", type=_positive_float, default=1.0)
+    p.add_argument("--out", help="write per-attempt records as JSON Lines to this file")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     return parser
 
 
@@ -283,7 +314,7 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
                 f"{a['index']:>7}  {a['strategy']:<17} {a['timeout_s']:>9.3f}  "
                 f"{w['p5']:.3f} / {w['p50']:.3f} / {w['p95']:.3f}\n"
             )
-    elif command == "simulate":
+    elif command in ("simulate", "run"):
         t = report["time_to_connect_s"]
         out(f"{report['policy']} on {report['profile']}: {report['sessions']} sessions\n")
         out(f"  success rate      {report['success_rate']:.4%}\n")
@@ -335,7 +366,58 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
         )
         return {"policy": args.policy, "seed": args.seed, **result.to_dict()}
+    if args.command == "run":
+        return _run_live(args, policy)
     raise UsageError(f"chatconn: error: unknown command {args.command!r}")  # pragma: no cover
+
+
+def _endpoint_from_args(args: argparse.Namespace) -> Endpoint:
+    http = args.http_url
+    if http is None:
+        parts = urlsplit(args.url)
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+        http = urlunsplit((scheme, parts.netloc, "", "", ""))
+    return Endpoint((args.url, *args.alt_url), http)
+
+
+def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
+    token = None
+    endpoint = None
+    profile = None
+    if args.lab:
+        profile = load_target(args.profile)
+        if not isinstance(profile, NetworkProfile):
+            raise ConfigError("profile", args.profile, "the lab takes a profile, not a population")
+    else:
+        endpoint = _endpoint_from_args(args)
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise ConfigError(
+                "token", f"${args.token_env}", "set this environment variable to the token"
+            )
+    from .live.run import open_records, run_live  # the I/O stack, only when needed
+
+    out = open_records(args.out, force=args.force) if args.out else None
+    try:
+        live = asyncio.run(
+            run_live(
+                policy,
+                args.sessions,
+                concurrency=args.concurrency,
+                seed=args.seed,
+                time_scale=args.time_scale,
+                lab_profile=profile,
+                endpoint=endpoint,
+                token=token,
+                out=out,
+                metadata={"policy_name": args.policy},
+            )
+        )
+    finally:
+        if out is not None:
+            out.close()
+    target = args.profile if args.lab else "live"
+    return {"policy": args.policy, "profile": target, "seed": args.seed, **live.summary()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

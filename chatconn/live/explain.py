@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.strategies import ErrorCategory, Strategy
+from .errors import AuthRejected, CircuitOpen, LiveError, ProtocolViolation, TokenUnavailable
 from .records import AttemptRecord
 
-__all__ = ["explain_degraded", "explain_failure"]
+__all__ = ["explain_degraded", "explain_error", "explain_failure"]
 
 
 def explain_failure(records: Sequence[AttemptRecord], firewall_suspected: bool = False) -> str:
@@ -54,3 +55,19 @@ def explain_degraded(strategy: Strategy, records: Sequence[AttemptRecord]) -> st
     if strategy is Strategy.MULTIPLE_PORTS:
         return "The main port seems blocked; connected on an alternative port."
     return f"Connected with the fallback {strategy.value.replace('_', ' ')}."
+
+
+def explain_error(error: LiveError) -> str:
+    """A fatal error (one that retrying cannot fix) in plain language, with a next step."""
+    if isinstance(error, AuthRejected):
+        return "The server rejected the login token. Sign in again; retrying cannot help."
+    if isinstance(error, TokenUnavailable):
+        return f"Could not get a login token ({error}). Check the sign-in service, then retry."
+    if isinstance(error, ProtocolViolation):
+        return (
+            "The server answered with something that is not the chat protocol. "
+            "Check the server URL."
+        )
+    if isinstance(error, CircuitOpen):
+        return str(error)
+    return str(error)

@@ -1,0 +1,178 @@
+"""Benchmark of the live layer against the lab server, measured in one run.
+
+    python benchmarks/bench_live.py            # the figures quoted in README.md
+    python benchmarks/bench_live.py --json
+
+Prints:
+  1. connect overhead: ``ConnectionManager.connect()`` against the same protocol exchange
+     done by hand with bare ``websockets.connect`` (open, auth, sync), both straight to the
+     lab's backend on loopback (no chaos proxy), p50 and p90 of sequential connects;
+     target: the manager within 15 % of bare at p50;
+  2. 1,000 concurrent sessions through the chaos proxies of a calm profile: how many
+     connected, how many failed (target: no unexpected failure), wall time;
+  3. accuracy of an injected 200 ms RTT: the median of HTTP latency probes on one
+     keep-alive connection, and a WebSocket connect (4 round trips) against 800 ms;
+     target: within 5 ms at p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+
+import httpx
+from websockets.asyncio.client import connect as ws_connect
+
+from chatconn import NetworkProfile, RetryPolicy
+from chatconn.lab import protocol as P
+from chatconn.lab.server import LabServer
+from chatconn.live.manager import ConnectionManager
+
+CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
+RTT_200 = NetworkProfile("rtt-200ms", rtt_median_s=0.2, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
+WS_ONLY = RetryPolicy(ladder=("direct_websocket",), max_attempts=1, base_timeout=10.0)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bare_connect(url: str, token: str) -> float:
+    began = time.perf_counter()
+    async with ws_connect(url, open_timeout=None, compression=None) as ws:
+        await ws.send(P.encode({"type": "auth", "token": token}))
+        P.decode(await ws.recv(), "connected")
+        await ws.send(P.encode({"type": "sync"}))
+        P.decode(await ws.recv(), "sync")
+        elapsed = time.perf_counter() - began
+    return elapsed
+
+
+async def manager_connect(lab: LabServer) -> float:
+    began = time.perf_counter()
+    manager = ConnectionManager(lab.backend_endpoint, lab.token, policy=WS_ONLY)
+    await manager.connect()
+    elapsed = time.perf_counter() - began
+    await manager.close()
+    return elapsed
+
+
+async def overhead(samples: int) -> dict:
+    async with LabServer(CALM) as lab:
+        url = lab.backend_endpoint.primary
+        for _ in range(20):  # warm up both paths
+            await bare_connect(url, lab.token)
+            await manager_connect(lab)
+        bare: list[float] = []
+        managed: list[float] = []
+        for _ in range(samples):  # interleaved, so drift hits both alike
+            bare.append(await bare_connect(url, lab.token))
+            managed.append(await manager_connect(lab))
+    return {
+        "samples": samples,
+        "bare_p50_ms": pct(bare, 0.5) * 1e3,
+        "bare_p90_ms": pct(bare, 0.9) * 1e3,
+        "manager_p50_ms": pct(managed, 0.5) * 1e3,
+        "manager_p90_ms": pct(managed, 0.9) * 1e3,
+        "overhead_p50": pct(managed, 0.5) / pct(bare, 0.5) - 1.0,
+    }
+
+
+async def concurrent(sessions: int) -> dict:
+    async with LabServer(CALM) as lab:
+
+        async def one(i: int) -> bool:
+            manager = ConnectionManager(
+                lab.endpoint, lab.token, policy=WS_ONLY, session_tag=f"c{i}"
+            )
+            try:
+                await manager.connect()
+                return True
+            except Exception:
+                return False
+            finally:
+                await manager.close()
+
+        began = time.perf_counter()
+        results = await asyncio.gather(*(one(i) for i in range(sessions)))
+        wall = time.perf_counter() - began
+    return {"sessions": sessions, "connected": sum(results), "failed": sessions - sum(results),
+            "wall_s": wall}  # fmt: skip
+
+
+async def rtt_accuracy(samples: int) -> dict:
+    async with LabServer(RTT_200, seed=1) as lab:
+        async with httpx.AsyncClient() as client:
+            await client.get(lab.endpoint.http_url + P.LATENCY_PATH)  # open the connection
+            probes = []
+            for _ in range(samples):
+                began = time.perf_counter()
+                await client.get(lab.endpoint.http_url + P.LATENCY_PATH)
+                probes.append(time.perf_counter() - began)
+        connects = []
+        for i in range(max(5, samples // 5)):
+            manager = ConnectionManager(
+                lab.endpoint, lab.token, policy=WS_ONLY, session_tag=f"r{i}"
+            )
+            began = time.perf_counter()
+            await manager.connect()
+            connects.append(time.perf_counter() - began)
+            await manager.close()
+    probe = statistics.median(probes)
+    connect = statistics.median(connects)
+    return {
+        "injected_rtt_ms": 200.0,
+        "probe_p50_ms": probe * 1e3,
+        "probe_error_p50_ms": (probe - 0.2) * 1e3,
+        "ws_connect_p50_ms": connect * 1e3,
+        "ws_connect_expected_ms": 4 * 200.0,
+        "ws_connect_error_p50_ms": (connect - 0.8) * 1e3,
+    }
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    return {
+        "overhead": await overhead(args.samples),
+        "concurrent": await concurrent(args.sessions),
+        "rtt": await rtt_accuracy(args.rtt_samples),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--rtt-samples", type=int, default=50)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = asyncio.run(main_async(args))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    o, c, r = report["overhead"], report["concurrent"], report["rtt"]
+    print("live layer against the lab server, loopback, one run")
+    print(
+        f"connect (open+auth+sync), {o['samples']} sequential: bare websockets p50 "
+        f"{o['bare_p50_ms']:.2f} ms, ConnectionManager p50 {o['manager_p50_ms']:.2f} ms "
+        f"-> overhead {o['overhead_p50']:+.1%} (target <= +15 %)"
+    )
+    print(
+        f"{c['sessions']} concurrent sessions through the chaos proxies: {c['connected']} "
+        f"connected, {c['failed']} failed, {c['wall_s']:.2f} s"
+    )
+    print(
+        f"injected RTT 200 ms: HTTP probe p50 {r['probe_p50_ms']:.1f} ms "
+        f"(error {r['probe_error_p50_ms']:+.1f} ms); WebSocket connect p50 "
+        f"{r['ws_connect_p50_ms']:.1f} ms vs 4 RTT = 800 ms (error "
+        f"{r['ws_connect_error_p50_ms']:+.1f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""The lab server: a real chat server on loopback with a NetworkProfile in front of it.
+
+::
+
+    client ──> chaos proxy "ws0"  ──> websockets backend   /ws, /probe   (primary port)
+           ──> chaos proxy "ws1"  ──> websockets backend   /ws, /probe   (alternative)
+           ──> chaos proxy "ws2"  ──> websockets backend   /ws, /probe   (alternative)
+           ──> chaos proxy "http" ──> starlette + uvicorn  /lp/*, /sse*, /token, /latency
+
+The backends speak :mod:`chatconn.lab.protocol` (see :mod:`chatconn.lab.chat`); each proxy
+(:mod:`chatconn.lab.chaos`) applies the profile to real sockets with the simulator's rules.
+The four proxies share one seeded :class:`~chatconn.lab.chaos.SessionDraws`, so a client
+that tags its session (``X-Chatconn-Session``) meets the same conditions on every port.
+
+::
+
+    async with LabServer(profile_preset("3g"), time_scale=0.1, seed=1) as lab:
+        session = await open_session(Strategy.DIRECT_WEBSOCKET, lab.endpoint, lab.token, ...)
+        lab.set_profile(profile_preset("corporate-firewall"))     # at run time
+        lab.schedule("ws0", [Fault.STALL, Fault.RESET])           # the next two connections
+
+Backends always listen on 127.0.0.1 (ephemeral ports); the proxies listen on ``host``
+(127.0.0.1 unless told otherwise), on ``port``, ``port + 1``, ``port + 2``, ``port + 3``
+(ws0, ws1, ws2, http) when ``port`` is given, else on ephemeral ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import uvicorn
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import serve
+
+from ..core.errors import ConfigError
+from ..core.profiles import NetworkProfile, profile_preset
+from ..live.session import Endpoint
+from . import protocol as P
+from .chaos import DEFAULT_BACKLOG, ChaosProxy, Fault, FaultKind, SessionDraws
+from .chat import ChatHub
+
+__all__ = ["DEFAULT_TOKEN", "ROLES", "LabServer"]
+
+#: The lab's accepted token unless another is given.
+DEFAULT_TOKEN = "lab-token"
+#: Port roles, in the order of the proxies' ports.
+ROLES = ("ws0", "ws1", "ws2", "http")
+_STARTUP_S = 10.0
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its signal handlers: the lab's owner decides about Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _backend_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+def as_profile(profile: NetworkProfile | str) -> NetworkProfile:
+    """A profile, or the preset of that name."""
+    if isinstance(profile, NetworkProfile):
+        return profile
+    if isinstance(profile, str):
+        return profile_preset(profile)
+    raise ConfigError("profile", profile, "expected a NetworkProfile or a profile name")
+
+
+class LabServer:
+    """The lab: chat backends on four ports, a chaos proxy in front of each.
+
+    An async context manager (or ``await start()`` / ``await close()``); control methods
+    must be called from the server's event loop (see
+    :class:`~chatconn.lab.thread.LabServerThread` for other threads).
+    """
+
+    def __init__(
+        self,
+        profile: NetworkProfile | str,
+        *,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = DEFAULT_TOKEN,
+        backlog: int = DEFAULT_BACKLOG,
+        token_expires_in: float = 3600.0,
+    ) -> None:
+        self._profile = as_profile(profile)
+        if not isinstance(port, int) or isinstance(port, bool) or not (0 <= port <= 65532):
+            raise ConfigError("port", port, "expected 0 (any) or a port in 1-65532")
+        if not isinstance(token, str) or not token:
+            raise ConfigError("token", "<hidden>", "expected a non-empty string")
+        self.time_scale = float(time_scale)
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.backlog = backlog
+        self._token = token
+        self.draws = SessionDraws(seed)
+        self.hub = ChatHub(
+            self._profile,
+            token=token,
+            time_scale=self.time_scale,
+            seed=seed,
+            token_expires_in=token_expires_in,
+        )
+        self.proxies: dict[str, ChaosProxy] = {}
+        self._ws_servers: list[WsServer] = []
+        self._backend_ports: dict[str, int] = {}
+        self._uvicorn: _Uvicorn | None = None
+        self._uvicorn_task: asyncio.Task[None] | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self.started = False
+
+    def __repr__(self) -> str:  # never shows the token
+        state = "running" if self.started else "stopped"
+        return f"LabServer(profile={self._profile.name!r}, {state}, urls={self.urls!r})"
+
+    # -- life cycle ----------------------------------------------------------------------
+    async def start(self) -> LabServer:
+        if self.started:
+            return self
+        stack = contextlib.AsyncExitStack()
+        try:
+            self.hub.start()
+            for role in ROLES[:3]:
+                sock = _backend_socket()
+                self._backend_ports[role] = sock.getsockname()[1]
+                server = await serve(
+                    self.hub.ws_handler,
+                    sock=sock,
+                    backlog=self.backlog,
+                    compression=None,
+                    process_request=self.hub.process_request,
+                    close_timeout=1.0,
+                    max_size=1 << 20,
+                )
+                self._ws_servers.append(server)
+                stack.push_async_callback(self._close_ws, server)
+            await self._start_http(stack)
+            # Closed after the proxies and before the backends: wakes held polls and streams.
+            stack.push_async_callback(self.hub.close)
+            for i, role in enumerate(ROLES):
+                proxy = ChaosProxy(
+                    self._backend_ports[role],
+                    self._profile,
+                    role=role,
+                    rng=self.draws,
+                    time_scale=self.time_scale,
+                    host=self.host,
+                    port=self.port + i if self.port else 0,
+                    backlog=self.backlog,
+                )
+                await proxy.start()
+                self.proxies[role] = proxy
+                stack.push_async_callback(proxy.close)
+        except BaseException:
+            await stack.aclose()
+            await self.hub.close()
+            raise
+        self._stack = stack
+        self.started = True
+        return self
+
+    async def _start_http(self, stack: contextlib.AsyncExitStack) -> None:
+        sock = _backend_socket()
+        self._backend_ports["http"] = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.hub.http_app(),
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            backlog=self.backlog,
+            timeout_graceful_shutdown=1,
+        )
+        server = _Uvicorn(config)
+        self._uvicorn = server
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        self._uvicorn_task = task
+        stack.push_async_callback(self._close_http)
+        async with asyncio.timeout(_STARTUP_S):
+            while not server.started:
+                if task.done():
+                    sock.close()
+                    task.result()  # raises what stopped it
+                    raise RuntimeError("the lab's HTTP server stopped during startup")
+                await asyncio.sleep(0.005)
+
+    async def _close_http(self) -> None:
+        server, task = self._uvicorn, self._uvicorn_task
+        if server is None or task is None:
+            return
+        server.should_exit = True
+        try:
+            async with asyncio.timeout(5.0):
+                await asyncio.shield(task)
+        except TimeoutError:
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except (Exception, SystemExit):  # uvicorn may sys.exit on failures
+            pass
+
+    @staticmethod
+    async def _close_ws(server: WsServer) -> None:
+        server.close()
+        await server.wait_closed()
+
+    async def close(self) -> None:
+        """Close proxies, then backends; idempotent."""
+        stack, self._stack = self._stack, None
+        self.started = False
+        if stack is not None:
+            await stack.aclose()
+
+    async def __aenter__(self) -> LabServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- addresses -----------------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        """The token the lab accepts (also served by ``POST /token``)."""
+        return self._token
+
+    def _url_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+
+    def _base(self, scheme: str, port: int) -> str:
+        host = self._url_host()
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{port}"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where clients connect: the proxies' URLs."""
+        self._require_started()
+        ws = tuple(self._base("ws", self.proxies[r].port) + P.WS_PATH for r in ROLES[:3])
+        return Endpoint(ws, self._base("http", self.proxies["http"].port))
+
+    @property
+    def backend_endpoint(self) -> Endpoint:
+        """The backends without any chaos (loopback baselines, debugging)."""
+        self._require_started()
+        ws = tuple(f"ws://127.0.0.1:{self._backend_ports[r]}{P.WS_PATH}" for r in ROLES[:3])
+        return Endpoint(ws, f"http://127.0.0.1:{self._backend_ports['http']}")
+
+    @property
+    def urls(self) -> dict[str, Any]:
+        """The public URLs, for printing."""
+        if not self.started:
+            return {}
+        endpoint = self.endpoint
+        http = endpoint.http_url
+        return {
+            "websocket": endpoint.primary,
+            "websocket_alternatives": list(endpoint.alternatives),
+            "probe": endpoint.primary.removesuffix(P.WS_PATH) + P.PROBE_PATH,
+            "http": http,
+            "long_polling": http + P.LP_CONNECT,
+            "sse": http + P.SSE_PATH,
+            "token_endpoint": http + P.TOKEN_PATH,
+            "latency": http + P.LATENCY_PATH,
+        }
+
+    def _require_started(self) -> None:
+        if not self.started:
+            raise RuntimeError("the lab server is not started (use 'async with' or start())")
+
+    # -- control -------------------------------------------------------------------------
+    @property
+    def profile(self) -> NetworkProfile:
+        return self._profile
+
+    def set_profile(self, profile: NetworkProfile | str, *, reset_epoch: bool = False) -> None:
+        """Switch every proxy and the server times to ``profile`` (new connections)."""
+        profile = as_profile(profile)
+        self._profile = profile
+        self.hub.profile = profile
+        for proxy in self.proxies.values():
+            proxy.set_profile(profile, reset_epoch=reset_epoch)
+
+    def reset_epoch(self) -> None:
+        """Count the profile's outage windows from now."""
+        for proxy in self.proxies.values():
+            proxy.reset_epoch()
+
+    def schedule(self, role: str, faults: Iterable[Fault | FaultKind | str]) -> None:
+        """Per-connection overrides for the next connections to port ``role``, in order."""
+        if role not in ROLES:
+            raise ConfigError("role", role, "expected one of " + ", ".join(ROLES))
+        self._require_started()
+        self.proxies[role].schedule(faults)
+
+    def clear_schedules(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.clear_schedule()
+
+    def fail_token(self, n: int) -> None:
+        """The next ``n`` ``POST /token`` answer 503."""
+        self.hub.fail_token(n)
+
+    def hang_token(self, on: bool = True) -> None:
+        """``POST /token`` hangs while on."""
+        self.hub.hang_token(on)
+
+    @property
+    def garbage(self) -> bool:
+        """When true, auth is answered with non-JSON text (a server that speaks garbage)."""
+        return self.hub.garbage
+
+    @garbage.setter
+    def garbage(self, on: bool) -> None:
+        self.hub.garbage = bool(on)
+
+    def drop_connections(self) -> int:
+        """Reset every open client connection on every port (a server restart)."""
+        return sum(proxy.drop_all() for proxy in self.proxies.values())
+
+    def stats(self) -> dict[str, Any]:
+        """Per-port proxy counts and the hub's counts."""
+        return {
+            "profile": self._profile.name,
+            "sessions": len(self.hub.peers),
+            "hub": dict(self.hub.counts),
+            "ports": {role: proxy.stats() for role, proxy in self.proxies.items()},
+        }

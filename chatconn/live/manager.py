@@ -1,0 +1,538 @@
+"""ConnectionManager: real connection attempts by the core's policy, with honest states.
+
+Use it to connect a chat client the way the policy says: it draws one session's schedule
+(:meth:`Schedule.draw`, the simulator's formula), lets the sans-I/O
+:class:`~chatconn.core.planner.ConnectPlanner` decide every next step, and only executes:
+it opens a transport under one deadline per attempt (``asyncio.timeout`` around TCP,
+handshake, auth and sync), sleeps between attempts, and emits a frozen event for every
+transition and attempt.
+
+::
+
+    async with ConnectionManager(lab.endpoint, token="lab-token", policy=policy) as manager:
+        manager.subscribe(print)
+        session = await manager.connect()
+        await session.send("hello")
+
+A connect never hangs: the token fetch, the diagnostics and every attempt are bounded, so
+it ends within :attr:`ConnectionManager.budget_s`. A second ``connect()`` while one is in
+flight joins it (and emits a ``connect_in_progress`` warning) instead of opening a second
+connection. ``close()`` (or leaving ``async with``) releases every task and socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import math
+import ssl as ssl_module
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+from ..core.adapt import adapt_policy
+from ..core.breaker import BreakerConfig, CircuitBreaker
+from ..core.errors import ConfigError
+from ..core.planner import AttemptPlan, ConnectPlanner
+from ..core.policy import RetryPolicy
+from ..core.quality import classify
+from ..core.schedule import Schedule
+from ..core.strategies import ErrorCategory, Strategy
+from .diagnostics import DiagnosticsReport, run_diagnostics
+from .errors import (
+    AttemptError,
+    AttemptTimeout,
+    CircuitOpen,
+    ConnectFailed,
+    ConnectionRefused,
+    ConnectionReset,
+    LiveError,
+    TokenUnavailable,
+)
+from .events import (
+    AttemptFinished,
+    AttemptStarted,
+    ConnectionEvent,
+    ConnectionState,
+    DiagnosticsDone,
+    EventBus,
+    Phase,
+    PhaseChanged,
+    StateChanged,
+    Waiting,
+    WarningEvent,
+)
+from .explain import explain_degraded, explain_error, explain_failure
+from .records import AttemptRecord
+from .session import Endpoint, PhaseClock, Session, _redact
+from .tokens import Secret, StaticToken, TokenProvider
+from .transports import open_session
+
+__all__ = ["ConnectionManager", "HeartbeatConfig"]
+
+#: Bounds of the steps before the first attempt (they count in ``budget_s``).
+TOKEN_BUDGET_S = 30.0
+DIAGNOSTICS_TIMEOUT_S = 5.0
+
+_NEXT_PHASE = {
+    "tcp": None,
+    "handshake": Phase.AUTHENTICATING,
+    "auth": Phase.SYNCING,
+    "sync": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatConfig:
+    """Ping every ``interval_s``; no pong within ``timeout_s`` means the connection is dead.
+
+    Defaults follow Stream Chat's client (health check every 25 s); 10 s for the pong.
+    """
+
+    interval_s: float = 25.0
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("interval_s", "timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(name, value, "expected a number of seconds > 0")
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(name, value, "expected a finite number of seconds > 0")
+
+
+def _as_provider(token: TokenProvider | str | Secret) -> TokenProvider:
+    if isinstance(token, str | Secret):
+        return StaticToken(token)
+    if callable(token):
+        return token
+    raise ConfigError("token", "<hidden>", "expected a string, a Secret or a token provider")
+
+
+class ConnectionManager:
+    """Connects, reconnects and reports, by a :class:`RetryPolicy`. See the module doc."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        token: TokenProvider | str | Secret,
+        *,
+        policy: RetryPolicy | None = None,
+        rng: np.random.Generator | None = None,
+        breaker: BreakerConfig | None = None,
+        heartbeat: HeartbeatConfig | None = None,
+        diagnostics: bool = False,
+        time_scale: float = 1.0,
+        session_tag: str | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        ca_file: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(endpoint, Endpoint):
+            raise ConfigError("endpoint", endpoint, "expected an Endpoint")
+        if isinstance(time_scale, bool) or not isinstance(time_scale, int | float):
+            raise ConfigError("time_scale", time_scale, "expected a number > 0")
+        if not math.isfinite(time_scale) or time_scale <= 0:
+            raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+        self.endpoint = endpoint
+        self.policy = policy if policy is not None else RetryPolicy()
+        if not isinstance(self.policy, RetryPolicy):
+            raise ConfigError("policy", policy, "expected a RetryPolicy")
+        self._token_provider = _as_provider(token)
+        self._rng = rng if rng is not None else np.random.default_rng()
+        self._breaker = CircuitBreaker(breaker) if breaker is not None else None
+        self.heartbeat = heartbeat
+        self.diagnostics = diagnostics
+        self.time_scale = float(time_scale)
+        self.session_tag = session_tag or uuid.uuid4().hex[:12]
+        if ssl is None and ca_file is not None:
+            ssl = ssl_module.create_default_context(cafile=ca_file)
+        self._ssl = ssl  # None: the libraries' defaults, certificate verification on
+        self._owns_client = http_client is None
+        self._http = http_client
+        self._clock = clock
+        self.bus = EventBus()
+        self.records: list[AttemptRecord] = []
+        self.report: DiagnosticsReport | None = None
+        self.explanation = ""
+        self.state = ConnectionState.IDLE
+        self.phase: Phase | None = None
+        self.session: Session | None = None
+        self._task: asyncio.Task[Session] | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._waiters = 0
+        self._reset = asyncio.Event()
+        self._started = 0.0
+        self._closed = False
+        self.budget_s = math.inf
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectionManager({_redact(self.endpoint.primary)!r}, state={self.state.value!r}, "
+            f"attempts={len(self.records)})"
+        )
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event; returns an unsubscribe function."""
+        return self.bus.subscribe(callback)
+
+    def events(self):
+        """An async iterator over every event from now until :meth:`close`."""
+        return self.bus.stream()
+
+    def _elapsed(self) -> float:
+        return self._clock() - self._started
+
+    def _set_state(self, state: ConnectionState, reason: str = "") -> None:
+        if state is self.state:
+            return
+        previous, self.state = self.state, state
+        self.bus.emit(StateChanged(self._elapsed(), state, previous, reason))
+
+    def _set_phase(self, phase: Phase, attempt: int | None = None) -> None:
+        self.phase = phase
+        self.bus.emit(PhaseChanged(self._elapsed(), phase, attempt))
+
+    # ---------------------------------------------------------------- connect
+    async def connect(self) -> Session:
+        """Connect (or join the connect in flight); returns the session or raises.
+
+        Raises :class:`ConnectFailed` when every attempt failed (with a plain-language
+        ``explanation``), :class:`CircuitOpen` while the breaker is open, and
+        :class:`AuthRejected`, :class:`TokenUnavailable` or :class:`ProtocolViolation`
+        when retrying cannot help.
+        """
+        if self._closed:
+            raise LiveError("this ConnectionManager is closed; create a new one")
+        if self.session is not None and self.state in (
+            ConnectionState.CONNECTED,
+            ConnectionState.DEGRADED,
+        ):
+            return self.session
+        task = self._task
+        if task is not None and not task.done():
+            self.bus.emit(
+                WarningEvent(
+                    self._elapsed(),
+                    "connect_in_progress",
+                    "connect() called while a connect is in flight; joining it",
+                )
+            )
+        else:
+            task = self._task = asyncio.create_task(self._connect_flow(reconnect=False))
+        return await self._join(task)
+
+    async def _join(self, task: asyncio.Task[Session]) -> Session:
+        self._waiters += 1
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._waiters == 1 and not task.done():
+                task.cancel()  # the last caller gave up: stop connecting
+                with contextlib.suppress(BaseException):
+                    await task
+            raise
+        finally:
+            self._waiters -= 1
+
+    def reset_backoff(self) -> None:
+        """ "The network is back": forget failures and cut the current wait short."""
+        if self._breaker is not None:
+            self._breaker.reset()
+        self._reset.set()
+
+    async def _http_client(self) -> httpx.AsyncClient:
+        """The HTTP client, created on first need (WebSocket-only connects never pay for it)."""
+        if self._http is None:
+            verify = self._ssl if self._ssl is not None else _default_tls()
+            self._http = httpx.AsyncClient(verify=verify, timeout=None)
+        return self._http
+
+    async def _connect_flow(self, *, reconnect: bool) -> Session:
+        self._started = self._clock()
+        self._set_state(
+            ConnectionState.RECONNECTING if reconnect else ConnectionState.CONNECTING,
+            "connection lost" if reconnect else "connect() called",
+        )
+        breaker = self._breaker
+        if breaker is not None and not breaker.allow(self._clock()):
+            wait = breaker.retry_after(self._clock())
+            self.explanation = (
+                f"Too many failed connects in a row; not trying for another {wait:.0f} s."
+            )
+            self._set_state(ConnectionState.FAILED, self.explanation)
+            raise CircuitOpen(self.explanation, wait)
+        try:
+            session = await self._attempts()
+        except asyncio.CancelledError:
+            self._set_state(ConnectionState.IDLE, "connect cancelled")
+            raise
+        except LiveError as exc:
+            if breaker is not None:
+                breaker.record_failure(self._clock())
+            if not self.explanation:
+                self.explanation = explain_error(exc)
+            self._set_state(ConnectionState.FAILED, self.explanation)
+            raise
+        if breaker is not None:
+            breaker.record_success(self._clock())
+        return session
+
+    async def _attempts(self) -> Session:
+        scale = self.time_scale
+        self.explanation = ""
+        self._set_phase(Phase.INITIALIZING)
+        try:
+            async with asyncio.timeout(TOKEN_BUDGET_S):
+                token = await self._token_provider()
+        except TimeoutError:
+            raise TokenUnavailable(f"no token within {TOKEN_BUDGET_S:g} s") from None
+        if not isinstance(token, Secret):
+            token = Secret(token)
+
+        policy = self.policy
+        firewall = False
+        if self.diagnostics:
+            self._set_phase(Phase.DIAGNOSTICS)
+            report = await run_diagnostics(
+                self.endpoint,
+                await self._http_client(),
+                timeout_s=DIAGNOSTICS_TIMEOUT_S,
+                ssl=self._ssl,
+            )
+            self.report = report
+            firewall = report.firewall_suspected
+            self.bus.emit(
+                DiagnosticsDone(
+                    self._elapsed(),
+                    report.latency_s,
+                    report.http_ok,
+                    report.websocket_ok,
+                    report.summary(),
+                )
+            )
+            rtt = report.latency_s / scale if report.latency_s is not None else None
+            policy = adapt_policy(policy, rtt_s=rtt, websocket_blocked=firewall)
+
+        records: list[AttemptRecord] = []
+        while True:  # a reset_backoff() starts a fresh schedule
+            self._reset.clear()
+            schedule = Schedule.draw(policy, self._rng)
+            self.budget_s = self._elapsed() + schedule.worst_case_s() * scale
+            planner = ConnectPlanner(schedule)
+            origin = self._clock()
+            step = planner.first()
+            restarted = False
+            while isinstance(step, AttemptPlan):
+                delay = step.start * scale - (self._clock() - origin)
+                if delay > 0:
+                    self.bus.emit(Waiting(self._elapsed(), step.index, delay))
+                    if await self._wait(delay):
+                        restarted = True
+                        break
+                session, record = await self._one_attempt(step, token, policy, origin)
+                records.append(record)
+                self.records.append(record)
+                if session is not None:
+                    self._connected(session, records)
+                    return session
+                step = planner.after_failure(step, (self._clock() - origin) / scale)
+            if not restarted:
+                break
+        self.explanation = explain_failure(records, firewall)
+        raise ConnectFailed(
+            f"could not connect after {len(records)} attempt(s)",
+            explanation=self.explanation,
+            records=tuple(records),
+        )
+
+    async def _wait(self, delay: float) -> bool:
+        """Sleep ``delay`` s; True if reset_backoff() cut it short."""
+        try:
+            async with asyncio.timeout(delay):
+                await self._reset.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _one_attempt(
+        self, step: AttemptPlan, token: Secret, policy: RetryPolicy, origin: float
+    ) -> tuple[Session | None, AttemptRecord]:
+        scale = self.time_scale
+        timeout = step.timeout * scale
+        started = self._clock() - origin
+        self.bus.emit(
+            AttemptStarted(
+                self._elapsed(),
+                step.index,
+                policy.max_attempts,
+                step.strategy,
+                step.timeout,
+                step.wait_before,
+            )
+        )
+        self._set_phase(Phase.CONNECTING, step.index)
+
+        def on_mark(phase: str) -> None:
+            following = _NEXT_PHASE.get(phase)
+            if following is not None:
+                self._set_phase(following, step.index)
+
+        phases = PhaseClock(listener=on_mark)
+        http = None if step.strategy.uses_websocket else await self._http_client()
+        session: Session | None = None
+        error: LiveError | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                session = await open_session(
+                    step.strategy,
+                    self.endpoint,
+                    token.reveal(),
+                    phases,
+                    session_tag=self.session_tag,
+                    ssl=self._ssl,
+                    http_client=http,
+                )
+        except TimeoutError:
+            error = AttemptTimeout(f"no connection within {step.timeout:g} s")
+        except AttemptError as exc:
+            error = exc
+        except ConnectionRefusedError:
+            error = ConnectionRefused("connection refused")
+        except OSError as exc:  # anything the transport did not classify
+            error = ConnectionReset(f"connection failed: {type(exc).__name__}")
+        except LiveError as exc:  # fatal: auth rejected, protocol violation
+            self.records.append(self._record(step, phases, started, origin, exc))
+            self.bus.emit(self._finished(step, policy, phases, exc, origin))
+            raise
+        record = self._record(step, phases, started, origin, error)
+        self.bus.emit(self._finished(step, policy, phases, error, origin))
+        return session, record
+
+    def _record(
+        self,
+        step: AttemptPlan,
+        phases: PhaseClock,
+        started: float,
+        origin: float,
+        error: LiveError | None,
+    ) -> AttemptRecord:
+        marks = phases.marks
+        url = self.endpoint.http_url if not step.strategy.uses_websocket else self.endpoint.primary
+        return AttemptRecord(
+            session=self.session_tag,
+            attempt=step.index,
+            strategy=step.strategy,
+            url=_redact(url),
+            timeout_s=step.timeout * self.time_scale,
+            wait_before_s=step.wait_before * self.time_scale,
+            started_s=started,
+            duration_s=phases.elapsed(),
+            connected=error is None,
+            error_category=error.category if error is not None else ErrorCategory.NONE,
+            error=str(error) if error is not None else "",
+            tcp_s=marks.get("tcp"),
+            handshake_s=marks.get("handshake"),
+            auth_s=marks.get("auth"),
+            sync_s=marks.get("sync"),
+            time_scale=self.time_scale,
+        )
+
+    def _finished(
+        self,
+        step: AttemptPlan,
+        policy: RetryPolicy,
+        phases: PhaseClock,
+        error: LiveError | None,
+        origin: float,
+    ) -> AttemptFinished:
+        connected = error is None
+        quality = classify((self._clock() - origin) / self.time_scale) if connected else None
+        return AttemptFinished(
+            self._elapsed(),
+            step.index,
+            policy.max_attempts,
+            step.strategy,
+            step.timeout,
+            phases.elapsed(),
+            connected,
+            error.category if error is not None else ErrorCategory.NONE,
+            quality,
+            str(error) if error is not None else "",
+        )
+
+    def _connected(self, session: Session, records: list[AttemptRecord]) -> None:
+        self.session = session
+        self._set_phase(Phase.CONNECTED)
+        if session.strategy in (Strategy.DIRECT_WEBSOCKET, Strategy.EXTENDED_TIMEOUT):
+            self._set_state(ConnectionState.CONNECTED, f"connected with {session.strategy}")
+        else:
+            self.explanation = explain_degraded(session.strategy, records)
+            self._set_state(ConnectionState.DEGRADED, self.explanation)
+        if self.heartbeat is not None:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat(session, self.heartbeat))
+
+    # -------------------------------------------------------------- heartbeat
+    async def _heartbeat(self, session: Session, config: HeartbeatConfig) -> None:
+        """Ping until the connection dies, then reconnect through the same schedule."""
+        scale = self.time_scale
+        while True:
+            await asyncio.sleep(config.interval_s * scale)
+            try:
+                async with asyncio.timeout(config.timeout_s * scale):
+                    await session.ping()
+            except (TimeoutError, LiveError, OSError) as exc:
+                reason = "no pong in time" if isinstance(exc, TimeoutError) else "connection lost"
+                self.bus.emit(WarningEvent(self._elapsed(), "heartbeat_missed", reason))
+                break
+        self.session = None
+        with contextlib.suppress(Exception):
+            await session.close()
+        if not self._closed:
+            self._task = asyncio.create_task(self._connect_flow(reconnect=True))
+            self._task.add_done_callback(_consume_exception)
+
+    # ------------------------------------------------------------------ close
+    async def close(self) -> None:
+        """Stop connecting, close the session and release every task and socket."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in (self._task, self._heartbeat_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self.session is not None:
+            with contextlib.suppress(Exception):
+                await self.session.close()
+            self.session = None
+        if self._owns_client and self._http is not None:
+            await self._http.aclose()
+        self._set_state(ConnectionState.CLOSED, "close() called")
+        self.bus.close()
+
+    async def __aenter__(self) -> ConnectionManager:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+@functools.cache
+def _default_tls() -> ssl_module.SSLContext:
+    """One verifying TLS context per process: building one costs ~20 ms (STACK-NOTES)."""
+    return httpx.create_ssl_context()
+
+
+def _consume_exception(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # a failed background reconnect is reported through events

@@ -1,0 +1,201 @@
+"""Live runs: N sessions connecting concurrently, summarised like a simulation.
+
+Use :func:`run_live` (or ``chatconn run``) to measure a policy for real: against the lab
+server under a profile (``lab_profile=...``) or against a real server (``endpoint=...``).
+Each session is a :class:`ConnectionManager` with its own seeded generator; the summary is
+the simulator's (:meth:`SimulationResult.summary`), with times in *profile time*
+(measured wall time divided by ``time_scale``) so it compares with ``chatconn simulate``.
+Per-attempt records keep the wall times and the scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import ssl as ssl_module
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..core.errors import ConfigError
+from ..core.policy import RetryPolicy
+from ..core.profiles import NetworkProfile
+from ..core.strategies import Strategy
+from ..simulate import SimulationResult
+from .errors import LiveError
+from .manager import ConnectionManager
+from .records import AttemptRecord
+from .session import Endpoint
+from .tokens import HttpTokenProvider, Secret, TokenProvider
+
+__all__ = ["LiveRun", "run_live"]
+
+MAX_LIVE_SESSIONS = 100_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LiveRun:
+    """A finished live run: per-session results, every attempt record, and the setup."""
+
+    result: SimulationResult
+    records: tuple[AttemptRecord, ...]
+    errors: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        out = self.result.summary()
+        counts = {s.value: 0 for s in Strategy}
+        for code in self.result.strategy[self.result.connected]:
+            counts[Strategy.from_code(int(code)).value] += 1
+        out["strategy_counts"] = counts
+        out["failure_kinds"] = dict(self.errors)
+        out["wall_s"] = self.wall_s
+        return out
+
+
+def _check_count(name: str, value: Any, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise ConfigError(name, value, f"expected a whole number in [1, {limit}]")
+    return value
+
+
+async def run_live(
+    policy: RetryPolicy,
+    sessions: int,
+    *,
+    concurrency: int = 50,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    lab_profile: NetworkProfile | None = None,
+    endpoint: Endpoint | None = None,
+    token: TokenProvider | str | Secret | None = None,
+    out: IO[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    on_session: Callable[[int, ConnectionManager], Any] | None = None,
+) -> LiveRun:
+    """Connect ``sessions`` times, at most ``concurrency`` at once; see the module doc.
+
+    Exactly one of ``lab_profile`` (start an in-process lab server with that profile and
+    the same ``time_scale``) and ``endpoint`` (a real server; pass ``token``) is required.
+    With ``out``, writes one JSON line per attempt as it completes (after a header line).
+    """
+    sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
+    concurrency = _check_count("concurrency", concurrency, 10_000)
+    if (lab_profile is None) == (endpoint is None):
+        raise ConfigError("target", None, "give exactly one of lab_profile and endpoint")
+    if isinstance(time_scale, bool) or not isinstance(time_scale, int | float):
+        raise ConfigError("time_scale", time_scale, "expected a number > 0")
+    if not math.isfinite(time_scale) or time_scale <= 0:
+        raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+    if lab_profile is not None:
+        from ..lab.server import LabServer  # the lab is optional for real-server runs
+
+        async with LabServer(lab_profile, time_scale=time_scale, seed=seed) as lab:
+            provider = HttpTokenProvider(lab.endpoint.http_url)
+            return await _run(
+                policy, sessions, concurrency, seed, time_scale, lab.endpoint, provider,
+                lab_profile.name, out, metadata, on_session,
+            )  # fmt: skip
+    if token is None:
+        raise ConfigError("token", None, "a real server needs a token (or a token provider)")
+    return await _run(
+        policy, sessions, concurrency, seed, time_scale, endpoint, token,
+        "live", out, metadata, on_session,
+    )  # fmt: skip
+
+
+async def _run(
+    policy: RetryPolicy,
+    sessions: int,
+    concurrency: int,
+    seed: int,
+    time_scale: float,
+    endpoint: Endpoint,
+    token: TokenProvider | str | Secret,
+    target: str,
+    out: IO[str] | None,
+    metadata: dict[str, Any] | None,
+    on_session: Callable[[int, ConnectionManager], Any] | None,
+) -> LiveRun:
+    connected = np.zeros(sessions, dtype=bool)
+    ended = np.zeros(sessions)
+    attempts = np.zeros(sessions, dtype=np.int16)
+    strategy = np.full(sessions, -1, dtype=np.int8)
+    last_error = np.zeros(sessions, dtype=np.int8)
+    records: list[AttemptRecord] = []
+    errors: dict[str, int] = {}
+    gate = asyncio.Semaphore(concurrency)
+    tls = ssl_module.create_default_context()  # one CA bundle load for every session
+    if out is not None:
+        header = {"type": "run", "policy": policy.to_dict(), "target": target, "seed": seed}
+        header |= {"time_scale": time_scale, "sessions": sessions, **(metadata or {})}
+        out.write(json.dumps(header) + "\n")
+        out.flush()
+
+    async def one(i: int) -> None:
+        async with gate:
+            manager = ConnectionManager(
+                endpoint,
+                token,
+                policy=policy,
+                rng=np.random.default_rng([seed, i]),
+                time_scale=time_scale,
+                session_tag=f"s{i}",
+                ssl=tls if endpoint.primary.startswith("wss") else None,
+            )
+            if on_session is not None:
+                on_session(i, manager)
+            began = time.perf_counter()
+            try:
+                session = await manager.connect()
+                connected[i] = True
+                strategy[i] = session.strategy.code
+            except LiveError as exc:
+                kind = type(exc).__name__
+                errors[kind] = errors.get(kind, 0) + 1
+            finally:
+                ended[i] = (time.perf_counter() - began) / time_scale
+                await manager.close()
+            attempts[i] = len(manager.records)
+            failed = [r for r in manager.records if not r.connected]
+            if failed:
+                last_error[i] = failed[-1].error_category
+            records.extend(manager.records)
+            if out is not None:
+                for record in manager.records:
+                    out.write(json.dumps({"type": "attempt", **record.to_dict()}) + "\n")
+                out.flush()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(sessions)))
+    wall = time.perf_counter() - began
+    result = SimulationResult(
+        policy=policy,
+        target=target,
+        seed=seed,
+        profile_names=(target,),
+        connected=connected,
+        ended_at=ended,
+        attempts=attempts,
+        strategy=strategy,
+        last_error=last_error,
+        profile=np.zeros(sessions, dtype=np.int8),
+        elapsed_s=wall,
+    )
+    return LiveRun(result=result, records=tuple(records), errors=errors, wall_s=wall)
+
+
+def open_records(path: str | Path, *, force: bool = False) -> IO[str]:
+    """Open ``path`` for a run's records; refuses to overwrite without ``force``."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise ConfigError("out", str(path), "the file exists; pass --force to overwrite it")
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("out", str(path), f"cannot write it: {exc.strerror}") from exc
