@@ -38,6 +38,7 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
@@ -225,6 +226,8 @@ def _build_parser() -> _Parser:
     p.add_argument("--time-scale", type=_positive_float, default=1.0)
     p.add_argument("--out", help="write per-attempt records as JSON Lines to this file")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -348,6 +351,8 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse ``argv`` and return the report the command prints (raises on bad input)."""
     args = _build_parser().parse_args(argv)
+    if args.command == "serve":
+        return {"exit_code": run_serve(args)}
     if args.command == "presets":
         return presets_report()
     policy = policy_from_args(args.policy, args.assignments)
@@ -434,12 +439,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    if "--json" in argv:
-        json.dump(_finite(report), sys.stdout, default=_json_default, indent=None)
-        sys.stdout.write("\n")
-    else:
-        command = next(a for a in argv if not a.startswith("-"))
-        _print_text(command, report)
+    if "exit_code" in report:  # serve: ran in the foreground, printed its own output
+        return int(report["exit_code"])
+    try:
+        if "--json" in argv:
+            json.dump(_finite(report), sys.stdout, default=_json_default, indent=None)
+            sys.stdout.write("\n")
+        else:
+            command = next(a for a in argv if not a.startswith("-"))
+            _print_text(command, report)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `chatconn ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

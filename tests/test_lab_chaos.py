@@ -506,7 +506,7 @@ def test_a_stalled_connection_closed_by_its_client_is_released():
     async def main():
         async with Echo() as up, ChaosProxy(up, FIXED) as proxy:
             proxy.schedule([Fault.STALL])
-            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
             writer.write(GET)
             await asyncio.sleep(0.05)
             active = proxy.stats()["active"]

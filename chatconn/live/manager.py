@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import ssl as ssl_module
 import time
@@ -71,6 +70,7 @@ from .events import (
 from .explain import explain_degraded, explain_error, explain_failure
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, _redact
+from .tls import default_tls
 from .tokens import Secret, StaticToken, TokenProvider
 from .transports import open_session
 
@@ -172,6 +172,9 @@ class ConnectionManager:
         self._started = 0.0
         self._closed = False
         self.budget_s = math.inf
+        #: Wall seconds from the first attempt's start to connected or giving up, for the
+        #: last connect: the span the simulator models (token and diagnostics excluded).
+        self.attempts_elapsed_s: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -252,7 +255,7 @@ class ConnectionManager:
     async def _http_client(self) -> httpx.AsyncClient:
         """The HTTP client, created on first need (WebSocket-only connects never pay for it)."""
         if self._http is None:
-            verify = self._ssl if self._ssl is not None else _default_tls()
+            verify = self._ssl if self._ssl is not None else default_tls()
             self._http = httpx.AsyncClient(verify=verify, timeout=None)
         return self._http
 
@@ -341,6 +344,7 @@ class ConnectionManager:
                 session, record = await self._one_attempt(step, token, policy, origin)
                 records.append(record)
                 self.records.append(record)
+                self.attempts_elapsed_s = self._clock() - origin
                 if session is not None:
                     self._connected(session, records)
                     return session
@@ -525,12 +529,6 @@ class ConnectionManager:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-@functools.cache
-def _default_tls() -> ssl_module.SSLContext:
-    """One verifying TLS context per process: building one costs ~20 ms (STACK-NOTES)."""
-    return httpx.create_ssl_context()
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import ssl as ssl_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from .errors import LiveError
 from .manager import ConnectionManager
 from .records import AttemptRecord
 from .session import Endpoint
+from .tls import default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 
 __all__ = ["LiveRun", "run_live"]
@@ -130,7 +130,7 @@ async def _run(
     records: list[AttemptRecord] = []
     errors: dict[str, int] = {}
     gate = asyncio.Semaphore(concurrency)
-    tls = ssl_module.create_default_context()  # one CA bundle load for every session
+    tls = default_tls()  # one CA bundle load for every session
     if out is not None:
         header = {"type": "run", "policy": policy.to_dict(), "target": target, "seed": seed}
         header |= {"time_scale": time_scale, "sessions": sessions, **(metadata or {})}
@@ -159,7 +159,12 @@ async def _run(
                 kind = type(exc).__name__
                 errors[kind] = errors.get(kind, 0) + 1
             finally:
-                ended[i] = (time.perf_counter() - began) / time_scale
+                # Time from the first attempt, as the simulator counts it (the token fetch
+                # before it is not part of the policy's schedule).
+                spent = manager.attempts_elapsed_s
+                if spent is None:
+                    spent = time.perf_counter() - began
+                ended[i] = spent / time_scale
                 await manager.close()
             attempts[i] = len(manager.records)
             failed = [r for r in manager.records if not r.connected]

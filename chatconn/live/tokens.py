@@ -16,6 +16,7 @@ import httpx
 from ..core.errors import ConfigError
 from ..lab.protocol import TOKEN_PATH
 from .errors import TokenUnavailable
+from .tls import default_tls
 
 __all__ = [
     "DEFAULT_TOKEN_RETRIES",
@@ -109,7 +110,7 @@ class HttpTokenProvider:
 
     async def __call__(self) -> Secret:
         problem = "no attempt made"
-        client = self._client or httpx.AsyncClient(timeout=self.timeout_s)
+        client = self._client or httpx.AsyncClient(timeout=self.timeout_s, verify=default_tls())
         try:
             for attempt in range(self.retries + 1):
                 if attempt:
