@@ -519,3 +519,26 @@ def test_a_stalled_connection_closed_by_its_client_is_released():
             return active, proxy.stats()["active"]
 
     assert run(main()) == (1, 0)
+
+
+def test_decide_applies_the_rules_in_the_models_order_of_precedence():
+    from chatconn.lab.faults import decide
+
+    everything = NetworkProfile(
+        "everything", rtt_sigma=0.0, stall_probability=1.0, ws_blocked_share=1.0,
+        ws_block_mode=FaultMode.FORBIDDEN, blocked_ports=frozenset({1}), blocked_ports_share=1.0,
+        port_block_mode=FaultMode.REFUSE,
+    )  # fmt: skip
+    draws = SessionDraws(0)
+
+    def kind(role, upgrade, scheduled=None):
+        return decide(
+            everything, role=role, upgrade=upgrade, session_tag=None, draws=draws,
+            scheduled=scheduled,
+        ).kind  # fmt: skip
+
+    assert kind(None, False) is FaultKind.STALL  # HTTP: only the stall applies
+    assert kind(0, True) is FaultKind.UPGRADE_403  # the proxy overrides the stall
+    assert kind(1, True) is FaultKind.REFUSE  # the blocked port overrides the proxy
+    assert kind(0, False) is FaultKind.STALL  # plain HTTP passes the proxy
+    assert kind(1, True, Fault.NONE) is FaultKind.NONE  # a scheduled fault replaces all

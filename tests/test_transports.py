@@ -7,6 +7,7 @@ loop. Bounds on time are lower bounds or generous upper bounds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 import time
@@ -407,3 +408,21 @@ def test_no_task_or_fd_leaks_over_100_open_close_cycles(lab):
     while fds() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fds() <= before
+
+
+def test_the_token_reaches_no_log_even_at_debug(lab, caplog):
+    endpoint = lab.endpoint
+    caplog.set_level(logging.DEBUG)
+
+    async def main():
+        for strategy in ALL:
+            session, _ = await open_(strategy, endpoint)
+            await session.send("logged?")
+            await asyncio.wait_for(session.receive(), 5)
+            await session.close()
+            with pytest.raises(AuthRejected):
+                await open_(strategy, endpoint, token=TOKEN + "-bad")
+
+    run(main())
+    assert caplog.records  # something was logged at DEBUG
+    assert TOKEN not in caplog.text

@@ -41,6 +41,9 @@ four proxies); without the header every connection is a new session.
 outage windows. The proxy expects a client-first protocol (HTTP, WebSocket): it decides a
 connection's fate when the request head has arrived (parsed with h11; anything that is not
 HTTP, e.g. TLS, is treated as a plain request without a session tag).
+
+The rules themselves are one pure function, :func:`chatconn.lab.faults.decide`; the
+per-connection I/O (delay queues, pacing, resets, the 403) is :mod:`chatconn.lab.relay`.
 """
 
 from __future__ import annotations
@@ -51,18 +54,24 @@ import logging
 import math
 import socket
 import struct
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
-import h11
 import numpy as np
 
 from ..core.errors import ConfigError
-from ..core.model import _penalty, draw_conditions, syn_loss_probability
 from ..core.profiles import FaultMode, NetworkProfile, Outage
+from .faults import (
+    SESSION_HEADER,
+    ConnectionRecord,
+    Fault,
+    FaultKind,
+    SessionDraws,
+    as_fault,
+    role_index,
+)
+from .relay import ClientSide, Connection
 
 __all__ = [
     "DEFAULT_BACKLOG",
@@ -78,567 +87,6 @@ log = logging.getLogger(__name__)
 
 #: Listen backlog of every lab socket: asyncio's default (100) drops bursts of connects.
 DEFAULT_BACKLOG = 2048
-#: Header a client sends so that its connections share one session's conditions.
-SESSION_HEADER = "x-chatconn-session"
-
-_HIGH_WATER = 1 << 20  # bytes queued in one direction before its source pauses
-_LOW_WATER = 1 << 18
-_READ_LIMIT = 1 << 16
-_MAX_TAGS = 100_000
-_TOLERANCE = 0.0005  # deliver chunks due within 0.5 ms in the same pass
-
-
-class FaultKind(StrEnum):
-    """What the proxy does with one connection."""
-
-    NONE = "none"  # forwarded with the connection's latency
-    STALL = "stall"  # accepted, read and discarded, never answered
-    RESET = "reset"  # reset (RST) 2 RTT after accept
-    REFUSE = "refuse"  # reset at once (or not listening at all, see the module doc)
-    UPGRADE_HANG = "upgrade_hang"  # a WebSocket upgrade hangs; plain HTTP passes
-    UPGRADE_RESET = "upgrade_reset"  # a WebSocket upgrade is reset at 2 RTT
-    UPGRADE_403 = "upgrade_403"  # a WebSocket upgrade is answered 403 at 2 RTT
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_UPGRADE_KINDS = frozenset({FaultKind.UPGRADE_HANG, FaultKind.UPGRADE_RESET, FaultKind.UPGRADE_403})
-_WS_BLOCK = {
-    FaultMode.HANG: FaultKind.UPGRADE_HANG,
-    FaultMode.RESET: FaultKind.UPGRADE_RESET,
-    FaultMode.FORBIDDEN: FaultKind.UPGRADE_403,
-}
-_PORT_BLOCK = {FaultMode.HANG: FaultKind.STALL, FaultMode.REFUSE: FaultKind.REFUSE}
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """A per-connection override for :meth:`ChaosProxy.schedule`.
-
-    ``kind`` replaces the profile's random draws for that connection (no stall, reset,
-    proxy, port or outage rule applies); ``rtt_s``, when given, replaces the drawn RTT
-    (before ``time_scale``). ``Fault.STALL``, ``Fault.RESET``, ... are the plain kinds.
-    """
-
-    kind: FaultKind = FaultKind.NONE
-    rtt_s: float | None = None
-
-    NONE: ClassVar[Fault]
-    STALL: ClassVar[Fault]
-    RESET: ClassVar[Fault]
-    REFUSE: ClassVar[Fault]
-    UPGRADE_HANG: ClassVar[Fault]
-    UPGRADE_RESET: ClassVar[Fault]
-    UPGRADE_403: ClassVar[Fault]
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "kind", FaultKind(self.kind))
-        except ValueError:
-            raise ConfigError(
-                "fault.kind", self.kind, "expected one of " + ", ".join(k.value for k in FaultKind)
-            ) from None
-        if self.rtt_s is not None and (
-            isinstance(self.rtt_s, bool)
-            or not isinstance(self.rtt_s, int | float)
-            or not (0.0 <= self.rtt_s <= 60.0)
-        ):
-            raise ConfigError("fault.rtt_s", self.rtt_s, "expected a number in [0, 60] or None")
-
-
-for _kind in FaultKind:
-    setattr(Fault, _kind.name, Fault(_kind))
-
-
-def _as_fault(value: Fault | FaultKind | str) -> Fault:
-    return value if isinstance(value, Fault) else Fault(FaultKind(value))
-
-
-@dataclass(slots=True)
-class ConnectionRecord:
-    """What happened to one connection (for tests and diagnostics).
-
-    ``started_s`` is seconds since the proxy's epoch; ``rtt_s`` and ``penalty_s`` are
-    the injected values (after ``time_scale``); ``cause`` names the rule that chose
-    ``fault``: "scheduled", "stall", "reset", "ws_proxy", "port", "outage" or "".
-    """
-
-    id: int
-    role: str
-    started_s: float
-    rtt_s: float = 0.0
-    penalty_s: float = 0.0
-    fault: FaultKind = FaultKind.NONE
-    cause: str = ""
-    session_tag: str | None = None
-    upgrade: bool = False
-    target: str = ""
-
-
-class SessionDraws:
-    """The seeded random draws of one lab: session conditions (cached per session tag and
-    profile) and per-connection uniforms. Share one between the proxies of a server so a
-    tagged session meets the same conditions on every port."""
-
-    def __init__(self, rng: np.random.Generator | int | None = 0) -> None:
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self._by_tag: OrderedDict[tuple[NetworkProfile, str], tuple[float, bool, bool]] = (
-            OrderedDict()
-        )
-
-    def conditions(self, profile: NetworkProfile, tag: str | None) -> tuple[float, bool, bool]:
-        """(rtt, behind_ws_proxy, ports_blocked) of a session, drawn as the model does."""
-        key = (profile, tag) if tag is not None else None
-        if key is not None and key in self._by_tag:
-            self._by_tag.move_to_end(key)
-            return self._by_tag[key]
-        drawn = draw_conditions(profile, self.rng)
-        value = (float(drawn.rtt[0]), bool(drawn.behind_ws_proxy), bool(drawn.ports_blocked))
-        if key is not None:
-            self._by_tag[key] = value
-            if len(self._by_tag) > _MAX_TAGS:
-                self._by_tag.popitem(last=False)
-        return value
-
-    def uniform(self) -> float:
-        return float(self.rng.random())
-
-    def forget(self) -> None:
-        self._by_tag.clear()
-
-
-def _role_index(role: str | int | None) -> int | None:
-    """Port role as the profile counts it: "ws0" -> 0, ... ; "http" or None -> None."""
-    if role is None or role == "http":
-        return None
-    if isinstance(role, int):
-        return role
-    if isinstance(role, str) and role.startswith("ws") and role[2:].isdigit():
-        return int(role[2:])
-    raise ConfigError("role", role, 'expected "ws0", "ws1", "ws2", "http" or a port role 0-2')
-
-
-def _rst(transport: asyncio.BaseTransport | None) -> None:
-    """Close with SO_LINGER 0, so the peer sees a reset."""
-    if transport is None or transport.is_closing():
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-_EOF = object()
-
-
-class _Pipe:
-    """One direction of a connection: chunks queued with their delivery time, written in
-    order by one timer; optional bandwidth pacing."""
-
-    def __init__(self, conn: _Connection, delay: float, rate: float | None) -> None:
-        self.conn = conn
-        self.loop = conn.loop
-        self.delay = delay
-        self.rate = rate  # bytes per second after time_scale, or None
-        self.queue: deque[tuple[float, Any]] = deque()
-        self.queued = 0
-        self.link_free = 0.0
-        self.last = 0.0
-        self.dst: asyncio.Transport | None = None
-        self.src: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.eof_sent = False
-        self.dst_paused = False
-        self.src_paused = False
-
-    def feed(self, data: bytes | object, arrived: float, extra: float = 0.0) -> None:
-        if data is not _EOF and self.rate is not None:
-            assert isinstance(data, bytes)
-            self.link_free = max(arrived, self.link_free) + len(data) / self.rate
-            arrived = self.link_free
-        due = max(arrived + self.delay + extra, self.last)
-        self.last = due
-        self.queue.append((due, data))
-        if data is not _EOF:
-            self.queued += len(data)  # type: ignore[arg-type]
-        self._arm()
-        self._flow()
-
-    def attach(self, dst: asyncio.Transport) -> None:
-        self.dst = dst
-        self._arm()
-
-    def _arm(self) -> None:
-        if self.timer is None and self.dst is not None and self.queue:
-            self.timer = self.loop.call_at(self.queue[0][0], self.flush)
-
-    def flush(self) -> None:
-        self.timer = None
-        dst = self.dst
-        if dst is None or dst.is_closing():
-            return
-        horizon = self.loop.time() + _TOLERANCE
-        while self.queue and self.queue[0][0] <= horizon:
-            _, data = self.queue.popleft()
-            if data is _EOF:
-                self.eof_sent = True
-                try:
-                    if dst.can_write_eof():
-                        dst.write_eof()
-                except OSError:  # the peer is already gone
-                    self.conn.close(reset=False)
-                    return
-                self.conn.pipe_done(self)
-                return
-            self.queued -= len(data)
-            dst.write(data)
-        self._arm()
-        self._flow()
-
-    def _flow(self) -> None:
-        src = self.src
-        if src is None or src.is_closing():
-            return
-        want_pause = self.dst_paused or self.queued > _HIGH_WATER
-        if want_pause and not self.src_paused:
-            src.pause_reading()
-            self.src_paused = True
-        elif self.src_paused and not self.dst_paused and self.queued < _LOW_WATER:
-            src.resume_reading()
-            self.src_paused = False
-
-    def set_dst_paused(self, paused: bool) -> None:
-        self.dst_paused = paused
-        self._flow()
-
-    def cancel(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.queue.clear()
-
-
-class _ClientSide(asyncio.Protocol):
-    def __init__(self, conn: _Connection) -> None:
-        self.conn = conn
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.conn.state == self.conn.CLOSED:  # closed while the transport was being made
-            transport.abort()
-            return
-        self.conn.client = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.conn.client_data(data)
-
-    def eof_received(self) -> bool:
-        self.conn.client_eof()
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.conn.client_lost(exc)
-
-    def pause_writing(self) -> None:
-        if self.conn.s2c is not None:
-            self.conn.s2c.set_dst_paused(True)
-
-    def resume_writing(self) -> None:
-        if self.conn.s2c is not None:
-            self.conn.s2c.set_dst_paused(False)
-
-
-class _UpstreamSide(asyncio.Protocol):
-    def __init__(self, conn: _Connection) -> None:
-        self.conn = conn
-
-    def data_received(self, data: bytes) -> None:
-        self.conn.upstream_data(data)
-
-    def eof_received(self) -> bool:
-        self.conn.upstream_eof()
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.conn.upstream_lost(exc)
-
-    def pause_writing(self) -> None:
-        if self.conn.c2s is not None:
-            self.conn.c2s.set_dst_paused(True)
-
-    def resume_writing(self) -> None:
-        if self.conn.c2s is not None:
-            self.conn.c2s.set_dst_paused(False)
-
-
-class _Connection:
-    """One accepted connection: HEAD (reading the request head) -> FORWARD | DISCARD."""
-
-    HEAD, FORWARD, DISCARD, CLOSED = "head", "forward", "discard", "closed"
-
-    def __init__(self, proxy: ChaosProxy, record: ConnectionRecord, fault: Fault | None) -> None:
-        self.proxy = proxy
-        self.loop = proxy._loop
-        self.record = record
-        self.profile = proxy.profile
-        self.scheduled = fault
-        self.state = self.HEAD
-        self.accepted = self.loop.time()
-        self.client: asyncio.Transport | None = None
-        self.upstream: asyncio.Transport | None = None
-        self.head: list[tuple[float, bytes]] = []
-        self.parser = h11.Connection(h11.SERVER)
-        self.c2s: _Pipe | None = None
-        self.s2c: _Pipe | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.connect_task: asyncio.Task[None] | None = None
-        self.upstream_gone = False
-        self.raw_sock: socket.socket | None = None
-
-    # -- client side -------------------------------------------------------------------
-    def client_data(self, data: bytes) -> None:
-        if self.state == self.FORWARD:
-            assert self.c2s is not None
-            self.c2s.feed(data, self.loop.time())
-        elif self.state == self.HEAD:
-            self.head.append((self.loop.time(), data))
-            request = self._parse(data)
-            if request is not None:
-                self._decide(request if isinstance(request, h11.Request) else None)
-
-    def _parse(self, data: bytes) -> h11.Request | bool | None:
-        """The request once its head is complete; False when this is not HTTP."""
-        try:
-            self.parser.receive_data(data)
-            event = self.parser.next_event()
-        except h11.RemoteProtocolError:
-            return False
-        if isinstance(event, h11.Request):
-            return event
-        return None if event is h11.NEED_DATA else False
-
-    def client_eof(self) -> None:
-        if self.state == self.HEAD:
-            self._decide(None)
-        if self.state == self.FORWARD:
-            assert self.c2s is not None
-            self.c2s.feed(_EOF, self.loop.time())
-        elif self.state == self.DISCARD and self.timer is None:
-            # The client gave up on a connection that never answers: close our side too
-            # (a pending reset or 403 still fires at its time).
-            self._teardown(abort_upstream=True)
-
-    def client_lost(self, exc: Exception | None) -> None:
-        self._teardown(abort_upstream=True)
-
-    # -- decisions ---------------------------------------------------------------------
-    def _decide(self, request: h11.Request | None) -> None:
-        proxy, record, profile = self.proxy, self.record, self.profile
-        tag, upgrade = None, False
-        if request is not None:
-            record.target = request.target.decode("latin-1")[:200]
-            headers = {k.lower(): v for k, v in request.headers}
-            raw_tag = headers.get(SESSION_HEADER.encode())
-            if raw_tag:
-                tag = raw_tag.decode("latin-1")[:200]
-            upgrade = b"websocket" in headers.get(b"upgrade", b"").lower()
-        record.session_tag, record.upgrade = tag, upgrade
-        rtt, behind_proxy, ports_blocked = proxy.draws.conditions(profile, tag)
-        fault = self.scheduled
-        kind, cause, penalty = FaultKind.NONE, "", 0.0
-        if fault is not None:
-            kind, cause = fault.kind, "scheduled"
-            if fault.rtt_s is not None:
-                rtt = float(fault.rtt_s)
-        else:
-            if profile.loss > 0:
-                q = syn_loss_probability(profile)
-                u_loss = proxy.draws.uniform()
-                if u_loss < q:
-                    penalty = float(_penalty(np.array([u_loss]), q)[0])
-            p_stall, p_reset = profile.stall_probability, profile.reset_probability
-            if p_stall + p_reset > 0:
-                u_fault = proxy.draws.uniform()
-                if u_fault < p_stall:
-                    kind, cause = FaultKind.STALL, "stall"
-                elif u_fault < p_stall + p_reset:
-                    kind, cause = FaultKind.RESET, "reset"
-            if upgrade and profile.ws_blocked_share > 0 and behind_proxy:
-                kind, cause = _WS_BLOCK[profile.ws_block_mode], "ws_proxy"
-            if (
-                proxy.role_index is not None
-                and proxy.role_index in profile.blocked_ports
-                and profile.blocked_ports_share > 0
-                and ports_blocked
-            ):
-                kind, cause = _PORT_BLOCK[profile.port_block_mode], "port"
-        if kind in _UPGRADE_KINDS and not upgrade:
-            kind = FaultKind.NONE  # plain HTTP passes a WebSocket-blocking proxy
-        scale = proxy.time_scale
-        record.rtt_s, record.penalty_s = rtt * scale, penalty * scale
-        proxy._count(record, kind, cause if kind is not FaultKind.NONE else "")
-        self._apply(kind, rtt * scale, penalty * scale)
-
-    def _apply(self, kind: FaultKind, rtt: float, penalty: float) -> None:
-        if kind is FaultKind.NONE:
-            self._forward(rtt, penalty)
-            return
-        self.state = self.DISCARD
-        self.head.clear()
-        at = self.accepted + 2 * rtt
-        if kind is FaultKind.REFUSE:
-            self._reset()
-        elif kind in (FaultKind.RESET, FaultKind.UPGRADE_RESET):
-            self.timer = self.loop.call_at(at, self._reset)
-        elif kind is FaultKind.UPGRADE_403:
-            self.timer = self.loop.call_at(at, self._forbidden)
-        # STALL, UPGRADE_HANG: discard whatever comes, never answer
-
-    def _forward(self, rtt: float, penalty: float) -> None:
-        self.state = self.FORWARD
-        rate = None
-        if self.profile.bandwidth_kbps is not None:
-            rate = self.profile.bandwidth_kbps * 1000.0 / 8.0 / self.proxy.time_scale
-        self.c2s = _Pipe(self, rtt / 2, None)
-        self.s2c = _Pipe(self, rtt / 2, rate)
-        self.c2s.src = self.client
-        self.s2c.dst = self.client
-        for i, (arrived, data) in enumerate(self.head):
-            self.c2s.feed(data, arrived, rtt + penalty if i == 0 else 0.0)
-        self.head.clear()
-        self.connect_task = self.loop.create_task(self._connect_upstream())
-        self.proxy._tasks.add(self.connect_task)
-        self.connect_task.add_done_callback(self.proxy._tasks.discard)
-
-    async def _connect_upstream(self) -> None:
-        proxy = self.proxy
-        try:
-            transport, _ = await self.loop.create_connection(
-                lambda: _UpstreamSide(self), proxy.upstream_host, proxy.upstream_port
-            )
-        except OSError as exc:
-            log.warning("chaos proxy %s: upstream unreachable: %s", proxy.role, exc)
-            self._reset()
-            return
-        if self.state != self.FORWARD:
-            transport.abort()
-            return
-        self.upstream = transport  # type: ignore[assignment]
-        assert self.c2s is not None and self.s2c is not None
-        self.s2c.src = self.upstream
-        self.c2s.attach(self.upstream)  # type: ignore[arg-type]
-
-    def _reset(self) -> None:
-        self.timer = None
-        _rst(self.client)
-        self._teardown(abort_upstream=True)
-
-    def _forbidden(self) -> None:
-        self.timer = None
-        client = self.client
-        if client is None or client.is_closing():
-            return
-        try:
-            body = b"Forbidden: WebSocket upgrades are blocked by policy\n"
-            out = self.parser.send(
-                h11.Response(
-                    status_code=403,
-                    reason=b"Forbidden",
-                    headers=[
-                        ("content-type", "text/plain"),
-                        ("content-length", str(len(body))),
-                        ("connection", "close"),
-                    ],
-                )
-            )
-            out = (out or b"") + (self.parser.send(h11.Data(data=body)) or b"")
-            out += self.parser.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError:  # the request was not complete: reset instead
-            self._reset()
-            return
-        client.write(out)
-        client.close()
-
-    # -- upstream side -----------------------------------------------------------------
-    def upstream_data(self, data: bytes) -> None:
-        if self.state == self.FORWARD and self.s2c is not None:
-            self.s2c.feed(data, self.loop.time())
-
-    def upstream_eof(self) -> None:
-        if self.state == self.FORWARD and self.s2c is not None:
-            self.s2c.feed(_EOF, self.loop.time())
-
-    def upstream_lost(self, exc: Exception | None) -> None:
-        self.upstream_gone = True
-        if self.state != self.FORWARD:
-            return
-        if exc is not None:  # the server reset: so does the client, at once
-            _rst(self.client)
-            self._teardown(abort_upstream=False)
-        elif self.s2c is not None and not self.s2c.eof_sent and not self._eof_queued(self.s2c):
-            self.s2c.feed(_EOF, self.loop.time())
-
-    @staticmethod
-    def _eof_queued(pipe: _Pipe) -> bool:
-        return bool(pipe.queue) and pipe.queue[-1][1] is _EOF
-
-    def pipe_done(self, pipe: _Pipe) -> None:
-        """A direction delivered its EOF; close once the connection is over."""
-        if pipe is self.s2c:
-            c2s_done = self.c2s is not None and self.c2s.eof_sent
-            if self.upstream_gone or c2s_done:
-                if self.client is not None:
-                    self.client.close()
-                if self.upstream is not None:
-                    self.upstream.close()
-        elif pipe is self.c2s and self.s2c is not None and self.s2c.eof_sent:
-            if self.upstream is not None:
-                self.upstream.close()
-            if self.client is not None:
-                self.client.close()
-
-    # -- outages and shutdown ----------------------------------------------------------
-    def blackhole(self) -> None:
-        """Go silent: the upstream is dropped, the client is read and never answered."""
-        if self.state == self.CLOSED:
-            return
-        self.state = self.DISCARD
-        for pipe in (self.c2s, self.s2c):
-            if pipe is not None:
-                pipe.cancel()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.upstream is not None:
-            self.upstream.abort()
-        if self.connect_task is not None:
-            self.connect_task.cancel()
-
-    def _teardown(self, *, abort_upstream: bool) -> None:
-        if self.state == self.CLOSED:
-            return
-        self.state = self.CLOSED
-        for pipe in (self.c2s, self.s2c):
-            if pipe is not None:
-                pipe.cancel()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.connect_task is not None:
-            self.connect_task.cancel()
-        if abort_upstream and self.upstream is not None:
-            self.upstream.abort()
-        if self.client is not None and not self.client.is_closing():
-            self.client.abort()
-        elif self.client is None and self.raw_sock is not None:
-            self.raw_sock.close()
-        self.proxy._active.discard(self)
-
-    def close(self, *, reset: bool) -> None:
-        if reset:
-            _rst(self.client)
-        self._teardown(abort_upstream=True)
 
 
 class ChaosProxy:
@@ -675,7 +123,7 @@ class ChaosProxy:
         ):
             raise ConfigError("time_scale", time_scale, "expected a number > 0")
         self.role = role if isinstance(role, str) else ("http" if role is None else f"ws{role}")
-        self.role_index = _role_index(role)
+        self.role_index = role_index(role)
         self.profile = profile
         self.draws = rng if isinstance(rng, SessionDraws) else SessionDraws(rng)
         self.time_scale = float(time_scale)
@@ -691,7 +139,7 @@ class ChaosProxy:
         self._outage: Outage | None = None
         self._epoch = 0.0
         self._schedule: deque[Fault] = deque()
-        self._active: set[_Connection] = set()
+        self._active: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._counts: Counter[str] = Counter()
         self._next_id = 0
@@ -760,7 +208,7 @@ class ChaosProxy:
 
     def schedule(self, faults: Iterable[Fault | FaultKind | str]) -> None:
         """Queue per-connection overrides for the next connections, in order."""
-        self._schedule.extend(_as_fault(f) for f in faults)
+        self._schedule.extend(as_fault(f) for f in faults)
         self._update()
 
     def clear_schedule(self) -> None:
@@ -906,7 +354,7 @@ class ChaosProxy:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
             return
-        conn = _Connection(self, record, fault)
+        conn = Connection(self, record, fault)
         conn.raw_sock = sock
         if fault is None and outage is not None:  # an outage in hang mode
             self._count(record, FaultKind.STALL, "outage")
@@ -919,9 +367,9 @@ class ChaosProxy:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _wrap(self, conn: _Connection, sock: socket.socket) -> None:
+    async def _wrap(self, conn: Connection, sock: socket.socket) -> None:
         try:
-            await self._loop.connect_accepted_socket(lambda: _ClientSide(conn), sock)
+            await self._loop.connect_accepted_socket(lambda: ClientSide(conn), sock)
         except OSError:
             conn.close(reset=False)
 

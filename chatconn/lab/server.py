@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -50,6 +51,9 @@ DEFAULT_TOKEN = "lab-token"
 #: Port roles, in the order of the proxies' ports.
 ROLES = ("ws0", "ws1", "ws2", "http")
 _STARTUP_S = 10.0
+# websockets logs every frame at DEBUG, auth frames (tokens) included: not below INFO.
+_ws_logger = logging.getLogger("chatconn.lab.websocket")
+_ws_logger.setLevel(logging.INFO)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -146,6 +150,7 @@ class LabServer:
                     process_request=self.hub.process_request,
                     close_timeout=1.0,
                     max_size=1 << 20,
+                    logger=_ws_logger,
                 )
                 self._ws_servers.append(server)
                 stack.push_async_callback(self._close_ws, server)

@@ -46,6 +46,7 @@ from .errors import (
     UpgradeRejected,
 )
 from .session import _redact
+from .tls import default_tls
 from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
 
 __all__ = [
@@ -66,16 +67,7 @@ POLL_GRACE_S = 15.0
 _NO_TIMEOUT = httpx.Timeout(None)
 _SETTLE_TURNS = 3
 _CLOSED = object()
-_default_ssl: ssl_module.SSLContext | None = None
 _plain_context: ssl_module.SSLContext | None = None
-
-
-def default_ssl_context() -> ssl_module.SSLContext:
-    """One shared context: creating one per client costs ~20 ms (CA bundle)."""
-    global _default_ssl
-    if _default_ssl is None:
-        _default_ssl = ssl_module.create_default_context()
-    return _default_ssl
 
 
 def _plain_http_context() -> ssl_module.SSLContext:
@@ -89,7 +81,7 @@ def _plain_http_context() -> ssl_module.SSLContext:
 
 def _new_client(ssl: ssl_module.SSLContext | None, base: str) -> httpx.AsyncClient:
     if ssl is None:
-        ssl = default_ssl_context() if base.startswith("https:") else _plain_http_context()
+        ssl = default_tls() if base.startswith("https:") else _plain_http_context()
     return httpx.AsyncClient(verify=ssl, trust_env=False, timeout=_NO_TIMEOUT)
 
 

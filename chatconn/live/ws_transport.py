@@ -52,6 +52,7 @@ from .errors import (
     UpgradeRejected,
 )
 from .session import _redact
+from .tls import default_tls
 
 __all__ = [
     "CLOSE_TIMEOUT_S",
@@ -215,7 +216,7 @@ async def open_websocket(
             sock=sock,
             open_timeout=None,
             proxy=None,
-            ssl=(ssl or True) if secure else None,
+            ssl=(ssl or default_tls()) if secure else None,  # one context per process
             server_hostname=host if secure else None,
             additional_headers=headers,
             compression=None,
