@@ -15,6 +15,7 @@ the last one being the wait that *would* follow the final attempt (used by gRPC'
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -184,6 +185,13 @@ def attempt_timeout(policy: RetryPolicy, start: Num, timeout: Num) -> Num:
     return np.minimum(timeout, policy.deadline - start)
 
 
+@functools.lru_cache(maxsize=256)
+def _scalar_tables(policy: RetryPolicy) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Nominal timeouts and waits as Python floats, computed once per (frozen) policy:
+    the live manager draws one schedule per connect and should not redo them."""
+    return tuple(nominal_timeouts(policy).tolist()), tuple(nominal_waits(policy).tolist())
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedAttempt:
     """One attempt of a drawn schedule (before the deadline shortens anything)."""
@@ -212,17 +220,19 @@ class Schedule:
     def draw(cls, policy: RetryPolicy, rng: np.random.Generator) -> Schedule:
         """Draw one session's schedule; the scalar twin of :func:`draw_waits`."""
         count = policy.max_attempts
-        u = rng.random(count)
-        nominal = nominal_waits(policy, count)
-        nominal_timeout = nominal_timeouts(policy)
+        u = rng.random(count).tolist()
+        nominal_timeout, nominal = _scalar_tables(policy)
         waits: list[float] = []
         previous = policy.initial_delay
         for k in range(count):
-            previous = float(jittered_wait(policy, k, float(nominal[k]), float(u[k]), previous))
+            previous = float(jittered_wait(policy, k, nominal[k], u[k], previous))
             waits.append(previous)
-        timeouts = tuple(
-            float(spans_backoff(policy, float(nominal_timeout[k]), waits[k])) for k in range(count)
-        )
+        if policy.timeout_spans_backoff:
+            timeouts = tuple(
+                float(spans_backoff(policy, nominal_timeout[k], waits[k])) for k in range(count)
+            )
+        else:
+            timeouts = nominal_timeout
         return cls(policy=policy, timeouts=timeouts, waits_after=tuple(waits))
 
     @property

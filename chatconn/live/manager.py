@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import math
+import os
 import ssl as ssl_module
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +78,7 @@ from .transports import open_session
 
 __all__ = ["ConnectionManager", "HeartbeatConfig"]
 
-#: Bounds of the steps before the first attempt (they count in ``budget_s``).
+#: Bounds of the steps before the first attempt (outside ``budget_s``, bounded here).
 TOKEN_BUDGET_S = 30.0
 DIAGNOSTICS_TIMEOUT_S = 5.0
 
@@ -146,12 +148,12 @@ class ConnectionManager:
         if not isinstance(self.policy, RetryPolicy):
             raise ConfigError("policy", policy, "expected a RetryPolicy")
         self._token_provider = _as_provider(token)
-        self._rng = rng if rng is not None else np.random.default_rng()
+        self._rng = rng if rng is not None else _shared_rng()
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
         self.heartbeat = heartbeat
         self.diagnostics = diagnostics
         self.time_scale = float(time_scale)
-        self.session_tag = session_tag or uuid.uuid4().hex[:12]
+        self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
         if ssl is None and ca_file is not None:
             ssl = ssl_module.create_default_context(cafile=ca_file)
         self._ssl = ssl  # None: the libraries' defaults, certificate verification on
@@ -171,10 +173,19 @@ class ConnectionManager:
         self._reset = asyncio.Event()
         self._started = 0.0
         self._closed = False
-        self.budget_s = math.inf
+        #: The schedule drawn for the current (or last) connect.
+        self.schedule: Schedule | None = None
         #: Wall seconds from the first attempt's start to connected or giving up, for the
         #: last connect: the span the simulator models (token and diagnostics excluded).
         self.attempts_elapsed_s: float | None = None
+
+    @property
+    def budget_s(self) -> float:
+        """Longest the current connect's attempts and waits can take, in wall seconds
+        (every attempt timing out); the token fetch and diagnostics are bounded apart."""
+        if self.schedule is None:
+            return math.inf
+        return self.schedule.worst_case_s() * self.time_scale
 
     def __repr__(self) -> str:
         return (
@@ -308,7 +319,7 @@ class ConnectionManager:
             report = await run_diagnostics(
                 self.endpoint,
                 await self._http_client(),
-                timeout_s=DIAGNOSTICS_TIMEOUT_S,
+                timeout_s=DIAGNOSTICS_TIMEOUT_S * self.time_scale,
                 ssl=self._ssl,
             )
             self.report = report
@@ -328,8 +339,7 @@ class ConnectionManager:
         records: list[AttemptRecord] = []
         while True:  # a reset_backoff() starts a fresh schedule
             self._reset.clear()
-            schedule = Schedule.draw(policy, self._rng)
-            self.budget_s = self._elapsed() + schedule.worst_case_s() * scale
+            schedule = self.schedule = Schedule.draw(policy, self._rng)
             planner = ConnectPlanner(schedule)
             origin = self._clock()
             step = planner.first()
@@ -529,6 +539,16 @@ class ConnectionManager:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+_TAGS = itertools.count(1)
+
+
+@functools.cache
+def _shared_rng() -> np.random.Generator:
+    """Managers built without a generator share one seeded from OS entropy: their
+    schedules are random, as a client's should be, and building one costs nothing."""
+    return np.random.default_rng()
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
