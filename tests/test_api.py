@@ -10,10 +10,15 @@ import pytest
 
 import chatconn
 import chatconn.core
+import chatconn.lab
+import chatconn.live
 
 CORE_DIR = Path(chatconn.core.__file__).resolve().parent
 CORE_FILES = sorted(CORE_DIR.glob("*.py"))
 FORBIDDEN = {"asyncio", "websockets", "httpx", "plotly", "ipywidgets", "time", "random"}
+
+
+PACKAGES = [chatconn, chatconn.core, chatconn.live, chatconn.lab]
 
 
 def isort_key(name: str) -> tuple[int, str]:
@@ -27,19 +32,19 @@ def isort_key(name: str) -> tuple[int, str]:
     return kind, name
 
 
-@pytest.mark.parametrize("module", [chatconn, chatconn.core], ids=["chatconn", "chatconn.core"])
+@pytest.mark.parametrize("module", PACKAGES, ids=lambda m: m.__name__)
 def test_all_names_exist(module):
     assert module.__all__
     for name in module.__all__:
         assert hasattr(module, name), name
 
 
-@pytest.mark.parametrize("module", [chatconn, chatconn.core], ids=["chatconn", "chatconn.core"])
+@pytest.mark.parametrize("module", PACKAGES, ids=lambda m: m.__name__)
 def test_all_names_are_unique(module):
     assert len(module.__all__) == len(set(module.__all__))
 
 
-@pytest.mark.parametrize("module", [chatconn, chatconn.core], ids=["chatconn", "chatconn.core"])
+@pytest.mark.parametrize("module", PACKAGES, ids=lambda m: m.__name__)
 def test_all_is_sorted_constants_classes_functions(module):
     assert list(module.__all__) == sorted(module.__all__, key=isort_key)
 

@@ -1,0 +1,86 @@
+"""The live layer: real connection attempts by a RetryPolicy, over real transports.
+
+::
+
+    from chatconn.live import ConnectionManager
+    async with ConnectionManager(endpoint, token, policy=policy) as manager:
+        session = await manager.connect()
+
+Imports websockets and httpx; the pure core (``chatconn.core``) does not.
+"""
+
+from .diagnostics import DiagnosticsReport, run_diagnostics
+from .errors import (
+    AttemptError,
+    AttemptTimeout,
+    AuthRejected,
+    CircuitOpen,
+    ConnectFailed,
+    ConnectionRefused,
+    ConnectionReset,
+    LiveError,
+    ProtocolViolation,
+    ServerUnavailable,
+    TokenUnavailable,
+    UpgradeRejected,
+)
+from .events import (
+    AttemptFinished,
+    AttemptStarted,
+    ConnectionEvent,
+    ConnectionState,
+    DiagnosticsDone,
+    EventBus,
+    Phase,
+    PhaseChanged,
+    StateChanged,
+    Waiting,
+    WarningEvent,
+)
+from .manager import ConnectionManager, HeartbeatConfig
+from .records import AttemptRecord
+from .run import LiveRun, run_live
+from .session import Endpoint, PhaseClock, Session
+from .tokens import HttpTokenProvider, Secret, StaticToken, TokenProvider
+from .transports import open_session
+
+__all__ = [
+    "AttemptError",
+    "AttemptFinished",
+    "AttemptRecord",
+    "AttemptStarted",
+    "AttemptTimeout",
+    "AuthRejected",
+    "CircuitOpen",
+    "ConnectFailed",
+    "ConnectionEvent",
+    "ConnectionManager",
+    "ConnectionRefused",
+    "ConnectionReset",
+    "ConnectionState",
+    "DiagnosticsDone",
+    "DiagnosticsReport",
+    "Endpoint",
+    "EventBus",
+    "HeartbeatConfig",
+    "HttpTokenProvider",
+    "LiveError",
+    "LiveRun",
+    "Phase",
+    "PhaseChanged",
+    "PhaseClock",
+    "ProtocolViolation",
+    "Secret",
+    "ServerUnavailable",
+    "Session",
+    "StateChanged",
+    "StaticToken",
+    "TokenProvider",
+    "TokenUnavailable",
+    "UpgradeRejected",
+    "Waiting",
+    "WarningEvent",
+    "open_session",
+    "run_diagnostics",
+    "run_live",
+]

@@ -1,0 +1,161 @@
+"""`chatconn run` and `chatconn serve`: live sessions from the command line, for real."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatconn.cli import main
+from chatconn.live.manager import ConnectionManager
+from chatconn.live.session import Endpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SUMMARY_KEYS = {
+    "sessions",
+    "success_rate",
+    "time_to_connect_s",
+    "attempts_mean",
+    "quality",
+    "strategy_share",
+    "elapsed_s",
+    "sessions_per_s",
+}
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_lab_prints_the_simulate_summary_plus_strategy_counts_and_writes_records(
+    capsys, tmp_path
+):
+    out_file = tmp_path / "records.jsonl"
+    code, out, err = run_cli(
+        capsys,
+        "run", "--lab", "--profile", "corporate-firewall", "--policy", "seed",
+        "--sessions", "4", "--concurrency", "4", "--seed", "1", "--time-scale", "0.01",
+        "--json", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report) >= SUMMARY_KEYS
+    assert report["success_rate"] == 1.0
+    assert report["strategy_counts"]["long_polling"] == 4  # WebSocket is blocked by the proxy
+    # Profile time: the four WebSocket rungs hang 15 + 21 + 120 + 41.16 s of the policy's
+    # timeouts before long polling, whatever the time scale.
+    assert report["time_to_connect_s"]["p50"] > 15 + 21 + 120 + 41.16
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    header, attempts = lines[0], lines[1:]
+    assert header["type"] == "run" and header["time_scale"] == 0.01
+    assert header["policy"]["ladder"][4] == "long_polling"
+    assert len(attempts) == 4 * 5
+    assert {a["strategy"] for a in attempts if a["connected"]} == {"long_polling"}
+    assert "lab-token" not in out_file.read_text()
+
+
+def test_run_refuses_to_overwrite_records_without_force(capsys, tmp_path):
+    existing = tmp_path / "records.jsonl"
+    existing.write_text("keep me\n")
+    code, _, err = run_cli(capsys, "run", "--lab", "--sessions", "1", "--out", str(existing))
+    assert code == 2
+    assert str(existing) in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+    assert existing.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--url", "ws://host:99999/ws"], "port"),
+        (["--url", "http://host/ws"], "ws://"),
+        (["--lab", "--profile", "nope"], "nope"),
+        (["--lab", "--profile", "global-users"], "population"),
+        (["--lab", "--set", "jitter=7"], "jitter"),
+        (["--lab", "--time-scale", "0"], "time-scale"),
+        (["--lab", "--sessions", "0"], "sessions"),
+    ],
+)
+def test_run_rejects_bad_input_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, "run", *args)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err
+
+
+def test_run_against_a_url_needs_the_token_from_the_environment(capsys, monkeypatch):
+    monkeypatch.delenv("CHATCONN_TOKEN", raising=False)
+    code, _, err = run_cli(capsys, "run", "--url", "ws://127.0.0.1:9/ws")
+    assert code == 2 and "CHATCONN_TOKEN" in err
+
+
+def test_run_against_a_closed_port_reports_failures_not_a_crash(capsys, monkeypatch):
+    monkeypatch.setenv("CHATCONN_TOKEN", "s3cret-value")
+    code, out, err = run_cli(
+        capsys,
+        "run", "--url", "ws://127.0.0.1:9/ws", "--sessions", "2",
+        "--set", "max_attempts=2", "--set", "initial_delay=0.01", "--set", "max_delay=0.02",
+        "--set", "ladder=direct_websocket", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["success_rate"] == 0.0
+    assert report["failure_kinds"] == {"ConnectFailed": 2}
+    assert "s3cret-value" not in out + err
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatconn.cli", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_serve_prints_loopback_urls_serves_chat_and_stops_on_ctrl_c():
+    server = _serve("--profile", "fiber", "--seed", "3")
+    try:
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        ws = re.search(r"ws://[\d.]+:\d+/ws", text).group(0)
+        alternatives = re.findall(r"ws://[\d.]+:\d+/ws", text)[1:3]
+        http = re.search(r"http://[\d.]+:\d+", text).group(0)
+        assert all(url.startswith(("ws://127.0.0.1:", "http://127.0.0.1:")) for url in [ws, http])
+
+        async def connect():
+            endpoint = Endpoint((ws, *alternatives), http)
+            async with ConnectionManager(endpoint, "lab-token") as manager:
+                session = await manager.connect()
+                return session.strategy.value
+
+        assert asyncio.run(asyncio.wait_for(connect(), 30)) == "direct_websocket"
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=20)
+        server.stdout.close()
+        server.stderr.close()
+    assert code == 0
+
+
+def test_serve_rejects_an_unknown_profile():
+    server = _serve("--profile", "nope")
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 2
+    assert "nope" in err
