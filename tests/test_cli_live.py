@@ -159,3 +159,18 @@ def test_serve_rejects_an_unknown_profile():
     _, err = server.communicate(timeout=30)
     assert server.returncode == 2
     assert "nope" in err
+
+
+def test_serve_default_token_is_the_lab_default():
+    from chatconn.lab import serve, server
+
+    assert serve.DEFAULT_TOKEN == server.DEFAULT_TOKEN
+
+
+def test_the_command_line_loads_the_server_stack_only_to_serve():
+    code = (
+        "import sys, chatconn.cli; print(any(m in sys.modules for m in ('uvicorn', 'starlette')))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "False", out.stderr

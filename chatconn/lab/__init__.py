@@ -6,10 +6,35 @@
     async with LabServer("corporate-firewall", time_scale=0.1) as lab:
         ...                                   # lab.endpoint, lab.token, lab.set_profile(...)
     lab = LabServerThread("3g").start()       # in Jupyter: its own loop in a thread
+
+Names load on first use, so ``chatconn serve --help`` and the protocol constants do not
+pull in the server stack (uvicorn, starlette).
 """
 
-from .chaos import ChaosProxy, Fault, FaultKind
-from .server import DEFAULT_TOKEN, LabServer
-from .thread import LabServerThread
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["DEFAULT_TOKEN", "ChaosProxy", "Fault", "FaultKind", "LabServer", "LabServerThread"]
+
+_WHERE = {
+    "DEFAULT_TOKEN": ".server",
+    "ChaosProxy": ".chaos",
+    "Fault": ".chaos",
+    "FaultKind": ".chaos",
+    "LabServer": ".server",
+    "LabServerThread": ".thread",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'chatconn.lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -21,10 +21,15 @@ import contextlib
 import math
 import signal
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.profiles import profile_names, profile_preset
-from .server import DEFAULT_TOKEN, LabServer
+
+if TYPE_CHECKING:  # the server stack (uvicorn, starlette, websockets) loads only to serve
+    from .server import LabServer
+
+#: The lab's default token (kept equal to chatconn.lab.server.DEFAULT_TOKEN by a test).
+DEFAULT_TOKEN = "lab-token"
 
 __all__ = ["add_serve_parser", "run_serve"]
 
@@ -114,6 +119,8 @@ def _print_urls(lab: LabServer, args: argparse.Namespace, out: TextIO) -> None:
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+    from .server import LabServer
+
     lab = LabServer(
         profile_preset(args.profile),
         time_scale=args.time_scale,
