@@ -26,6 +26,9 @@ lab: $(STAMP)
 	@echo; echo "== 20,000 clients reconnect after a 30 s outage to a server taking 2,000 handshakes/s"
 	@$(BIN)/chatconn storm --policy seed --clients 20000 --outage-s 30 --capacity 2000 --seed 1
 	@$(BIN)/chatconn storm --policy socketio --clients 20000 --outage-s 30 --capacity 2000 --seed 1
+	@echo; echo "== Live: 20 real clients against the local lab server behind a WebSocket-blocking proxy"
+	@echo "   (time scale 0.02: the policy's 15 s timeouts last 0.3 s; times reported in profile time)"
+	@$(BIN)/chatconn run --lab --profile corporate-firewall --policy seed --sessions 20 --concurrency 20 --time-scale 0.02 --seed 1
 	@echo; echo "Try: .venv/bin/chatconn simulate --policy grpc --profile 3g --json   (see README.md)"
 
 lint: $(STAMP)
@@ -37,6 +40,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

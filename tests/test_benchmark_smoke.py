@@ -41,3 +41,25 @@ def test_benchmark_reports_ratios_against_floor_and_python_loop():
         assert run[key] > 0
     assert report["python_loop_sessions_per_s"] > 0
     assert report["memory"]["peak_rss_mb"] >= report["memory"]["import_rss_mb"] > 0
+
+
+def test_live_benchmark_reports_overhead_concurrency_and_rtt_accuracy():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_live.py"),
+            "--samples", "10",
+            "--sessions", "20",
+            "--rtt-samples", "5",
+            "--json",
+        ],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    overhead, concurrent, rtt = report["overhead"], report["concurrent"], report["rtt"]
+    assert overhead["bare_p50_ms"] > 0 and overhead["manager_p50_ms"] > 0
+    assert concurrent == concurrent | {"sessions": 20, "connected": 20, "failed": 0}
+    # The injected 200 ms shows up: well above the un-injected baseline (no tight bound).
+    assert rtt["probe_p50_ms"] > 150 + rtt["baseline_probe_p50_ms"]
+    assert rtt["ws_connect_p50_ms"] > 600 + rtt["baseline_ws_connect_p50_ms"]
