@@ -40,7 +40,10 @@ four proxies); without the header every connection is a new session.
 ``time_scale`` multiplies every injected time: RTT, SYN penalties, bandwidth time and the
 outage windows. The proxy expects a client-first protocol (HTTP, WebSocket): it decides a
 connection's fate when the request head has arrived (parsed with h11; anything that is not
-HTTP, e.g. TLS, is treated as a plain request without a session tag).
+HTTP is treated as a plain request without a session tag). TLS is forwarded as it is: a
+connection whose first byte opens a TLS handshake is decided at once, without a session
+tag and without an upgrade (``ConnectionRecord.tls``), so the upgrade-blocking rules and
+the ``UPGRADE_*`` faults need plain ``ws://`` (through TLS they let the connection pass).
 
 The rules themselves are one pure function, :func:`chatconn.lab.faults.decide`; the
 per-connection I/O (delay queues, pacing, resets, the 403) is :mod:`chatconn.lab.relay`.

@@ -114,6 +114,8 @@ class ConnectionRecord:
     ``started_s`` is seconds since the proxy's epoch; ``rtt_s`` and ``penalty_s`` are
     the injected values (after ``time_scale``); ``cause`` names the rule that chose
     ``fault``: "scheduled", "stall", "reset", "ws_proxy", "port", "outage" or "".
+    ``tls`` is true when the client opened with a TLS ClientHello (forwarded unread: no
+    session tag, no upgrade, no target).
     """
 
     id: int
@@ -126,6 +128,7 @@ class ConnectionRecord:
     session_tag: str | None = None
     upgrade: bool = False
     target: str = ""
+    tls: bool = False
 
 
 class SessionDraws:

@@ -1,6 +1,10 @@
 """One proxied connection: read the request head, decide its fate, then forward it with
 the connection's delays or fail it as decided (the I/O half of the chaos proxy).
 
+A connection that opens with a TLS ClientHello has no readable head: its fate is decided
+at once as for a request without session tag or upgrade, and its bytes are forwarded
+encrypted (so WebSocket-upgrade blocking cannot apply to ``wss://``).
+
 Each direction is a :class:`Pipe`: chunks are queued with their delivery time and written
 in order by one timer, so reading never waits behind a delay; server->client chunks are
 also paced at the profile's bandwidth. Flow control pauses a source when its pipe holds
@@ -31,6 +35,7 @@ log = logging.getLogger("chatconn.lab.chaos")
 _HIGH_WATER = 1 << 20  # bytes queued in one direction before its source pauses
 _LOW_WATER = 1 << 18
 _TOLERANCE = 0.0005  # deliver chunks due within 0.5 ms in the same pass
+_TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a handshake (the ClientHello)
 
 
 def rst(transport: asyncio.BaseTransport | None) -> None:
@@ -216,7 +221,14 @@ class Connection:
             assert self.c2s is not None
             self.c2s.feed(data, self.loop.time())
         elif self.state == self.HEAD:
+            first = not self.head
             self.head.append((self.loop.time(), data))
+            if first and data[0] == _TLS_HANDSHAKE:
+                # TLS (no HTTP request starts with 0x16): nothing to read in there. Decide
+                # now, without a request; the bytes are forwarded as they are.
+                self.record.tls = True
+                self._decide(None)
+                return
             request = self._parse(data)
             if request is not None:
                 self._decide(request if isinstance(request, h11.Request) else None)

@@ -22,6 +22,17 @@ that tags its session (``X-Chatconn-Session``) meets the same conditions on ever
 Backends always listen on 127.0.0.1 (ephemeral ports); the proxies listen on ``host``
 (127.0.0.1 unless told otherwise), on ``port``, ``port + 1``, ``port + 2``, ``port + 3``
 (ws0, ws1, ws2, http) when ``port`` is given, else on ephemeral ports.
+
+TLS: with ``tls=`` (a server-side :class:`ssl.SSLContext` holding the certificate and key)
+every backend serves TLS and :attr:`LabServer.endpoint` gives ``wss://`` and ``https://``
+URLs. For the default host (127.0.0.1, or 0.0.0.0) the URLs name ``localhost``, so a
+certificate for "localhost" passes the client's hostname check; another ``host`` is used
+as given. The chaos proxies stay TCP proxies and forward the encrypted bytes: timing,
+stalls, resets, refusals, outages and blocked ports apply as usual, but the proxy cannot
+see inside TLS, so WebSocket-upgrade blocking (the profile's ``ws_blocked_share`` and the
+``UPGRADE_*`` faults) never fires and ``X-Chatconn-Session`` is not seen (every TLS
+connection draws its own conditions) — like a real proxy that tunnels TLS without
+inspecting it. Test upgrade blocking with plain ``ws://``.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -100,8 +112,11 @@ class LabServer:
         token: str = DEFAULT_TOKEN,
         backlog: int = DEFAULT_BACKLOG,
         token_expires_in: float = 3600.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._profile = as_profile(profile)
+        if tls is not None and not isinstance(tls, ssl.SSLContext):
+            raise ConfigError("tls", tls, "expected a server-side ssl.SSLContext or None")
         if not isinstance(port, int) or isinstance(port, bool) or not (0 <= port <= 65532):
             raise ConfigError("port", port, "expected 0 (any) or a port in 1-65532")
         if not isinstance(token, str) or not token:
@@ -112,6 +127,8 @@ class LabServer:
         self.port = port
         self.backlog = backlog
         self._token = token
+        #: The server-side TLS context of every backend, or None for plain ws:// and http://.
+        self.tls = tls
         self.draws = SessionDraws(seed)
         self.hub = ChatHub(
             self._profile,
@@ -145,6 +162,7 @@ class LabServer:
                 server = await serve(
                     self.hub.ws_handler,
                     sock=sock,
+                    ssl=self.tls,
                     backlog=self.backlog,
                     compression=None,
                     process_request=self.hub.process_request,
@@ -193,6 +211,11 @@ class LabServer:
             backlog=self.backlog,
             timeout_graceful_shutdown=1,
         )
+        if self.tls is not None:
+            # uvicorn builds its context from files in load(); the lab has a context, so
+            # load first and then set it (serve() does not load a loaded config again).
+            config.load()
+            config.ssl = self.tls
         server = _Uvicorn(config)
         self._uvicorn = server
         task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
@@ -247,16 +270,21 @@ class LabServer:
         return self._token
 
     def _url_host(self) -> str:
-        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if self.host in ("0.0.0.0", "", "127.0.0.1"):
+            # A certificate names a host: "localhost" is what a test certificate names.
+            return "localhost" if self.tls is not None else "127.0.0.1"
+        return self.host
 
-    def _base(self, scheme: str, port: int) -> str:
-        host = self._url_host()
+    def _base(self, scheme: str, port: int, host: str | None = None) -> str:
+        host = host or self._url_host()
         host = f"[{host}]" if ":" in host else host
+        if self.tls is not None:
+            scheme += "s"
         return f"{scheme}://{host}:{port}"
 
     @property
     def endpoint(self) -> Endpoint:
-        """Where clients connect: the proxies' URLs."""
+        """Where clients connect: the proxies' URLs (``wss://``/``https://`` with ``tls``)."""
         self._require_started()
         ws = tuple(self._base("ws", self.proxies[r].port) + P.WS_PATH for r in ROLES[:3])
         return Endpoint(ws, self._base("http", self.proxies["http"].port))
@@ -265,8 +293,10 @@ class LabServer:
     def backend_endpoint(self) -> Endpoint:
         """The backends without any chaos (loopback baselines, debugging)."""
         self._require_started()
-        ws = tuple(f"ws://127.0.0.1:{self._backend_ports[r]}{P.WS_PATH}" for r in ROLES[:3])
-        return Endpoint(ws, f"http://127.0.0.1:{self._backend_ports['http']}")
+        host = "localhost" if self.tls is not None else "127.0.0.1"
+        ports = self._backend_ports
+        ws = tuple(self._base("ws", ports[r], host) + P.WS_PATH for r in ROLES[:3])
+        return Endpoint(ws, self._base("http", ports["http"], host))
 
     @property
     def urls(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ..core.quality import Quality, classify
 from ..core.strategies import ErrorCategory, Strategy
 from ..lab.protocol import LATENCY_PATH, PROBE_PATH
 from .session import Endpoint
+from .tls import default_tls
 
 __all__ = ["DiagnosticsReport", "run_diagnostics"]
 
@@ -77,6 +78,18 @@ def _probe_url(ws_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, PROBE_PATH, "", ""))
 
 
+def _certificate_failed(exc: BaseException) -> bool:
+    """True when a certificate that did not verify is among ``exc``'s causes (httpx wraps)."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            break
+        if isinstance(current, ssl_module.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _category(exc: BaseException) -> ErrorCategory:
     if isinstance(exc, TimeoutError):
         return ErrorCategory.TIMEOUT
@@ -112,13 +125,16 @@ async def run_diagnostics(
         http_problem = f"no answer within {timeout_s:g} s"
     except httpx.HTTPError as exc:
         http_problem = type(exc).__name__
+        if _certificate_failed(exc):
+            http_problem = "the server's TLS certificate could not be verified"
     http_ok = not http_problem and bool(latencies)
 
     ws_problem = ErrorCategory.NONE
     try:
         async with asyncio.timeout(timeout_s):
-            kwargs = {"ssl": ssl} if ssl is not None and endpoint.primary.startswith("wss") else {}
-            async with ws_connect(_probe_url(endpoint.primary), open_timeout=None, **kwargs) as ws:
+            secure = endpoint.primary.startswith("wss:")
+            tls = (ssl or default_tls()) if secure else None  # verification on, as the transports
+            async with ws_connect(_probe_url(endpoint.primary), open_timeout=None, ssl=tls) as ws:
                 await ws.recv()
     except (TimeoutError, OSError, WebSocketException) as exc:
         ws_problem = _category(exc)

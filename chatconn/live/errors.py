@@ -11,6 +11,7 @@
           │    ├── UpgradeRejected      UPGRADE_REJECTED  a proxy answered the upgrade with an error
           │    └── ServerUnavailable    REFUSED       HTTP 5xx from the server
           ├── AuthRejected              (fatal)       the server refused the token
+          ├── CertificateRejected       (fatal)       the server's TLS certificate did not verify
           ├── TokenUnavailable          (fatal)       the token provider failed after its retries
           ├── ProtocolViolation         (fatal)       the server spoke something else (garbage)
           ├── CircuitOpen               (fatal)       the breaker is open: not trying now
@@ -30,6 +31,7 @@ __all__ = [
     "AttemptError",
     "AttemptTimeout",
     "AuthRejected",
+    "CertificateRejected",
     "CircuitOpen",
     "ConnectFailed",
     "ConnectionRefused",
@@ -77,6 +79,12 @@ class ServerUnavailable(AttemptError):
 
 class AuthRejected(LiveError):
     """The server rejected the token: retrying with the same token cannot help."""
+
+
+class CertificateRejected(LiveError):
+    """The server's TLS certificate did not verify (unknown CA, wrong host name, expired):
+    retrying, or another transport to the same server, cannot help. A server with a private
+    CA needs ``ca_file=`` or ``ssl=`` on the manager."""
 
 
 class TokenUnavailable(LiveError):

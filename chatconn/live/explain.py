@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.strategies import ErrorCategory, Strategy
-from .errors import AuthRejected, CircuitOpen, LiveError, ProtocolViolation, TokenUnavailable
+from .errors import (
+    AuthRejected,
+    CertificateRejected,
+    CircuitOpen,
+    LiveError,
+    ProtocolViolation,
+    TokenUnavailable,
+)
 from .records import AttemptRecord
 
 __all__ = ["explain_degraded", "explain_error", "explain_failure"]
@@ -61,6 +68,13 @@ def explain_error(error: LiveError) -> str:
     """A fatal error (one that retrying cannot fix) in plain language, with a next step."""
     if isinstance(error, AuthRejected):
         return "The server rejected the login token. Sign in again; retrying cannot help."
+    if isinstance(error, CertificateRejected):
+        return (
+            "The server's TLS certificate could not be verified, so nothing was sent to it. "
+            "If the server uses a private certificate authority, pass its CA file (ca_file=) "
+            "or an ssl.SSLContext (ssl=); otherwise check the URL's host name and the "
+            "certificate's validity. Retrying cannot help."
+        )
     if isinstance(error, TokenUnavailable):
         return f"Could not get a login token ({error}). Check the sign-in service, then retry."
     if isinstance(error, ProtocolViolation):

@@ -16,8 +16,11 @@ the long poll's read (``POLL_S + POLL_GRACE_S``): the manager bounds the attempt
 Failures: refused TCP connect -> ConnectionRefused; reset (during connect or after) or
 EOF -> ConnectionReset; 401 -> AuthRejected; other 4xx -> UpgradeRejected (a proxy in the way);
 5xx -> ServerUnavailable; 404 on a session URL -> ConnectionReset (the server forgot the
-session); anything that is not the protocol -> ProtocolViolation. The token travels only
-in the ``Authorization`` header of the first request and is kept nowhere.
+session); a TLS failure as :func:`~chatconn.live.tls.tls_error` says (a certificate that does
+not verify -> CertificateRejected); anything that is not the protocol -> ProtocolViolation.
+The token travels only in the ``Authorization`` header of the first request and is kept
+nowhere. ``https://`` verifies certificates with the ``ssl`` context given, else
+:func:`~chatconn.live.tls.default_tls`.
 
 A client made here trusts no proxy environment variables (``trust_env=False``), as the
 WebSocket transport connects its own sockets; pass ``http_client`` to decide otherwise.
@@ -46,7 +49,7 @@ from .errors import (
     UpgradeRejected,
 )
 from .session import _redact
-from .tls import default_tls
+from .tls import default_tls, tls_error
 from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
 
 __all__ = [
@@ -123,7 +126,7 @@ def transport_error(exc: httpx.HTTPError, where: str) -> LiveError:
         causes = _causes(exc)
         tls = next((c for c in causes if isinstance(c, ssl_module.SSLError)), None)
         if tls is not None:
-            return ProtocolViolation(f"{where}: TLS failed ({type(tls).__name__})")
+            return tls_error(tls, where)
         if any(isinstance(c, ConnectionResetError) for c in causes):
             # accepted and reset at once: a reset, as in ws_transport.tcp_connect
             return ConnectionReset(f"{where}: the connection was reset during connect")

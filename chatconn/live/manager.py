@@ -14,6 +14,12 @@ transition and attempt.
         session = await manager.connect()
         await session.send("hello")
 
+``wss://`` and ``https://`` verify the server's certificate, always: by default with
+:func:`~chatconn.live.tls.default_tls` (certifi's CA bundle, or ``SSL_CERT_FILE``), with
+``ca_file=`` (a PEM bundle of the CAs to trust, e.g. a private CA), or with ``ssl=`` (an
+:class:`ssl.SSLContext` of your own). A certificate that does not verify ends the connect
+at once with :class:`~chatconn.live.errors.CertificateRejected`: retrying cannot help.
+
 A connect never hangs: the token fetch, the diagnostics and every attempt are bounded, so
 it ends within :attr:`ConnectionManager.budget_s`. A second ``connect()`` while one is in
 flight joins it (and emits a ``connect_in_progress`` warning) instead of opening a second
@@ -133,7 +139,7 @@ class ConnectionManager:
         time_scale: float = 1.0,
         session_tag: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
-        ca_file: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -154,9 +160,7 @@ class ConnectionManager:
         self.diagnostics = diagnostics
         self.time_scale = float(time_scale)
         self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
-        if ssl is None and ca_file is not None:
-            ssl = ssl_module.create_default_context(cafile=ca_file)
-        self._ssl = ssl  # None: the libraries' defaults, certificate verification on
+        self._ssl = _tls_context(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
         self._http = http_client
         self._clock = clock
@@ -221,8 +225,8 @@ class ConnectionManager:
 
         Raises :class:`ConnectFailed` when every attempt failed (with a plain-language
         ``explanation``), :class:`CircuitOpen` while the breaker is open, and
-        :class:`AuthRejected`, :class:`TokenUnavailable` or :class:`ProtocolViolation`
-        when retrying cannot help.
+        :class:`AuthRejected`, :class:`CertificateRejected`, :class:`TokenUnavailable` or
+        :class:`ProtocolViolation` when retrying cannot help.
         """
         if self._closed:
             raise LiveError("this ConnectionManager is closed; create a new one")
@@ -542,6 +546,28 @@ class ConnectionManager:
 
 
 _TAGS = itertools.count(1)
+
+
+def _tls_context(
+    ssl: ssl_module.SSLContext | None, ca_file: str | os.PathLike[str] | None
+) -> ssl_module.SSLContext | None:
+    """The client context for wss:// and https://: ``ssl`` as given, or one that trusts
+    the CA certificates of ``ca_file`` (only those, as a CA bundle does), or None for the
+    default (:func:`~chatconn.live.tls.default_tls`). There is no switch that turns
+    verification off: a context of your own is used as it is."""
+    if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
+        raise ConfigError("ssl", ssl, "expected an ssl.SSLContext (or None for the default)")
+    if ca_file is None:
+        return ssl
+    if ssl is not None:
+        raise ConfigError("ca_file", ca_file, "give ssl= or ca_file=, not both")
+    try:
+        return ssl_module.create_default_context(cafile=os.fspath(ca_file))
+    except (OSError, TypeError, ValueError) as exc:  # ssl.SSLError is an OSError
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            "ca_file", ca_file, f"expected a readable PEM file of CA certificates ({reason})"
+        ) from exc
 
 
 @functools.cache

@@ -1,4 +1,8 @@
-"""One verifying TLS context per process (building one costs ~20 ms: STACK-NOTES)."""
+"""TLS for the transports: one verifying context per process, and TLS failures as errors.
+
+Certificate verification is always on: ``wss://`` and ``https://`` use the caller's
+:class:`ssl.SSLContext` (the manager's ``ssl=`` or ``ca_file=``), else :func:`default_tls`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,36 @@ import ssl
 
 import httpx
 
-__all__ = ["default_tls"]
+from .errors import CertificateRejected, ConnectionReset, LiveError, ProtocolViolation
+
+__all__ = ["default_tls", "tls_error"]
 
 
 @functools.cache
 def default_tls() -> ssl.SSLContext:
-    """httpx's default context (certifi CA bundle, verification on), built once."""
+    """httpx's default context, built once (building one costs ~20 ms: STACK-NOTES):
+    verification on, certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set."""
     return httpx.create_ssl_context()
+
+
+def tls_error(exc: ssl.SSLError, where: str) -> LiveError:
+    """A TLS failure during connect as a live error.
+
+    ======================================  ===================  =========================
+    failure                                 error                why
+    ======================================  ===================  =========================
+    certificate not verified (unknown CA,   CertificateRejected  fatal: the same server
+    host name mismatch, expired)                                 fails the same way again
+    EOF or close during the handshake       ConnectionReset      retryable: the network
+    anything else (no TLS on that port,     ProtocolViolation    fatal: wrong URL or
+    no common version or cipher)                                 server configuration
+    ======================================  ===================  =========================
+    """
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or "certificate verify failed"
+        return CertificateRejected(
+            f"{where}: the server's TLS certificate could not be verified ({reason})"
+        )
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
+        return ConnectionReset(f"{where}: the connection closed during the TLS handshake")
+    return ProtocolViolation(f"{where}: TLS failed ({exc.reason or type(exc).__name__})")

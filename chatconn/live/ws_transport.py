@@ -14,7 +14,10 @@ cancelled attempt closes its socket. Failures become :mod:`chatconn.live.errors`
 TCP connect -> ConnectionRefused; a reset (during or after connect) or EOF during the
 handshake -> ConnectionReset; an HTTP 4xx answer to the upgrade -> UpgradeRejected (401 ->
 AuthRejected); 5xx -> ServerUnavailable; close 4001 or an ``auth_failed`` error ->
-AuthRejected; anything that is not the protocol -> ProtocolViolation.
+AuthRejected; anything that is not the protocol -> ProtocolViolation. ``wss://`` verifies
+the server's certificate with the ``ssl`` context given, else
+:func:`~chatconn.live.tls.default_tls`; TLS failures map as :func:`~chatconn.live.tls.tls_error`
+says (a certificate that does not verify -> CertificateRejected).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from .errors import (
     UpgradeRejected,
 )
 from .session import _redact
-from .tls import default_tls
+from .tls import default_tls, tls_error
 
 __all__ = [
     "CLOSE_TIMEOUT_S",
@@ -147,7 +150,7 @@ def _handshake_error(exc: BaseException, where: str) -> LiveError:
     if isinstance(exc, InvalidMessage):  # EOF or reset before a valid response
         return ConnectionReset(f"{where}: the connection closed during the WebSocket handshake")
     if isinstance(exc, ssl_module.SSLError):
-        return ProtocolViolation(f"{where}: TLS failed ({exc.__class__.__name__})")
+        return tls_error(exc, where)
     if isinstance(exc, OSError | EOFError):
         return ConnectionReset(f"{where}: the connection was reset during the handshake")
     if isinstance(exc, InvalidHandshake):
