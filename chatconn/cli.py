@@ -217,6 +217,9 @@ def _build_parser() -> _Parser:
     p.add_argument("--alt-url", action="append", default=[], help="alternative WebSocket URLs")
     p.add_argument("--http-url", help="the real server's HTTP base URL (default: from --url)")
     p.add_argument(
+        "--ca-file", help="trust this CA bundle (PEM) for wss/https; verification stays on"
+    )
+    p.add_argument(
         "--token-env",
         default="CHATCONN_TOKEN",
         help="environment variable holding the real server's token (never pass it as an argument)",
@@ -414,6 +417,7 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
                 lab_profile=profile,
                 endpoint=endpoint,
                 token=token,
+                ca_file=args.ca_file,
                 out=out,
                 metadata={"policy_name": args.policy},
             )

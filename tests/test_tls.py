@@ -328,3 +328,26 @@ def test_the_token_never_appears_in_tls_errors_events_or_records(server_tls, ca_
     texts = run(scenario())
     assert any("certificate" in t for t in texts)
     assert not [t for t in texts if TOKEN in t]
+
+
+def test_chatconn_run_trusts_a_private_ca_with_ca_file(server_tls, ca_file, capsys, monkeypatch):
+    import json
+
+    from chatconn.cli import main
+    from chatconn.lab.thread import LabServerThread
+
+    lab = LabServerThread("fiber", tls=server_tls).start()
+    try:
+        monkeypatch.setenv("CHATCONN_TOKEN", lab.token)
+        endpoint = lab.endpoint
+        args = ["run", "--url", endpoint.primary, "--http-url", endpoint.http_url]
+        args += ["--sessions", "2", "--set", "ladder=direct_websocket", "--json"]
+        assert main([*args, "--ca-file", ca_file]) == 0
+        trusted = json.loads(capsys.readouterr().out)
+        assert main([*args, "--set", "max_attempts=1"]) == 0  # default trust store only
+        untrusted = json.loads(capsys.readouterr().out)
+    finally:
+        lab.stop()
+    assert trusted["success_rate"] == 1.0
+    assert untrusted["success_rate"] == 0.0
+    assert untrusted["failure_kinds"] == {"CertificateRejected": 2}

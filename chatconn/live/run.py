@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import ssl as ssl_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ async def run_live(
     lab_profile: NetworkProfile | None = None,
     endpoint: Endpoint | None = None,
     token: TokenProvider | str | Secret | None = None,
+    ca_file: str | None = None,
     out: IO[str] | None = None,
     metadata: dict[str, Any] | None = None,
     on_session: Callable[[int, ConnectionManager], Any] | None = None,
@@ -83,6 +85,7 @@ async def run_live(
     Exactly one of ``lab_profile`` (start an in-process lab server with that profile and
     the same ``time_scale``) and ``endpoint`` (a real server; pass ``token``) is required.
     With ``out``, writes one JSON line per attempt as it completes (after a header line).
+    ``ca_file`` trusts a private CA for wss/https (verification is always on).
     """
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
     concurrency = _check_count("concurrency", concurrency, 10_000)
@@ -99,13 +102,19 @@ async def run_live(
             provider = HttpTokenProvider(lab.endpoint.http_url)
             return await _run(
                 policy, sessions, concurrency, seed, time_scale, lab.endpoint, provider,
-                lab_profile.name, out, metadata, on_session,
+                lab_profile.name, out, metadata, on_session, None,
             )  # fmt: skip
     if token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
+    tls = default_tls()
+    if ca_file is not None:
+        try:
+            tls = ssl_module.create_default_context(cafile=ca_file)
+        except (OSError, ssl_module.SSLError) as exc:
+            raise ConfigError("ca_file", str(ca_file), f"cannot load it: {exc}") from None
     return await _run(
         policy, sessions, concurrency, seed, time_scale, endpoint, token,
-        "live", out, metadata, on_session,
+        "live", out, metadata, on_session, tls,
     )  # fmt: skip
 
 
@@ -121,6 +130,7 @@ async def _run(
     out: IO[str] | None,
     metadata: dict[str, Any] | None,
     on_session: Callable[[int, ConnectionManager], Any] | None,
+    tls: ssl_module.SSLContext | None,
 ) -> LiveRun:
     connected = np.zeros(sessions, dtype=bool)
     ended = np.zeros(sessions)
@@ -130,7 +140,7 @@ async def _run(
     records: list[AttemptRecord] = []
     errors: dict[str, int] = {}
     gate = asyncio.Semaphore(concurrency)
-    tls = default_tls()  # one CA bundle load for every session
+    tls = tls or default_tls()  # one CA bundle load for every session
     if out is not None:
         header = {"type": "run", "policy": policy.to_dict(), "target": target, "seed": seed}
         header |= {"time_scale": time_scale, "sessions": sessions, **(metadata or {})}
@@ -146,7 +156,7 @@ async def _run(
                 rng=np.random.default_rng([seed, i]),
                 time_scale=time_scale,
                 session_tag=f"s{i}",
-                ssl=tls if endpoint.primary.startswith("wss") else None,
+                ssl=tls,
             )
             if on_session is not None:
                 on_session(i, manager)
