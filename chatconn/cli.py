@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from .argtypes import bounded_int, non_negative_float, positive_float, positive_int, seed
 from .core.errors import ChatconnError, ConfigError
 from .core.policy import RetryPolicy
 from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
@@ -122,54 +123,7 @@ def policy_from_args(name: str, assignments: Sequence[str]) -> RetryPolicy:
     return policy.with_changes(**changes) if changes else policy
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
 MAX_SAMPLES = 10**7
-
-
-def _bounded(limit: int):
-    def parse(text: str) -> int:
-        value = _positive_int(text)
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"expected at most {limit:,}, got {value:,}")
-        return value
-
-    return parse
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
 
 
 def _build_parser() -> _Parser:
@@ -186,7 +140,7 @@ def _build_parser() -> _Parser:
             metavar="FIELD=VALUE",
             help="change a policy field, e.g. --set jitter=0.2 (repeatable)",
         )
-        p.add_argument("--seed", type=_seed, default=0)
+        p.add_argument("--seed", type=seed, default=0)
         p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
     p = sub.add_parser("presets", help="list policy presets, profiles and populations")
@@ -194,19 +148,19 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser("schedule", help="per-attempt strategy, timeout and wait distribution")
     policy_args(p)
-    p.add_argument("--samples", type=_bounded(MAX_SAMPLES), default=10_000)
+    p.add_argument("--samples", type=bounded_int(MAX_SAMPLES), default=10_000)
 
     p = sub.add_parser("simulate", help="simulate many sessions under a profile or population")
     policy_args(p)
     p.add_argument("--profile", default="global-users", help="a profile or population name")
-    p.add_argument("--sessions", type=_positive_int, default=100_000)
+    p.add_argument("--sessions", type=positive_int, default=100_000)
 
     p = sub.add_parser("storm", help="every client dropped at once; a server with limited capacity")
     policy_args(p)
-    p.add_argument("--clients", type=_positive_int, default=10_000)
-    p.add_argument("--outage-s", type=_non_negative_float, default=30.0)
-    p.add_argument("--capacity", type=_positive_int, default=1_000, help="handshakes per second")
-    p.add_argument("--attempt-s", type=_non_negative_float, default=DEFAULT_ATTEMPT_S)
+    p.add_argument("--clients", type=positive_int, default=10_000)
+    p.add_argument("--outage-s", type=non_negative_float, default=30.0)
+    p.add_argument("--capacity", type=positive_int, default=1_000, help="handshakes per second")
+    p.add_argument("--attempt-s", type=non_negative_float, default=DEFAULT_ATTEMPT_S)
 
     p = sub.add_parser("run", help="live sessions against the lab server or a real server")
     policy_args(p)
@@ -224,9 +178,9 @@ def _build_parser() -> _Parser:
         default="CHATCONN_TOKEN",
         help="environment variable holding the real server's token (never pass it as an argument)",
     )
-    p.add_argument("--sessions", type=_bounded(100_000), default=20)
-    p.add_argument("--concurrency", type=_bounded(10_000), default=20)
-    p.add_argument("--time-scale", type=_positive_float, default=1.0)
+    p.add_argument("--sessions", type=bounded_int(100_000), default=20)
+    p.add_argument("--concurrency", type=bounded_int(10_000), default=20)
+    p.add_argument("--time-scale", type=positive_float, default=1.0)
     p.add_argument("--out", help="write per-attempt records as JSON Lines to this file")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..argtypes import port, positive_float, seed
 from ..core.profiles import profile_names, profile_preset
 
 if TYPE_CHECKING:  # the server stack (uvicorn, starlette, websockets) loads only to serve
@@ -34,36 +34,6 @@ DEFAULT_TOKEN = "lab-token"
 __all__ = ["add_serve_parser", "run_serve"]
 
 EXIT_ERROR = 1
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65532:
-        raise argparse.ArgumentTypeError(f"expected a port in 1-65532 (uses P..P+3), got {value}")
-    return value
-
-
-def _time_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
 
 
 def _profile(text: str) -> str:
@@ -88,11 +58,11 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--profile", type=_profile, default="fiber", help="one of: " + ", ".join(profile_names())
     )
-    p.add_argument("--port", type=_port, default=None, help="primary port P (uses P..P+3)")
+    p.add_argument("--port", type=port, default=None, help="primary port P (uses P..P+3)")
     p.add_argument(
-        "--time-scale", type=_time_scale, default=1.0, help="multiplies every injected delay"
+        "--time-scale", type=positive_float, default=1.0, help="multiplies every injected delay"
     )
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--token", default=DEFAULT_TOKEN, help="the token the lab accepts")
     p.add_argument(
         "--allow-remote", action="store_true", help="listen on every interface (0.0.0.0)"

@@ -1,0 +1,74 @@
+"""argparse value types shared by every ``chatconn`` command (one message style)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+__all__ = [
+    "bounded_int",
+    "non_negative_float",
+    "port",
+    "positive_float",
+    "positive_int",
+    "seed",
+]
+
+
+def _int(text: str, what: str = "a whole number") -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def bounded_int(limit: int) -> Callable[[str], int]:
+    """A positive whole number of at most ``limit``."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit:,}, got {value:,}")
+        return value
+
+    return parse
+
+
+def seed(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    return value
+
+
+def port(text: str) -> int:
+    """A port P for a service that also uses P+1..P+3."""
+    value = _int(text, "a port number")
+    if not 1 <= value <= 65532:
+        raise argparse.ArgumentTypeError(f"expected a port in 1-65532 (uses P..P+3), got {value}")
+    return value
