@@ -1,0 +1,85 @@
+"""Every notebook in ``notebooks/`` runs headless (nbclient) and is committed clean.
+
+The kernel is ipykernel on *this* interpreter (a kernelspec written to a temporary directory,
+so no kernelspec installed elsewhere on the machine is picked up); each notebook gets 60 s in
+all, run from ``notebooks/`` as a user would. The notebooks check their own results (asserts in
+their cells): any error output fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from browser_lab import KERNEL_NAME, NOTEBOOKS, write_kernelspec
+
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))  # empty until the notebooks land: nothing to run
+LIMIT_S = 60.0
+TEST_KERNEL = "chatconn-test-venv"
+notebooks = pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+
+
+@notebooks
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, f"{path.name}: code cells {dirty} carry outputs or execution counts"
+    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state in its metadata"
+    # JupyterLab starts the kernel by itself only when the notebook names one.
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    assert kernel == KERNEL_NAME, f"{path.name}: kernelspec {kernel!r}, not {KERNEL_NAME!r}"
+
+
+@pytest.fixture(scope="module")
+def kernel_spec_manager(tmp_path_factory: pytest.TempPathFactory):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    kernels = tmp_path_factory.mktemp("kernels")
+    write_kernelspec(kernels, TEST_KERNEL)
+    return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+
+
+@notebooks
+def test_notebook_runs_headless_without_errors(
+    path: Path, kernel_spec_manager, tmp_path: Path
+) -> None:
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    # Proof of which interpreter ran the notebook, appended to the copy in memory.
+    nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
+    end = time.monotonic() + LIMIT_S
+    client = NotebookClient(
+        nb,
+        km=KernelManager(kernel_name=TEST_KERNEL, kernel_spec_manager=kernel_spec_manager),
+        kernel_name=TEST_KERNEL,
+        timeout_func=lambda cell: max(1, round(end - time.monotonic())),  # 60 s for all cells
+        startup_timeout=60,
+        store_widget_state=False,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    env = dict(os.environ, IPYTHONDIR=str(tmp_path / "ipython"))
+    client.execute(env=env)  # raises CellExecutionError (with the traceback) on an error
+
+    errors = [
+        f"cell {i}: {out.get('ename')}: {out.get('evalue')}"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "error"
+        or (out.output_type == "stream" and out.name == "stderr" and "Traceback" in out.text)
+    ]
+    assert not errors, f"{path.name}: {errors}"
+    ran_with = "".join(o.get("text", "") for o in nb.cells[-1].outputs).strip()
+    assert ran_with == sys.executable, f"kernel ran {ran_with!r}, not {sys.executable!r}"
