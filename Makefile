@@ -1,12 +1,15 @@
 # Two entry points for a fresh machine with only python3 and make:
-#   make lab   - set up .venv and run the main job (a simulator demo until the notebooks land)
+#   make lab   - set up .venv and open the main notebook in JupyterLab (127.0.0.1)
 #   make test  - set up .venv and run lint, format check and the whole test suite
+# Also: make demo (the command-line tour), make bench (both benchmarks).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint bench clean
+.PHONY: lab demo test lint bench notebooks clean
+
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) notebooks/01_tune_policy.ipynb
+
+demo: $(STAMP)
 	@echo "== What is available"
 	@$(BIN)/chatconn presets
 	@echo; echo "== The seed policy, attempt by attempt (20,000 drawn schedules)"
@@ -32,8 +38,8 @@ lab: $(STAMP)
 	@echo; echo "Try: .venv/bin/chatconn simulate --policy grpc --profile 3g --json   (see README.md)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check chatconn tests benchmarks
-	$(BIN)/ruff format --check chatconn tests benchmarks
+	$(BIN)/ruff check chatconn tests benchmarks tools
+	$(BIN)/ruff format --check chatconn tests benchmarks tools
 
 test: lint
 	$(BIN)/python -m pytest
@@ -41,6 +47,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_live.py
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/make_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,392 @@
+"""LiveView: "Run live" — real sessions against the in-process lab, drawn as they happen.
+
+::
+
+    view = LiveView(panel, sessions=20, time_scale=0.05)
+    display(view.widget)        # click "Run live"; or, in a cell: live = await view.run()
+    view.cancel()               # what the Cancel button does
+    view.close()                # stops the lab this view started
+
+A run takes the panel's policy, target and seed, starts a
+:class:`~chatconn.lab.thread.LabServerThread` playing the target (a population is a mix,
+and the lab plays one profile: its largest component, said in the view), and connects
+``sessions`` clients with :func:`~chatconn.live.run.run_live`. Through run_live's
+``on_session`` hook every manager's events reach the view: the status indicator and the
+toasts follow the latest session, the progress bar counts finished sessions, and the
+timeline, the live-vs-simulated overlay and the quality classes refresh in place (at most
+every :data:`REFRESH_S` seconds, and once at the end from the finished run).
+
+Where the clients run: :meth:`LiveView.run` is a coroutine on the kernel's loop (the button
+schedules it there with ``create_task``), but the clients themselves run on a private event
+loop in a worker thread. Redrawing three figures takes ~100 ms of Python; on the clients'
+loop that would add ~100 ms to whichever connects were in flight — 2 s of profile time at
+``time_scale=0.05`` — and the live curve would no longer be comparable with the simulated
+one. Events cross back with ``call_soon_threadsafe``; Cancel cancels the run's task on the
+worker's loop, whose ``asyncio.run`` then closes every manager and leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import html
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+
+from ..core.errors import ConfigError
+from ..core.profiles import NetworkProfile, Population
+from ..lab.thread import LabServerThread
+from ..live.events import AttemptFinished, ConnectionEvent, ConnectionState, StateChanged
+from ..live.manager import ConnectionManager
+from ..live.run import LiveRun, run_live
+from ..messages import DEFAULT_LANGUAGE, check_language, message
+from ..plotdata import overlay_info, quality_info, timeline_info
+from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
+from ..simulate import SimulationResult, simulate
+from .panel import PanelState, PolicyPanel
+from .status import StatusIndicator
+from .toasts import Toasts
+
+__all__ = ["LiveView", "lab_profile_for"]
+
+#: Shortest interval between two redraws of the figures during a run (seconds).
+REFRESH_S = 0.25
+#: Sessions simulated for the overlay's simulated curve.
+SIMULATED_SESSIONS = 20_000
+_OUTCOMES = (ConnectionState.CONNECTED, ConnectionState.DEGRADED, ConnectionState.FAILED)
+
+
+def lab_profile_for(target: NetworkProfile | Population) -> tuple[NetworkProfile, str | None]:
+    """The profile the lab plays for ``target``, and the population's name if it is one
+    (then the profile is its largest component; ties go to the first)."""
+    if isinstance(target, Population):
+        largest = max(target.components, key=lambda component: component[1])[0]
+        return largest, target.name
+    if isinstance(target, NetworkProfile):
+        return target, None
+    raise ConfigError("target", target, "expected a NetworkProfile or a Population")
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, value, "expected a whole number >= 1")
+    return value
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a widget callback outside a coroutine: ipykernel's loop
+        return asyncio.get_event_loop()
+
+
+class LiveView:
+    """Run N real sessions of the panel's policy against the lab; see the module doc.
+
+    ``lab``: a running or not yet started :class:`LabServerThread` to use (its
+    ``time_scale`` wins over ``time_scale``); by default the view starts its own on the first
+    run and :meth:`close` stops it.
+    """
+
+    def __init__(
+        self,
+        panel: PolicyPanel,
+        *,
+        sessions: int = 20,
+        concurrency: int = 20,
+        time_scale: float = 0.05,
+        lab: LabServerThread | None = None,
+        simulated_sessions: int = SIMULATED_SESSIONS,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> None:
+        self.panel = panel
+        self.sessions = _count("sessions", sessions)
+        self.concurrency = _count("concurrency", concurrency)
+        self.simulated_sessions = _count("simulated_sessions", simulated_sessions)
+        self._lab = lab
+        self._owns_lab = lab is None
+        self.time_scale = float(lab.lab.time_scale if lab is not None else time_scale)
+        if not math.isfinite(self.time_scale) or self.time_scale <= 0:
+            raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+        self._language = check_language(language)
+        self.status = StatusIndicator("inline", language, on_retry=self._retry)
+        self.toasts = Toasts(language)
+        self.run_button = W.Button(button_style="primary", icon="play")
+        self.cancel_button = W.Button(icon="stop", disabled=True)
+        self.run_button.on_click(lambda _button: self.start())
+        self.cancel_button.on_click(lambda _button: self.cancel())
+        self.progress = W.IntProgress(
+            min=0, max=self.sessions, value=0, style={"description_width": "initial"}
+        )
+        self.note = W.HTML()
+        self.timeline = go.FigureWidget(
+            timeline_figure(timeline_info([]), title="Live timeline of attempts")
+        )
+        self.overlay = go.FigureWidget(overlay_figure(overlay_info([], [])))
+        self.quality = go.FigureWidget(quality_figure(quality_info([])))
+        self.widget = W.VBox(
+            [
+                W.HBox([self.run_button, self.cancel_button, self.progress]),
+                self.status.widget,
+                self.note,
+                self.toasts.widget,
+                self.timeline,
+                self.overlay,
+                self.quality,
+            ]
+        )
+        #: The last finished run (None before the first, or after a cancelled one).
+        self.last_run: LiveRun | None = None
+        self.task: asyncio.Task[LiveRun | None] | None = None
+        self._running = False
+        self._cancel_requested = False
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._client_task: asyncio.Task[Any] | None = None
+        self._managers: dict[int, ConnectionManager] = {}
+        self._times: dict[int, float] = {}
+        self._following: ConnectionManager | None = None
+        self._refresh_handle: asyncio.TimerHandle | None = None
+        self._simulated: SimulationResult | None = None
+        self._worker: threading.Thread | None = None
+        self._run_title = ""
+        self._render_labels()
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - needs a front end
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- language --------------------------------------------------------------------
+    @property
+    def language(self) -> str:
+        return self._language
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self._language = check_language(value)
+        self.status.language = self.toasts.language = value
+        self._render_labels()
+
+    def _render_labels(self) -> None:
+        self.run_button.description = message("ui.run_live", self._language)
+        self.cancel_button.description = message("ui.cancel", self._language)
+        self.progress.description = message(
+            "ui.sessions_done", self._language, done=self.progress.value, total=self.sessions
+        )
+
+    # -- running ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def lab(self) -> LabServerThread | None:
+        return self._lab
+
+    def start(self) -> asyncio.Task[LiveRun | None]:
+        """Schedule :meth:`run` on the kernel's event loop (what "Run live" does)."""
+        if self.task is not None and not self.task.done():
+            return self.task
+        self.task = _kernel_loop().create_task(self.run())
+        self.task.add_done_callback(self._report)
+        return self.task
+
+    def _report(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            self.note.value = (
+                f'<span style="color:#b2182b">{html.escape(type(error).__name__)}: '
+                f"{html.escape(str(error))}</span>"
+            )
+
+    def cancel(self) -> None:
+        """Stop the run in progress: every manager closes, no task is left behind."""
+        self._cancel_requested = True
+        loop, task = self._client_loop, self._client_task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the worker's loop just closed
+                loop.call_soon_threadsafe(task.cancel)
+
+    async def run(self) -> LiveRun | None:
+        """One live run with the panel's current state; None if it was cancelled."""
+        if self._running:
+            raise RuntimeError("a live run is in progress; cancel it or wait for it")
+        ui = asyncio.get_running_loop()
+        state = self.panel.state
+        profile, population = lab_profile_for(state.target_value)
+        simulated = simulate(state.policy, profile, self.simulated_sessions, seed=state.seed)
+        self._running = True
+        try:
+            self._begin(profile, population, simulated)
+            done: concurrent.futures.Future[LiveRun | None] = concurrent.futures.Future()
+            worker = self._worker = threading.Thread(
+                target=self._work,
+                args=(state, profile, ui, done),
+                name="chatconn-live-clients",
+                daemon=True,
+            )
+            worker.start()
+            try:
+                live = await asyncio.wrap_future(done)
+            except asyncio.CancelledError:  # run() itself was cancelled: stop the clients
+                self.cancel()
+                raise
+        finally:
+            self._running = False
+            self.run_button.disabled, self.cancel_button.disabled = False, True
+            if self._refresh_handle is not None:
+                self._refresh_handle.cancel()
+                self._refresh_handle = None
+        worker.join(10.0)
+        self.last_run = live
+        self._refresh(live)
+        lang, total = self._language, self.sessions
+        if live is None:
+            text = message("ui.cancelled", lang, done=len(self._times), total=total)
+            self.progress.bar_style = "warning"
+        else:
+            connected = int(live.result.connected.sum())
+            text = message("ui.finished", lang, connected=connected, total=total)
+            self.progress.bar_style = "success" if connected == total else "warning"
+        self.note.value = self._population_note(profile, population) + html.escape(text)
+        return live
+
+    def _begin(
+        self, profile: NetworkProfile, population: str | None, simulated: SimulationResult
+    ) -> None:
+        self._cancel_requested = False
+        self._managers, self._times, self._following = {}, {}, None
+        self.progress.max, self.progress.value, self.progress.bar_style = self.sessions, 0, "info"
+        self._render_labels()
+        self.run_button.disabled, self.cancel_button.disabled = True, False
+        self.note.value = self._population_note(profile, population)
+        self._run_title = f"{profile.name} · {self.sessions} sessions · scale {self.time_scale:g}"
+        self._simulated = simulated
+        self._refresh(None)
+
+    def _population_note(self, profile: NetworkProfile, population: str | None) -> str:
+        if population is None:
+            return ""
+        text = message(
+            "ui.population_note", self._language, profile=profile.name, population=population
+        )
+        return f"<i>{html.escape(text)}</i><br>"
+
+    # -- the worker thread -----------------------------------------------------------
+    def _work(
+        self,
+        state: PanelState,
+        profile: NetworkProfile,
+        ui: asyncio.AbstractEventLoop,
+        done: concurrent.futures.Future[LiveRun | None],
+    ) -> None:
+        try:
+            if self._lab is None:
+                self._lab = LabServerThread(profile, time_scale=self.time_scale, seed=state.seed)
+            if self._lab.running:
+                self._lab.set_profile(profile, reset_epoch=True)
+            else:
+                self._lab.start()
+                if self._lab.profile != profile:
+                    self._lab.set_profile(profile, reset_epoch=True)
+            endpoint, token = self._lab.endpoint, self._lab.token
+            live = asyncio.run(self._clients(state, endpoint, token, ui))
+        except BaseException as exc:  # reported to run() on the kernel's loop
+            done.set_exception(exc)
+        else:
+            done.set_result(live)
+
+    async def _clients(
+        self, state: PanelState, endpoint: Any, token: str, ui: asyncio.AbstractEventLoop
+    ) -> LiveRun | None:
+        self._client_loop, self._client_task = asyncio.get_running_loop(), asyncio.current_task()
+
+        def post(callback: Callable[..., Any], *args: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the kernel's loop is gone
+                ui.call_soon_threadsafe(callback, *args)
+
+        def on_session(i: int, manager: ConnectionManager) -> None:
+            post(self._on_session, i, manager)
+            manager.subscribe(lambda event: post(self._on_event, i, manager, event))
+
+        try:
+            if self._cancel_requested:
+                return None
+            return await run_live(
+                state.policy,
+                self.sessions,
+                concurrency=self.concurrency,
+                seed=state.seed,
+                time_scale=self.time_scale,
+                endpoint=endpoint,
+                token=token,
+                on_session=on_session,
+            )
+        except asyncio.CancelledError:
+            return None
+        finally:
+            self._client_loop = self._client_task = None
+
+    def _retry(self, status: StatusIndicator) -> None:
+        loop, manager = self._client_loop, status.manager
+        if loop is not None and manager is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(manager.reset_backoff)
+
+    # -- on the kernel's loop --------------------------------------------------------
+    def _on_session(self, i: int, manager: ConnectionManager) -> None:
+        self._managers[i] = manager
+        self._following = manager
+        self.status.follow(manager)
+        self.toasts.follow(manager)
+
+    def _on_event(self, i: int, manager: ConnectionManager, event: ConnectionEvent) -> None:
+        if manager is self._following:
+            self.status.handle(event)
+            self.toasts.handle(event)
+        if isinstance(event, StateChanged) and event.state in _OUTCOMES and i not in self._times:
+            spent = manager.attempts_elapsed_s
+            ok = event.state is not ConnectionState.FAILED and spent is not None
+            self._times[i] = spent / self.time_scale if ok else math.nan
+            self.progress.value = len(self._times)
+            self._render_labels()
+            if manager is self._following:
+                self._following = None  # keep its outcome on show, not run_live's close()
+        if isinstance(event, AttemptFinished | StateChanged) and self._refresh_handle is None:
+            loop = asyncio.get_running_loop()
+            self._refresh_handle = loop.call_later(REFRESH_S, self._refresh_during_run)
+
+    def _refresh_during_run(self) -> None:
+        self._refresh_handle = None
+        if self._running:
+            self._refresh(None)
+
+    def _refresh(self, live: LiveRun | None) -> None:
+        """Redraw the three figures from the sessions so far (or from the finished run)."""
+        simulated = self._simulated
+        records = [r for i in sorted(self._managers) for r in list(self._managers[i].records)]
+        times: Any = live if live is not None else np.array(list(self._times.values()))
+        sim: Any = simulated if simulated is not None else np.empty(0)
+        title = self._run_title
+        update_figure(
+            self.timeline, timeline_info(records), title=f"Live timeline of attempts · {title}"
+        )
+        update_figure(self.overlay, overlay_info(times, sim), title=f"Live vs simulated · {title}")
+        update_figure(self.quality, quality_info(times), title=f"Live connection quality · {title}")
+
+    def close(self) -> None:
+        """Cancel a run in progress, wait for its clients to close, stop the lab this view
+        started."""
+        self.cancel()
+        if self._worker is not None:
+            self._worker.join(10.0)
+        if self._owns_lab and self._lab is not None:
+            self._lab.stop()
+            self._lab = None

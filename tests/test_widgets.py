@@ -1,0 +1,347 @@
+"""The widgets driven from Python, no browser: panel, simulation, status, toasts, live view."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("anywidget")  # plotly 7's FigureWidget is an anywidget
+
+from chatconn import ConfigError, JitterMode, RetryPolicy, Strategy, policy_preset
+from chatconn.core.profiles import population_preset, profile_preset
+from chatconn.core.quality import Quality
+from chatconn.core.strategies import ErrorCategory
+from chatconn.lab.thread import LabServerThread
+from chatconn.live.events import (
+    AttemptFinished,
+    AttemptStarted,
+    ConnectionState,
+    EventBus,
+    Phase,
+    PhaseChanged,
+    StateChanged,
+    Waiting,
+)
+from chatconn.messages import LANGUAGES, MESSAGES, message
+from chatconn.plotdata import QUALITY_COLOURS
+from chatconn.widgets import (
+    LiveView,
+    PolicyPanel,
+    SimulationView,
+    StatusIndicator,
+    Toasts,
+    lab_profile_for,
+)
+
+S = ConnectionState
+
+
+# --------------------------------------------------------------------------- the panel
+def test_sliders_and_pickers_change_the_policy_and_notify():
+    panel = PolicyPanel()
+    assert panel.policy == RetryPolicy()
+    seen = []
+    panel.observe(seen.append)
+    panel.sliders["base_timeout"].value = 20.0
+    panel.sliders["multiplier"].value = 2.0
+    panel.sliders["max_attempts"].value = 4
+    panel.jitter_mode.value = "full"
+    assert panel.policy.base_timeout == 20.0
+    assert panel.policy.multiplier == 2.0
+    assert panel.policy.max_attempts == 4
+    assert panel.policy.jitter_mode is JitterMode.FULL
+    assert len(seen) == 4 and seen[-1].policy is panel.policy
+    panel.target.value = "3g"
+    panel.seed.value = 7
+    assert (seen[-1].target, seen[-1].seed) == ("3g", 7)
+    assert seen[-1].target_value == profile_preset("3g")
+
+
+def test_an_invalid_combination_shows_inline_and_keeps_the_last_valid_policy():
+    panel = PolicyPanel()
+    seen = []
+    panel.observe(seen.append)
+    panel.sliders["max_timeout"].value = 10.0  # below base_timeout (15 s)
+    assert "max_timeout=10.0 is invalid: must be >= base_timeout (15.0)" in panel.error
+    assert "max_timeout" in panel.message.value and "Traceback" not in panel.message.value
+    assert panel.policy == RetryPolicy() and seen == []
+    panel.sliders["max_timeout"].value = 60.0
+    assert panel.error == "" and panel.message.value == ""
+    assert panel.policy.max_timeout == 60.0 and len(seen) == 1
+
+
+def test_the_preset_picker_loads_every_field_of_the_preset():
+    panel = PolicyPanel()
+    panel.preset.value = "grpc"
+    grpc = policy_preset("grpc")
+    assert panel.policy == grpc  # wait_from, first_delay ... come with it
+    assert panel.sliders["max_delay"].value == pytest.approx(120.0)
+    assert panel.jitter_mode.value == "proportional"
+    assert panel.ladder.value == ["direct_websocket"]
+    panel.sliders["jitter"].value = 0.5  # a tweak keeps the preset's other fields
+    assert panel.preset.value == ""  # "custom"
+    assert panel.policy == grpc.with_changes(jitter=0.5)
+    signalr = PolicyPanel("signalr")  # a delays table allows at most 5 attempts
+    signalr.sliders["max_attempts"].value = 6
+    assert "a table of 4 delays allows at most 5 attempts" in signalr.error
+    wide = PolicyPanel(RetryPolicy(max_attempts=50, max_delay=500.0))  # past slider bounds
+    assert wide.policy.max_attempts == 50 and wide.policy.max_delay == 500.0
+
+
+def test_the_ladder_editor_sets_strategies_and_their_order():
+    panel = PolicyPanel()
+    panel.ladder.value = ["long_polling", "direct_websocket", "sse_fallback"]
+    assert panel.policy.ladder == (
+        Strategy.LONG_POLLING,
+        Strategy.DIRECT_WEBSOCKET,
+        Strategy.SSE_FALLBACK,
+    )
+    panel.ladder.value = []
+    assert "ladder" in panel.error and panel.policy.ladder[0] is Strategy.LONG_POLLING
+
+
+# --------------------------------------------------------------------------- simulation
+def test_the_simulation_view_updates_its_figures_in_place():
+    panel = PolicyPanel("seed", target="global-users")
+    view = SimulationView(panel, sessions=20_000)
+    figures = (view.ttc, view.quality, view.backoff)
+    traces = [fig.data[0] for fig in figures]
+    before_ttc = np.array(view.ttc.data[0].x)
+    before_wait = np.array(view.backoff.data[0].median)
+    first = view.result
+    panel.sliders["initial_delay"].value = 5.0
+    assert (view.ttc, view.quality, view.backoff) == figures  # the same widgets
+    assert [fig.data[0] for fig in figures] == traces  # the same trace objects ...
+    assert all(a is b for a, b in zip((f.data[0] for f in figures), traces, strict=True))
+    assert view.result is not first and view.result.policy.initial_delay == 5.0
+    assert not np.array_equal(np.array(view.ttc.data[0].x), before_ttc)  # ... new data
+    assert not np.array_equal(np.array(view.backoff.data[0].median), before_wait)
+    assert isinstance(view.last_update_ms, float) and view.last_update_ms > 0
+    assert set(view.timings) == {"simulate", "infos", "figures"}
+    assert view.update() == view.last_update_ms  # callable directly too
+    view.close()
+
+
+# --------------------------------------------------------------------------- messages
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_message_table_is_complete_in_both_languages():
+    assert set(LANGUAGES) == set(MESSAGES) == {"en", "ru"}
+    keys = set(MESSAGES["en"])
+    for language in LANGUAGES:
+        assert set(MESSAGES[language]) == keys, language
+        for key in keys:
+            assert _placeholders(MESSAGES[language][key]) == _placeholders(MESSAGES["en"][key])
+    needed = {f"state.{s.value}" for s in ConnectionState} | {f"phase.{p.value}" for p in Phase}
+    needed |= {f"strategy.{s.value}" for s in Strategy} | {f"quality.{q.label}" for q in Quality}
+    needed |= {f"error.{e.name.lower()}" for e in ErrorCategory}
+    assert needed <= keys
+    assert message("attempt", "ru", k=2, n=6) == "Попытка 2 из 6"
+    with pytest.raises(ConfigError, match="language"):
+        message("attempt", "de", k=1, n=1)
+
+
+# --------------------------------------------------------------------------- status
+def _scripted_connect() -> list:
+    """A real connect as the manager reports it: a WebSocket attempt times out, the wait,
+    then long polling connects at 2.5 s (profile time, ``time_scale`` 1)."""
+    return [
+        StateChanged(0.0, S.CONNECTING, S.IDLE, "connect() called"),
+        PhaseChanged(0.001, Phase.INITIALIZING),
+        AttemptStarted(0.01, 0, 6, Strategy.DIRECT_WEBSOCKET, 15.0, 0.0),
+        PhaseChanged(0.01, Phase.CONNECTING, 0),
+        AttemptFinished(
+            0.8, 0, 6, Strategy.DIRECT_WEBSOCKET, 0.79, 0.79, False, ErrorCategory.TIMEOUT, None
+        ),
+        Waiting(0.8, 1, 1.0),
+        AttemptStarted(1.8, 1, 6, Strategy.LONG_POLLING, 21.0, 1.0),
+        PhaseChanged(1.85, Phase.CONNECTING, 1),
+        PhaseChanged(2.2, Phase.AUTHENTICATING, 1),
+        AttemptFinished(
+            2.5, 1, 6, Strategy.LONG_POLLING, 21.0, 0.7, True, ErrorCategory.NONE, Quality.GOOD
+        ),
+        PhaseChanged(2.5, Phase.CONNECTED),
+        StateChanged(2.5, S.DEGRADED, S.CONNECTING, "connected with long_polling"),
+    ]
+
+
+def test_the_status_indicator_follows_a_scripted_connect_in_both_languages():
+    events = _scripted_connect()
+    en, ru = StatusIndicator("inline"), StatusIndicator("panel", language="ru")
+    for event in events[:6]:  # the first attempt failed; waiting
+        en.handle(event)
+        ru.handle(event)
+    assert en.texts()["state"] == "Connecting…" and ru.texts()["state"] == "Подключение…"
+    assert en.texts()["attempt"] == "Attempt 1 of 6"
+    assert en.texts()["detail"] == "Next try in 1.0 s"
+    assert ru.texts()["detail"] == "Следующая попытка через 1.0 с"
+    for event in events[6:9]:  # long polling, signing in
+        en.handle(event)
+        ru.handle(event)
+    assert en.texts()["phase"] == "Signing in" and ru.texts()["phase"] == "Вход"
+    assert en.texts()["attempt"] == "Attempt 2 of 6" and ru.texts()["attempt"] == "Попытка 2 из 6"
+    assert en.texts()["strategy"] == "Long polling (plain HTTP)"
+    assert en.progress.value == 2 and en.progress.max == 6
+    assert "Attempt 2 of 6" in en.line.value
+    for event in events[9:]:
+        en.handle(event)
+        ru.handle(event)
+    assert en.texts()["state"] == "Connected, limited"
+    assert ru.texts()["state"] == "Подключено, с ограничениями"
+    assert en.texts()["quality"] == "Good" and ru.texts()["quality"] == "Хорошо"
+    assert "Long polling" in en.texts()["detail"]
+    assert QUALITY_COLOURS["good"] in en.badge.value and "Connected, limited" in en.badge.value
+    assert en.progress.bar_style == "warning"
+    assert "Вход" not in ru.details.value and "Хорошо" in ru.details.value
+
+
+def test_switching_language_at_run_time_re_renders():
+    indicator = StatusIndicator("panel")
+    for event in _scripted_connect():
+        indicator.handle(event)
+    assert "Connected, limited" in indicator.badge.value
+    assert indicator.retry_button.description == "Retry"
+    indicator.language = "ru"
+    assert "Подключено, с ограничениями" in indicator.badge.value
+    assert indicator.retry_button.description == "Повторить"
+    assert "Попытка 2 из 6" in indicator.details.value
+    with pytest.raises(ConfigError):
+        indicator.language = "fr"
+    assert indicator.language == "ru"
+
+
+class _FakeManager:
+    """What bind() needs of a ConnectionManager: subscribe, time_scale, state."""
+
+    def __init__(self, time_scale: float) -> None:
+        self.bus = EventBus()
+        self.time_scale = time_scale
+        self.state = S.IDLE
+        self.resets = 0
+
+    def subscribe(self, callback):
+        return self.bus.subscribe(callback)
+
+    def reset_backoff(self):
+        self.resets += 1
+
+
+def test_bind_subscribes_in_profile_time_and_retry_calls_back():
+    manager = _FakeManager(time_scale=0.5)
+    indicator = StatusIndicator("panel")
+    indicator.bind(manager)
+    manager.bus.emit(StateChanged(0.0, S.CONNECTING, S.IDLE))
+    manager.bus.emit(Waiting(0.2, 1, 0.5))  # 0.5 wall seconds = 1 s of profile time
+    assert indicator.texts()["detail"] == "Next try in 1.0 s"
+    indicator.retry_button.click()  # no callback: cut the wait short
+    assert manager.resets == 1
+    indicator.unbind()
+    manager.bus.emit(StateChanged(0.3, S.FAILED, S.CONNECTING))
+    assert indicator.texts()["state"] == "Connecting…"
+    clicked = []
+    StatusIndicator("panel", on_retry=clicked.append).retry_button.click()
+    assert len(clicked) == 1
+    with pytest.raises(ConfigError, match="variant"):
+        StatusIndicator("banner")
+
+
+def test_toasts_appear_for_connection_events_and_dismiss_themselves():
+    scheduled = []
+    toasts = Toasts(call_later=lambda delay, callback: scheduled.append((delay, callback)))
+    events = _scripted_connect()
+    events.insert(8, Waiting(2.1, 2, 0.1))  # 2.1 s spent: no longer "excellent"
+    for event in events:
+        toasts.handle(event)
+    assert toasts.visible == [
+        "Trying another way to connect: Long polling (plain HTTP).",
+        "Connecting is taking longer than usual (Good).",
+        "Connected through Long polling (plain HTTP). Some features may be slower.",
+    ]
+    assert len(toasts.widget.children) == 3
+    toasts.language = "ru"
+    assert toasts.visible[0] == "Пробуем другой способ подключения: Длинные опросы (обычный HTTP)."
+    assert all(delay == toasts.duration_s for delay, _ in scheduled)
+    for _, dismiss in scheduled:  # the scheduler fires: every toast goes away
+        dismiss()
+    assert toasts.visible == [] and toasts.widget.children == ()
+
+
+def test_toasts_for_failure_loss_and_reconnect_and_the_visible_limit():
+    toasts = Toasts(max_visible=2, call_later=lambda delay, callback: None)
+    for event in (
+        StateChanged(0.0, S.CONNECTING, S.IDLE),
+        StateChanged(0.1, S.CONNECTED, S.CONNECTING),
+        StateChanged(5.0, S.RECONNECTING, S.CONNECTED),
+        StateChanged(5.2, S.CONNECTED, S.RECONNECTING),
+        StateChanged(9.0, S.FAILED, S.CONNECTING),
+    ):
+        toasts.handle(event)
+    assert toasts.visible == [
+        "Back online.",
+        "Can't connect right now. Check the network, then retry.",
+    ]
+
+
+# --------------------------------------------------------------------------- live
+def test_a_population_is_played_by_its_largest_profile():
+    profile, population = lab_profile_for(population_preset("global-users"))
+    assert (profile.name, population) == ("broadband", "global-users")
+    assert lab_profile_for(profile_preset("3g")) == (profile_preset("3g"), None)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with LabServerThread("fiber", time_scale=0.05) as server:
+        yield server
+
+
+def test_live_view_runs_sessions_and_fills_the_figures(lab):
+    panel = PolicyPanel("seed", target="fiber", seed=1)
+    view = LiveView(panel, sessions=5, lab=lab, simulated_sessions=2_000)
+    timeline = view.timeline
+    live = asyncio.run(view.run())
+    assert live is not None and live.result.sessions == 5 and view.last_run is live
+    assert view.timeline is timeline
+    bars = sum(len(trace.y or ()) for trace in view.timeline.data)
+    assert bars == len(live.records) >= 5
+    assert len(view.overlay.data[1].x) > 0  # the live curve ...
+    assert len(view.overlay.data[0].x) > 0  # ... over the simulated one
+    assert sum(view.quality.data[0].customdata) == 5
+    assert view.progress.value == 5 and not view.running
+    assert view.status.texts()["state"] == "Connected"  # not run_live's close() after it
+    assert "5 of 5 sessions connected" in view.note.value
+    view.language = "ru"
+    assert view.run_button.description == "Запустить"
+    assert view.status.texts()["state"] == "Подключено"
+
+
+def test_cancel_mid_run_stops_cleanly(lab):
+    panel = PolicyPanel("seed", target="corporate-firewall")  # WebSocket hangs: a long run
+
+    async def main():
+        view = LiveView(panel, sessions=5, lab=lab, simulated_sessions=2_000)
+        task = view.start()  # what the "Run live" button does
+        for _ in range(200):
+            if view.status.manager is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert view.running and not view.cancel_button.disabled
+        view.cancel_button.click()
+        result = await task
+        managers = list(view._managers.values())
+        return view, result, managers, asyncio.all_tasks() - {asyncio.current_task()}
+
+    view, result, managers, pending = asyncio.run(main())
+    assert result is None and view.last_run is None
+    assert pending == set()
+    assert managers and all(m.state is S.CLOSED for m in managers)
+    assert not any(t.name == "chatconn-live-clients" for t in threading.enumerate())
+    assert "Cancelled after" in view.note.value
+    assert lab.running  # a lab it was given is not its to stop
