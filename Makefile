@@ -47,6 +47,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_live.py
+	$(BIN)/python benchmarks/bench_widgets.py
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/make_notebooks.py

@@ -63,3 +63,16 @@ def test_live_benchmark_reports_overhead_concurrency_and_rtt_accuracy():
     # The injected 200 ms shows up: well above the un-injected baseline (no tight bound).
     assert rtt["probe_p50_ms"] > 150 + rtt["baseline_probe_p50_ms"]
     assert rtt["ws_connect_p50_ms"] > 600 + rtt["baseline_ws_connect_p50_ms"]
+
+
+def test_widget_benchmark_reports_update_latency_per_change():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_widgets.py"), "--sessions", "5000",
+         "--json"],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert report["changes"] == 20
+    assert 0 < report["median_ms"] <= report["p90_ms"] <= report["max_ms"]
+    assert set(report["parts_median_ms"]) == {"simulate", "infos", "figures"}
