@@ -48,6 +48,42 @@ def kernel_spec_manager(tmp_path_factory: pytest.TempPathFactory):
     return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
 
 
+#: What each notebook must have computed (run after its cells, in the same kernel). The
+#: numbers come from the model's documented behaviour, not from earlier runs.
+RESULT_CHECKS = {
+    "01_tune_policy.ipynb": """
+assert simulation.result.sessions == 100_000
+assert len(simulation.ttc.data) > 0 and len(live.timeline.data) > 0
+assert summary["success_rate"] == 1.0  # the lab plays global-users' largest, calm component
+assert sum(summary["strategy_counts"].values()) == 20
+""",
+    "02_live_vs_simulated.ipynb": """
+from chatconn.plotdata import ks_distance
+s = live.summary()
+assert s["sessions"] == 40 and s["success_rate"] >= 0.9
+n, m = 40, simulated.sessions
+critical = 1.95 * ((n + m) / (n * m)) ** 0.5  # two-sample KS at the 0.001 level
+assert ks_distance(live.result.time_to_connect, simulated.time_to_connect) < critical
+""",
+    "03_reconnect_storm.ipynb": """
+assert results["signalr"].peak_per_s == CLIENTS  # no jitter: the whole herd in one second
+assert results["aws-decorrelated"].peak_per_s <= CAPACITY
+assert results["aws-standard"].peak_per_s > 10 * CAPACITY
+assert all(r.reconnected_all_s is not None for r in results.values())
+""",
+    "04_compare_policies.ipynb": """
+assert all(r.sessions == 100_000 for r in worldwide.values())
+assert firewall["seed"].summary()["success_rate"] > 0.99  # long polling gets through
+for name in ("grpc", "websockets", "socketio", "signalr"):  # WebSocket-only ladders
+    assert firewall[name].summary()["success_rate"] == 0.0
+""",
+}
+
+
+def test_every_notebook_has_result_checks() -> None:
+    assert {p.name for p in PATHS} == set(RESULT_CHECKS)
+
+
 @notebooks
 def test_notebook_runs_headless_without_errors(
     path: Path, kernel_spec_manager, tmp_path: Path
@@ -56,6 +92,8 @@ def test_notebook_runs_headless_without_errors(
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    # Each notebook's results, checked in its own kernel after its last cell.
+    nb.cells.append(nbformat.v4.new_code_cell(RESULT_CHECKS[path.name]))
     # Proof of which interpreter ran the notebook, appended to the copy in memory.
     nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
     end = time.monotonic() + LIMIT_S
