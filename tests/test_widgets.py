@@ -345,3 +345,18 @@ def test_cancel_mid_run_stops_cleanly(lab):
     assert not any(t.name == "chatconn-live-clients" for t in threading.enumerate())
     assert "Cancelled after" in view.note.value
     assert lab.running  # a lab it was given is not its to stop
+
+
+def test_every_preset_value_lies_on_its_sliders_step_grid():
+    # The browser snaps a slider to min + k * step and syncs that back to the kernel: a
+    # preset value off the grid would silently change the policy once displayed.
+    from chatconn.core.presets import policy_preset, policy_preset_names
+    from chatconn.widgets.panel import SLIDERS
+
+    for name in policy_preset_names():
+        policy = policy_preset(name)
+        for spec in SLIDERS:
+            value = getattr(policy, spec.field)
+            steps = (value - spec.low) / spec.step
+            assert spec.low <= value <= spec.high, (name, spec.field, value)
+            assert abs(steps - round(steps)) < 1e-6, (name, spec.field, value)

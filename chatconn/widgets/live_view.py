@@ -17,12 +17,13 @@ timeline, the live-vs-simulated overlay and the quality classes refresh in place
 every :data:`REFRESH_S` seconds, and once at the end from the finished run).
 
 Where the clients run: :meth:`LiveView.run` is a coroutine on the kernel's loop (the button
-schedules it there with ``create_task``), but the clients themselves run on a private event
-loop in a worker thread. Redrawing three figures takes ~100 ms of Python; on the clients'
-loop that would add ~100 ms to whichever connects were in flight — 2 s of profile time at
-``time_scale=0.05`` — and the live curve would no longer be comparable with the simulated
-one. Events cross back with ``call_soon_threadsafe``; Cancel cancels the run's task on the
-worker's loop, whose ``asyncio.run`` then closes every manager and leaves no task behind.
+schedules it there with ``create_task``), but the clients run on the lab's own loop and
+thread (:meth:`LabServerThread.submit`). Redrawing three figures takes ~100 ms of Python:
+on the clients' loop that would add ~100 ms to whichever connects were in flight — 2 s of
+profile time at ``time_scale=0.05``; and clients on a third thread would wait for the GIL
+behind the lab's thread at every hop (seconds of profile time per connect, measured). Events
+cross back with ``call_soon_threadsafe``; Cancel cancels the run's task on the lab's loop,
+and run_live closes every manager it opened.
 """
 
 from __future__ import annotations
@@ -297,7 +298,9 @@ class LiveView:
                 if self._lab.profile != profile:
                     self._lab.set_profile(profile, reset_epoch=True)
             endpoint, token = self._lab.endpoint, self._lab.token
-            live = asyncio.run(self._clients(state, endpoint, token, ui))
+            # The clients share the lab's loop and thread: timed against the lab without
+            # waiting for the GIL behind a second busy thread.
+            live = self._lab.submit(self._clients(state, endpoint, token, ui)).result()
         except BaseException as exc:  # reported to run() on the kernel's loop
             done.set_exception(exc)
         else:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,19 +58,22 @@ class _Slider:
     low: float
     high: float
     step: float
-    kind: str = "linear"  # "linear", "log" (low/high are exponents of 10) or "int"
+    kind: str = "linear"  # "linear" or "int"
 
 
 #: The sliders, in display order. Bounds widen when a loaded policy lies outside them.
+#: Linear steps that put every preset's value exactly on the grid: the front end snaps a
+#: slider's value to its step and syncs the snapped value back, which would silently change
+#: the policy (a log slider showed seed's 30 s max delay as 31.6 s). A test checks the grid.
 SLIDERS = (
     _Slider("base_timeout", "Base timeout (s)", 0.5, 300.0, 0.5),
     _Slider("max_timeout", "Max timeout (s)", 0.5, 300.0, 0.5),
     _Slider("extended_timeout", "Extended timeout (s)", 0.5, 300.0, 0.5),
     _Slider("timeout_growth", "Timeout growth (× per attempt)", 1.0, 3.0, 0.05),
     _Slider("max_attempts", "Max attempts", 1, 30, 1, "int"),
-    _Slider("initial_delay", "Initial delay (s)", -2.0, 2.0, 0.05, "log"),
-    _Slider("multiplier", "Delay multiplier (× per retry)", 1.0, 3.0, 0.01),
-    _Slider("max_delay", "Max delay (s)", -1.0, 2.5, 0.05, "log"),
+    _Slider("initial_delay", "Initial delay (s)", 0.01, 10.0, 0.01),
+    _Slider("multiplier", "Delay multiplier (× per retry)", 1.0, 3.0, 0.001),
+    _Slider("max_delay", "Max delay (s)", 0.5, 300.0, 0.5),
     _Slider("jitter", "Jitter (± share of the wait)", 0.0, 1.0, 0.05),
 )
 
@@ -80,10 +82,6 @@ def _make_slider(spec: _Slider) -> W.Widget:
     common = {"description": spec.label, "style": _STYLE, "layout": _WIDE}
     if spec.kind == "int":
         return W.IntSlider(min=int(spec.low), max=int(spec.high), step=1, **common)
-    if spec.kind == "log":
-        return W.FloatLogSlider(
-            min=spec.low, max=spec.high, step=spec.step, readout_format=".3g", **common
-        )
     return W.FloatSlider(
         min=spec.low, max=spec.high, step=spec.step, readout_format=".3g", **common
     )
@@ -91,13 +89,8 @@ def _make_slider(spec: _Slider) -> W.Widget:
 
 def _fit(slider: W.Widget, value: float) -> None:
     """Set ``value`` on ``slider``, widening its bounds first so it is not clamped."""
-    if isinstance(slider, W.FloatLogSlider):
-        exponent = math.log10(value)
-        slider.min = min(slider.min, math.floor(exponent))
-        slider.max = max(slider.max, math.ceil(exponent))
-    else:
-        slider.min = min(slider.min, value)
-        slider.max = max(slider.max, value)
+    slider.min = min(slider.min, value)
+    slider.max = max(slider.max, value)
     slider.value = value
 
 
