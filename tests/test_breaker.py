@@ -107,3 +107,13 @@ def test_never_allows_a_call_while_open_before_the_cooldown(threshold, cooldown,
             assert not allowed
         if allowed:
             (breaker.record_success if success else breaker.record_failure)(now)
+
+
+def test_an_abandoned_half_open_trial_lets_the_next_call_try():
+    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1, cooldown_s=10))
+    breaker.record_failure(0.0)
+    assert breaker.allow(10.0)  # the half-open trial starts...
+    assert not breaker.allow(10.1)
+    breaker.abandon()  # ...and is cancelled before any outcome
+    assert breaker.state(10.2) is BreakerState.HALF_OPEN
+    assert breaker.allow(10.2)

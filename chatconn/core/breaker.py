@@ -102,6 +102,10 @@ class CircuitBreaker:
             self._opened_at = now
             self._trial_in_flight = False
 
+    def abandon(self) -> None:
+        """The allowed call ended without an outcome (cancelled): free the half-open trial."""
+        self._trial_in_flight = False
+
     def reset(self) -> None:
         """Forget every failure (the network is back)."""
         self._state = BreakerState.CLOSED

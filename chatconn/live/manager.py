@@ -291,6 +291,8 @@ class ConnectionManager:
         try:
             session = await self._attempts()
         except asyncio.CancelledError:
+            if breaker is not None:
+                breaker.abandon()  # a cancelled trial says nothing about the server
             self._set_state(ConnectionState.IDLE, "connect cancelled")
             raise
         except LiveError as exc:
