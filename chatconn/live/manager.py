@@ -262,7 +262,8 @@ class ConnectionManager:
             self._waiters -= 1
 
     def reset_backoff(self) -> None:
-        """ "The network is back": forget failures and cut the current wait short."""
+        """ "The network is back": forget failures, cut the current wait short and start the
+        schedule again from attempt 0 (with a fresh budget, as gRPC's resetConnectBackoff)."""
         if self._breaker is not None:
             self._breaker.reset()
         self._reset.set()
