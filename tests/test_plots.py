@@ -151,8 +151,13 @@ def test_connect_times_accepts_results_live_runs_and_arrays(grpc_result):
     np.testing.assert_array_equal(connect_times([1.0, np.nan]), [1.0, np.nan])
 
 
-def test_plotdata_imports_no_plotly():
-    tree = ast.parse(Path(chatconn.plotdata.__file__).read_text())
+@pytest.mark.parametrize(
+    "path",
+    sorted(Path(chatconn.plotdata.__file__).parent.glob("*.py")),
+    ids=lambda p: p.name,
+)
+def test_plotdata_imports_no_plotly(path):
+    tree = ast.parse(path.read_text())
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)

@@ -1,0 +1,43 @@
+"""A reconnect storm's arrivals per second: :func:`storm_info`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- storm
+@dataclass(frozen=True, slots=True, eq=False)
+class StormInfo:
+    """Attempts per second since the drop, accepted and refused, against the capacity."""
+
+    seconds: np.ndarray
+    accepted: np.ndarray
+    refused: np.ndarray
+    clients: int
+    capacity_per_s: int
+    outage_s: float
+    peak_per_s: int
+    peak_over_capacity: float
+    reconnected_99_s: float | None
+    reconnected_all_s: float | None
+
+
+def storm_info(storm_result: Any) -> StormInfo:
+    """The series and headline numbers of a :class:`~chatconn.storm.StormResult`."""
+    r = storm_result
+    accepted = np.asarray(r.accepted_per_s, dtype=np.int64)
+    return StormInfo(
+        seconds=np.arange(accepted.size, dtype=float),
+        accepted=accepted,
+        refused=np.asarray(r.refused_per_s, dtype=np.int64),
+        clients=int(r.clients),
+        capacity_per_s=int(r.capacity_per_s),
+        outage_s=float(r.outage_s),
+        peak_per_s=int(r.peak_per_s),
+        peak_over_capacity=r.peak_per_s / r.capacity_per_s,
+        reconnected_99_s=r.reconnected_99_s,
+        reconnected_all_s=r.reconnected_all_s,
+    )

@@ -1,0 +1,236 @@
+"""Time-to-connect figures: one result, live vs simulated, quality classes, policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ..plotdata import ComparisonInfo, OverlayInfo, QualityInfo, TtcInfo
+from ._style import (
+    _INK,
+    _LIVE,
+    _PALETTE,
+    _SHARE_TICKS,
+    _TIME,
+    NO_CONNECTED,
+    NO_POLICY,
+    NO_SESSION,
+    _band_shapes,
+    _figure,
+    _heading,
+    _log_range,
+    _note,
+    _pct,
+    _s,
+    _vline,
+)
+
+
+# --------------------------------------------------------------------------- time to connect
+def ttc_figure(info: TtcInfo, *, title: str | None = None) -> go.Figure:
+    """ECDF (top) and log-binned histogram (bottom) of time to connect, quality bands behind.
+
+    Traces: 0 ECDF (share of connected sessions), 1 histogram as a step line.
+    """
+    traces = [
+        go.Scatter(
+            name="share of connected sessions (ECDF)",
+            x=info.ecdf_x,
+            y=info.ecdf_y,
+            mode="lines",
+            line={"shape": "hv", "color": _INK, "width": 2.5},
+            hovertemplate="%{y:.1%} connected within %{x:.2f} s<extra></extra>",
+        ),
+        go.Scatter(
+            name="sessions per bin (log-spaced)",
+            x=info.hist_step_x,
+            y=info.hist_step_y,
+            mode="lines",
+            line={"shape": "hv", "color": "#3566c8", "width": 1.5},
+            fill="tozeroy",
+            fillcolor="rgba(53, 102, 200, 0.25)",
+            hovertemplate="%{y:,.0f} sessions from %{x:.2f} s<extra></extra>",
+            xaxis="x2",
+            yaxis="y2",
+        ),
+    ]
+    shapes = _band_shapes(info.bands) + _band_shapes(info.bands, "x2", labelled=False)
+    notes = []
+    for name, value in (("p50", info.p50), ("p95", info.p95)):
+        if value is not None:
+            shape, label = _vline(value, f"{name} {_s(value)}", _INK, top=False, log=True)
+            shapes.append(shape)
+            notes.append(label)
+    if not info.connected:
+        notes.append(_note(NO_CONNECTED if info.sessions else NO_SESSION))
+    log_range = _log_range(info.x_range)
+    layout = {
+        "xaxis": {
+            "anchor": "y",
+            "type": "log",
+            "range": log_range,
+            "matches": "x2",
+            "showticklabels": False,
+        },
+        "xaxis2": {"anchor": "y2", "type": "log", "range": log_range, "title": {"text": _TIME}},
+        "yaxis": {
+            "domain": [0.42, 1],
+            "title": {"text": "share of connected sessions"},
+            "tickformat": ".0%",
+            "range": [0, 1.1],
+            "tickvals": _SHARE_TICKS,
+        },
+        "yaxis2": {"domain": [0, 0.36], "title": {"text": "sessions"}, "rangemode": "tozero"},
+        "shapes": shapes,
+        "annotations": notes,
+    }
+    subtitle = (
+        f"{info.connected:,} of {info.sessions:,} sessions connected "
+        f"({_pct(info.success_rate)}) · p50 {_s(info.p50)} · p95 {_s(info.p95)}"
+    )
+    return _figure(traces, layout, title or "Time to connect", subtitle, 460)
+
+
+# --------------------------------------------------------------------------- overlay
+def overlay_figure(info: OverlayInfo, *, title: str | None = None) -> go.Figure:
+    """Live and simulated ECDFs of time to connect over the quality bands.
+
+    Traces: 0 simulated (line), 1 live (line with markers: live runs are small).
+    """
+    styles = ((info.simulated, _INK, "lines"), (info.live, _LIVE, "lines+markers"))
+    traces = [
+        go.Scatter(
+            name=(
+                f"{curve.name}: {curve.connected:,}/{curve.sessions:,} connected, "
+                f"p50 {_s(curve.p50)}, p95 {_s(curve.p95)}"
+            ),
+            x=curve.x,
+            y=curve.y,
+            mode=mode,
+            marker={"size": 5},
+            line={"shape": "hv", "color": colour, "width": 2.5},
+            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
+        )
+        for curve, colour, mode in styles
+    ]
+    empty = [c.name for c in (info.live, info.simulated) if not c.connected]
+    layout = {
+        "xaxis": {"title": {"text": _TIME}, "type": "log", "range": _log_range(info.x_range)},
+        "yaxis": {
+            "title": {"text": "share of connected sessions"},
+            "tickformat": ".0%",
+            "range": [0, 1.1],
+            "tickvals": _SHARE_TICKS,
+        },
+        "shapes": _band_shapes(info.bands),
+        "annotations": [_note(f"{NO_CONNECTED} ({' and '.join(empty)})")] if empty else [],
+    }
+    ks = "–" if info.ks is None else f"{info.ks:.3f}"
+    subtitle = (
+        f"KS distance {ks} · success live {_pct(info.live.success_rate)}, "
+        f"simulated {_pct(info.simulated.success_rate)}"
+    )
+    return _figure(traces, layout, title or "Live vs simulated time to connect", subtitle, 360)
+
+
+# --------------------------------------------------------------------------- quality
+def quality_figure(info: QualityInfo, *, title: str | None = None) -> go.Figure:
+    """Share of sessions per quality class, with counts. Traces: 0 the four bars."""
+    bars = go.Bar(
+        name="sessions",
+        x=info.labels,
+        y=info.shares,
+        marker={"color": info.colours},
+        text=[f"{n:,} ({s:.1%})" for n, s in zip(info.counts, info.shares, strict=True)],
+        textposition="outside",
+        cliponaxis=False,
+        customdata=info.counts,
+        hovertemplate="%{x}: %{customdata:,} sessions (%{y:.1%})<extra></extra>",
+        showlegend=False,
+    )
+    layout = {
+        "xaxis": {"title": {"text": "quality class (time to connect)"}},
+        "yaxis": {"title": {"text": "share of sessions"}, "tickformat": ".0%", "range": [0, 1.1]},
+        "annotations": [] if info.sessions else [_note(NO_SESSION)],
+    }
+    subtitle = f"{info.sessions:,} sessions · {info.failed:,} failed, counted as critical"
+    return _figure([bars], layout, title or "Connection quality", subtitle, 300)
+
+
+# --------------------------------------------------------------------------- comparison
+def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.Figure:
+    """Policies side by side: share of *all* sessions connected by time t (left, so curves
+    level off at the success rate) and quality shares (right).
+
+    Traces: one curve per policy (mapping order), then one stacked bar per quality class.
+    """
+    traces: list[Any] = [
+        go.Scatter(
+            name=curve.name,
+            legendgroup="policies",
+            x=curve.x,
+            y=curve.y_all,
+            mode="lines",
+            line={"shape": "hv", "color": _PALETTE[i % len(_PALETTE)], "width": 2.5},
+            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
+        )
+        for i, curve in enumerate(info.curves)
+    ]
+    for q, band in enumerate(info.bands):
+        traces.append(
+            go.Bar(
+                name=band.label,
+                legendgroup="quality",
+                orientation="h",
+                y=info.names,
+                x=[qi.shares[q] for qi in info.quality],
+                marker_color=band.colour,
+                customdata=[int(qi.counts[q]) for qi in info.quality],
+                hovertemplate=f"%{{y}}: %{{x:.1%}} (%{{customdata:,}} sessions)"
+                f"<extra>{band.label}</extra>",
+                xaxis="x2",
+                yaxis="y2",
+            )
+        )
+    notes = [_heading("Share of all sessions connected by time t", "x"), _heading("Quality", "x2")]
+    if not info.curves:
+        notes.append(_note(NO_POLICY))
+    elif not any(c.connected for c in info.curves):
+        notes.append(_note(NO_CONNECTED))
+    layout = {
+        "xaxis": {
+            "domain": [0, 0.56],
+            "anchor": "y",
+            "title": {"text": _TIME},
+            "type": "log",
+            "range": _log_range(info.x_range),
+        },
+        "yaxis": {
+            "anchor": "x",
+            "title": {"text": "share of all sessions"},
+            "tickformat": ".0%",
+            "range": [0, 1.1],
+            "tickvals": _SHARE_TICKS,
+        },
+        "xaxis2": {
+            "domain": [0.68, 1],
+            "anchor": "y2",
+            "title": {"text": "share of sessions"},
+            "tickformat": ".0%",
+            "range": [0, 1],
+        },
+        "yaxis2": {"anchor": "x2", "type": "category", "autorange": "reversed"},
+        "barmode": "stack",
+        "shapes": _band_shapes(info.bands),
+        "annotations": notes,
+    }
+    parts = [
+        f"<b>{c.name}</b> {_pct(c.success_rate)} connected, p95 {_s(c.p95)}, "
+        f"{c.mean_attempts or 0:.2f} attempts"
+        for c in info.curves
+    ]
+    subtitle = "<br>".join(" · ".join(parts[i : i + 2]) for i in range(0, len(parts), 2))
+    height = max(380, 70 * len(info.curves))
+    head = title or "Retry policies compared"
+    return _figure(traces, layout, head, subtitle, height, headings=True)
