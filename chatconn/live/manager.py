@@ -78,7 +78,7 @@ from .events import (
 from .explain import explain_degraded, explain_error, explain_failure
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, _redact
-from .tls import default_tls
+from .tls import client_tls, default_tls
 from .tokens import Secret, StaticToken, TokenProvider
 from .transports import open_session
 
@@ -160,7 +160,7 @@ class ConnectionManager:
         self.diagnostics = diagnostics
         self.time_scale = float(time_scale)
         self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
-        self._ssl = _tls_context(ssl, ca_file)  # None: default_tls(), verification on
+        self._ssl = client_tls(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
         self._http = http_client
         self._clock = clock
@@ -549,28 +549,6 @@ class ConnectionManager:
 
 
 _TAGS = itertools.count(1)
-
-
-def _tls_context(
-    ssl: ssl_module.SSLContext | None, ca_file: str | os.PathLike[str] | None
-) -> ssl_module.SSLContext | None:
-    """The client context for wss:// and https://: ``ssl`` as given, or one that trusts
-    the CA certificates of ``ca_file`` (only those, as a CA bundle does), or None for the
-    default (:func:`~chatconn.live.tls.default_tls`). There is no switch that turns
-    verification off: a context of your own is used as it is."""
-    if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
-        raise ConfigError("ssl", ssl, "expected an ssl.SSLContext (or None for the default)")
-    if ca_file is None:
-        return ssl
-    if ssl is not None:
-        raise ConfigError("ca_file", ca_file, "give ssl= or ca_file=, not both")
-    try:
-        return ssl_module.create_default_context(cafile=os.fspath(ca_file))
-    except (OSError, TypeError, ValueError) as exc:  # ssl.SSLError is an OSError
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
-            "ca_file", ca_file, f"expected a readable PEM file of CA certificates ({reason})"
-        ) from exc
 
 
 @functools.cache

@@ -31,7 +31,7 @@ from .errors import LiveError
 from .manager import ConnectionManager
 from .records import AttemptRecord
 from .session import Endpoint
-from .tls import default_tls
+from .tls import client_tls, default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 
 __all__ = ["LiveRun", "run_live"]
@@ -106,12 +106,7 @@ async def run_live(
             )  # fmt: skip
     if token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
-    tls = default_tls()
-    if ca_file is not None:
-        try:
-            tls = ssl_module.create_default_context(cafile=ca_file)
-        except (OSError, ssl_module.SSLError) as exc:
-            raise ConfigError("ca_file", str(ca_file), f"cannot load it: {exc}") from None
+    tls = client_tls(None, ca_file)
     return await _run(
         policy, sessions, concurrency, seed, time_scale, endpoint, token,
         "live", out, metadata, on_session, tls,

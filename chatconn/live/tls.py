@@ -7,13 +7,16 @@ Certificate verification is always on: ``wss://`` and ``https://`` use the calle
 from __future__ import annotations
 
 import functools
+import os
 import ssl
+import ssl as ssl_module  # client_tls() takes a parameter named ssl
 
 import httpx
 
+from ..core.errors import ConfigError
 from .errors import CertificateRejected, ConnectionReset, LiveError, ProtocolViolation
 
-__all__ = ["default_tls", "tls_error"]
+__all__ = ["client_tls", "default_tls", "tls_error"]
 
 
 @functools.cache
@@ -44,3 +47,25 @@ def tls_error(exc: ssl.SSLError, where: str) -> LiveError:
     if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
         return ConnectionReset(f"{where}: the connection closed during the TLS handshake")
     return ProtocolViolation(f"{where}: TLS failed ({exc.reason or type(exc).__name__})")
+
+
+def client_tls(
+    ssl: ssl_module.SSLContext | None, ca_file: str | os.PathLike[str] | None
+) -> ssl_module.SSLContext | None:
+    """The client context for wss:// and https://: ``ssl`` as given, or one that trusts
+    the CA certificates of ``ca_file`` (only those, as a CA bundle does), or None for the
+    default (:func:`~chatconn.live.tls.default_tls`). There is no switch that turns
+    verification off: a context of your own is used as it is."""
+    if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
+        raise ConfigError("ssl", ssl, "expected an ssl.SSLContext (or None for the default)")
+    if ca_file is None:
+        return ssl
+    if ssl is not None:
+        raise ConfigError("ca_file", ca_file, "give ssl= or ca_file=, not both")
+    try:
+        return ssl_module.create_default_context(cafile=os.fspath(ca_file))
+    except (OSError, TypeError, ValueError) as exc:  # ssl.SSLError is an OSError
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            "ca_file", ca_file, f"expected a readable PEM file of CA certificates ({reason})"
+        ) from exc
