@@ -27,8 +27,8 @@ from chatconn.live.errors import (
     ProtocolViolation,
     ServerUnavailable,
     UpgradeRejected,
+    status_error,
 )
-from chatconn.live.http_transport import status_error
 from chatconn.live.session import Endpoint, PhaseClock, Session
 from chatconn.live.transports import open_session
 

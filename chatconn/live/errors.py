@@ -41,6 +41,7 @@ __all__ = [
     "ServerUnavailable",
     "TokenUnavailable",
     "UpgradeRejected",
+    "status_error",
 ]
 
 
@@ -110,3 +111,23 @@ class ConnectFailed(LiveError):
         super().__init__(message)
         self.explanation = explanation
         self.records = records
+
+
+def status_error(
+    status: int, where: str, *, what: str = "the request", session_url: bool = False
+) -> LiveError:
+    """A non-success HTTP answer as a live error, for every transport alike.
+
+    401 -> AuthRejected (fatal); 404 on a session URL -> ConnectionReset (the server forgot
+    the session); 5xx -> ServerUnavailable; other 4xx -> UpgradeRejected (a proxy in the
+    way); anything else -> ProtocolViolation. ``what`` names the request in the message.
+    """
+    if status == 401:
+        return AuthRejected(f"{where}: the server rejected the token (HTTP 401)")
+    if status == 404 and session_url:
+        return ConnectionReset(f"{where}: the server no longer knows this session (HTTP 404)")
+    if status >= 500:
+        return ServerUnavailable(f"{where}: the server is unavailable (HTTP {status})")
+    if 400 <= status < 500:
+        return UpgradeRejected(f"{where}: {what} was answered HTTP {status}")
+    return ProtocolViolation(f"{where}: unexpected HTTP {status} to {what}")

@@ -40,13 +40,11 @@ from ..core.strategies import Strategy
 from ..lab import protocol as P
 from .errors import (
     AttemptTimeout,
-    AuthRejected,
     ConnectionRefused,
     ConnectionReset,
     LiveError,
     ProtocolViolation,
-    ServerUnavailable,
-    UpgradeRejected,
+    status_error,
 )
 from .session import _redact
 from .tls import default_tls, tls_error
@@ -136,19 +134,6 @@ def transport_error(exc: httpx.HTTPError, where: str) -> LiveError:
     if isinstance(exc, httpx.TransportError):
         return ConnectionReset(f"{where}: the connection was lost ({type(exc).__name__})")
     return ProtocolViolation(f"{where}: {type(exc).__name__}")
-
-
-def status_error(status: int, where: str, *, session_url: bool = False) -> LiveError:
-    """A non-2xx answer as a live error."""
-    if status == 401:
-        return AuthRejected(f"{where}: the server rejected the token (HTTP 401)")
-    if status == 404 and session_url:
-        return ConnectionReset(f"{where}: the server no longer knows this session (HTTP 404)")
-    if status >= 500:
-        return ServerUnavailable(f"{where}: the server is unavailable (HTTP {status})")
-    if 400 <= status < 500:
-        return UpgradeRejected(f"{where}: the request was rejected (HTTP {status})")
-    return ProtocolViolation(f"{where}: unexpected HTTP {status}")
 
 
 def _decode(text: str, expect: str, where: str) -> dict[str, Any]:

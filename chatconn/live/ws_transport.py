@@ -51,8 +51,7 @@ from .errors import (
     ConnectionReset,
     LiveError,
     ProtocolViolation,
-    ServerUnavailable,
-    UpgradeRejected,
+    status_error,
 )
 from .session import _redact
 from .tls import default_tls, tls_error
@@ -134,19 +133,9 @@ async def tcp_connect(host: str, port: int, where: str) -> socket.socket:
     raise ConnectionRefused(f"{where}: connection refused ({reason})") from error
 
 
-def _status_error(status: int, where: str) -> LiveError:
-    if status == 401:
-        return AuthRejected(f"{where}: the server rejected the credentials (HTTP 401)")
-    if status >= 500:
-        return ServerUnavailable(f"{where}: the server is unavailable (HTTP {status})")
-    if 400 <= status < 500:
-        return UpgradeRejected(f"{where}: the WebSocket upgrade was answered HTTP {status}")
-    return ProtocolViolation(f"{where}: unexpected HTTP {status} to the WebSocket upgrade")
-
-
 def _handshake_error(exc: BaseException, where: str) -> LiveError:
     if isinstance(exc, InvalidStatus):
-        return _status_error(exc.response.status_code, where)
+        return status_error(exc.response.status_code, where, what="the WebSocket upgrade")
     if isinstance(exc, InvalidMessage):  # EOF or reset before a valid response
         return ConnectionReset(f"{where}: the connection closed during the WebSocket handshake")
     if isinstance(exc, ssl_module.SSLError):
