@@ -431,39 +431,27 @@ class ConnectionManager:
         except OSError as exc:  # anything the transport did not classify
             error = ConnectionReset(f"connection failed: {type(exc).__name__}")
         except LiveError as exc:  # fatal: auth rejected, protocol violation
-            self.records.append(self._record(step, phases, started, origin, exc))
+            self.records.append(self._record(step, phases, started, exc))
             self.bus.emit(self._finished(step, policy, phases, exc, origin))
             raise
-        record = self._record(step, phases, started, origin, error)
+        record = self._record(step, phases, started, error)
         self.bus.emit(self._finished(step, policy, phases, error, origin))
         return session, record
 
     def _record(
-        self,
-        step: AttemptPlan,
-        phases: PhaseClock,
-        started: float,
-        origin: float,
-        error: LiveError | None,
+        self, step: AttemptPlan, phases: PhaseClock, started: float, error: LiveError | None
     ) -> AttemptRecord:
-        marks = phases.marks
-        url = self.endpoint.http_url if not step.strategy.uses_websocket else self.endpoint.primary
-        return AttemptRecord(
+        url = self.endpoint.primary if step.strategy.uses_websocket else self.endpoint.http_url
+        return AttemptRecord.of_attempt(
             session=self.session_tag,
             attempt=step.index,
             strategy=step.strategy,
-            url=_redact(url),
+            url=url,
             timeout_s=step.timeout * self.time_scale,
             wait_before_s=step.wait_before * self.time_scale,
             started_s=started,
-            duration_s=phases.elapsed(),
-            connected=error is None,
-            error_category=error.category if error is not None else ErrorCategory.NONE,
-            error=str(error) if error is not None else "",
-            tcp_s=marks.get("tcp"),
-            handshake_s=marks.get("handshake"),
-            auth_s=marks.get("auth"),
-            sync_s=marks.get("sync"),
+            phases=phases,
+            error=error,
             time_scale=self.time_scale,
         )
 

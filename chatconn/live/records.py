@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..core.strategies import ErrorCategory, Strategy
+from .errors import LiveError
+from .session import PhaseClock, _redact
 
 __all__ = ["AttemptRecord"]
 
@@ -31,6 +33,43 @@ class AttemptRecord:
     auth_s: float | None = None
     sync_s: float | None = None
     time_scale: float = 1.0
+
+    @classmethod
+    def of_attempt(
+        cls,
+        *,
+        session: str,
+        attempt: int,
+        strategy: Strategy,
+        url: str,
+        timeout_s: float,
+        wait_before_s: float,
+        started_s: float,
+        phases: PhaseClock,
+        error: LiveError | None,
+        time_scale: float,
+    ) -> AttemptRecord:
+        """The record of a finished attempt from its phase clock and its error (if any);
+        the URL loses credentials and query."""
+        marks = phases.marks
+        return cls(
+            session=session,
+            attempt=attempt,
+            strategy=strategy,
+            url=_redact(url),
+            timeout_s=timeout_s,
+            wait_before_s=wait_before_s,
+            started_s=started_s,
+            duration_s=phases.elapsed(),
+            connected=error is None,
+            error_category=error.category if error is not None else ErrorCategory.NONE,
+            error=str(error) if error is not None else "",
+            tcp_s=marks.get("tcp"),
+            handshake_s=marks.get("handshake"),
+            auth_s=marks.get("auth"),
+            sync_s=marks.get("sync"),
+            time_scale=time_scale,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
