@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
 from chatconn.core.policy import RetryPolicy
@@ -153,16 +154,7 @@ def test_simulate_json_keys(capsys):
         "--seed",
         "2",
     )
-    for key in (
-        "sessions",
-        "success_rate",
-        "time_to_connect_s",
-        "attempts_mean",
-        "quality",
-        "strategy_share",
-        "elapsed_s",
-        "sessions_per_s",
-    ):
+    for key in SUMMARY_KEYS:
         assert key in report
     assert report["sessions"] == 5000
     assert set(report["time_to_connect_s"]) == {"p50", "p90", "p95", "p99", "mean"}

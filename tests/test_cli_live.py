@@ -12,22 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.session import Endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-SUMMARY_KEYS = {
-    "sessions",
-    "success_rate",
-    "time_to_connect_s",
-    "attempts_mean",
-    "quality",
-    "strategy_share",
-    "elapsed_s",
-    "sessions_per_s",
-}
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -10,8 +10,10 @@ import asyncio
 import os
 import random
 
+import helpers
 import numpy as np
 import pytest
+from helpers import run
 
 from chatconn.core.breaker import BreakerConfig
 from chatconn.core.policy import RetryPolicy
@@ -44,18 +46,8 @@ CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, syn
 MARGIN_S = 1.5  # scheduling slack on a busy 2-core machine
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 60))
-
-
 def one_shot(strategy: Strategy, timeout: float = 0.6) -> RetryPolicy:
-    return RetryPolicy(
-        ladder=(strategy,),
-        max_attempts=1,
-        base_timeout=timeout,
-        max_timeout=timeout,
-        extended_timeout=timeout,
-    )
+    return helpers.one_shot(strategy, timeout)
 
 
 def fd_count() -> int:

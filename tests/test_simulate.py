@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import SUMMARY_KEYS
 
 from chatconn.core.errors import ConfigError
 from chatconn.core.model import ROUND_TRIPS
@@ -324,17 +325,6 @@ def test_deadline_on_blackhole_ends_sessions_early():
 
 
 # --------------------------------------------------------------------------- summary
-
-SUMMARY_KEYS = {
-    "sessions",
-    "success_rate",
-    "time_to_connect_s",
-    "attempts_mean",
-    "quality",
-    "strategy_share",
-    "elapsed_s",
-    "sessions_per_s",
-}
 
 
 @pytest.mark.parametrize("profile", ["3g", "flaky-wifi", "corporate-firewall", "satellite"])

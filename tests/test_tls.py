@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 
+import helpers
 import pytest
 import trustme
 
@@ -43,17 +44,11 @@ FAST_S = 2.0  # a certificate failure ends the connect long before any timeout (
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
+    return helpers.run(coro, 30)
 
 
 def one_shot(strategy: Strategy, timeout: float = 5.0) -> RetryPolicy:
-    return RetryPolicy(
-        ladder=(strategy,),
-        max_attempts=1,
-        base_timeout=timeout,
-        max_timeout=timeout,
-        extended_timeout=timeout,
-    )
+    return helpers.one_shot(strategy, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,39 @@
+"""Shared test helpers: the summary contract of issue 2 and small live-test utilities."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from chatconn.core.policy import RetryPolicy
+from chatconn.core.strategies import Strategy
+
+#: Keys of `chatconn simulate --json` (and `chatconn run --json`), as issue 2 specifies.
+SUMMARY_KEYS = frozenset(
+    {
+        "sessions",
+        "success_rate",
+        "time_to_connect_s",
+        "attempts_mean",
+        "quality",
+        "strategy_share",
+        "elapsed_s",
+        "sessions_per_s",
+    }
+)
+
+
+def run(coro: Any, limit_s: float = 60.0) -> Any:
+    """Run ``coro`` on a fresh loop; a hung test fails after ``limit_s`` instead of hanging."""
+    return asyncio.run(asyncio.wait_for(coro, limit_s))
+
+
+def one_shot(strategy: Strategy, timeout: float) -> RetryPolicy:
+    """A policy of exactly one attempt with ``strategy`` and ``timeout``."""
+    return RetryPolicy(
+        ladder=(strategy,),
+        max_attempts=1,
+        base_timeout=timeout,
+        max_timeout=timeout,
+        extended_timeout=timeout,
+    )
