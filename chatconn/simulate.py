@@ -52,7 +52,9 @@ class SimulationResult:
     ``ended_at`` is when a session connected or gave up (``time_to_connect`` is the same
     with NaN where it gave up); ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
     none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
-    failed); ``profile`` indexes ``profile_names``.
+    failed); ``profile`` indexes ``profile_names``. ``population`` is what was simulated
+    (None when unknown, e.g. a live run against a real server): run files record it so a
+    simulation can be replayed exactly.
     """
 
     policy: RetryPolicy
@@ -67,6 +69,7 @@ class SimulationResult:
     profile: np.ndarray
     elapsed_s: float = 0.0
     random_draws: dict[str, int] = field(default_factory=dict)
+    population: Population | None = None
 
     @property
     def sessions(self) -> int:
@@ -170,6 +173,7 @@ def simulate(
         profile_names=tuple(p.name for p in population.profiles),
         elapsed_s=time.perf_counter() - began,
         random_draws=draws,
+        population=population,
         **out.fields(),
     )
 

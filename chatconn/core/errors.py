@@ -7,14 +7,23 @@ against the standard library keeps working::
     ChatconnError
      ├── ConfigError (also ValueError)       an invalid value; names field, value and range
      │    └── UnknownNameError (also KeyError)  an unknown preset, profile, strategy or mode
-     └── SimulationError                     a simulation that cannot run as asked
+     ├── SimulationError                     a simulation that cannot run as asked
+     └── RunFileError                        a run record file that cannot be read or written;
+                                             names the file and, where it applies, the line
 
 Messages name what was wrong and what would be accepted, so a user can act on them.
 """
 
 from __future__ import annotations
 
-__all__ = ["ChatconnError", "ConfigError", "SimulationError", "UnknownNameError"]
+__all__ = [
+    "ChatconnError",
+    "ConfigError",
+    "RunFileError",
+    "RunFileWarning",
+    "SimulationError",
+    "UnknownNameError",
+]
 
 
 class ChatconnError(Exception):
@@ -44,3 +53,22 @@ class UnknownNameError(ConfigError, KeyError):
 
 class SimulationError(ChatconnError):
     """A simulation that cannot run with the arguments given."""
+
+
+class RunFileError(ChatconnError):
+    """A run record file that is missing, foreign, damaged or cannot be written.
+
+    ``path`` is the file; ``line`` the 1-based line at fault (None for the whole file).
+    """
+
+    def __init__(self, path: object, problem: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = self.path if line is None else f"{self.path}, line {line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class RunFileWarning(UserWarning):
+    """Something a reader of a run file should know that is not an error: a torn last line
+    (skipped), a run that did not finish, a replay with another chatconn version."""

@@ -37,6 +37,8 @@ __all__ = [
     "population_preset",
     "profile_names",
     "profile_preset",
+    "target_from_dict",
+    "target_to_dict",
 ]
 
 #: WebSocket ports by role: 0 is primary, these are the alternatives of ``multiple_ports``.
@@ -209,6 +211,34 @@ class NetworkProfile:
             raise UnknownNameError("profile field", unknown[0], names)
         return replace(self, **changes)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkProfile:
+        """The inverse of :meth:`to_dict` (validated); unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise ConfigError("profile", data, "expected a mapping of profile fields")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise UnknownNameError("profile field", unknown[0], names)
+        values = dict(data)
+        if "blocked_ports" in values:
+            values["blocked_ports"] = frozenset(values["blocked_ports"])
+        if "outages" in values:
+            outages = []
+            for o in values["outages"]:
+                if not isinstance(o, dict):
+                    raise ConfigError("outages", o, "expected {start_s, end_s, mode} mappings")
+                end = o.get("end_s")
+                outages.append(
+                    Outage(
+                        o.get("start_s"),
+                        math.inf if end == "inf" else end,
+                        o.get("mode", FaultMode.REFUSE),
+                    )
+                )
+            values["outages"] = tuple(outages)
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
@@ -247,6 +277,8 @@ class Population:
                 raise ConfigError("components", profile, "expected NetworkProfile entries")
             _number(f"weight of {profile.name}", weight, 0.0, 1e12, low_open=True)
         total = sum(float(w) for _, w in parts)
+        if math.isclose(total, 1.0, rel_tol=0.0, abs_tol=1e-12):
+            total = 1.0  # already shares (e.g. read back from a run file): keep them exact
         object.__setattr__(self, "components", tuple((p, float(w) / total) for p, w in parts))
 
     @property
@@ -386,6 +418,41 @@ def load_target(name: str) -> NetworkProfile | Population:
     if name in _POPULATIONS:
         return _POPULATIONS[name]
     raise UnknownNameError("profile", name, (*profile_names(), *population_names()))
+
+
+def target_to_dict(target: NetworkProfile | Population) -> dict[str, Any]:
+    """A profile or population in full (every profile field), for run files and replays."""
+    if isinstance(target, NetworkProfile):
+        return {"kind": "profile", **target.to_dict()}
+    if isinstance(target, Population):
+        return {
+            "kind": "population",
+            "name": target.name,
+            "description": target.description,
+            "components": [{"profile": p.to_dict(), "share": w} for p, w in target.components],
+        }
+    raise ConfigError("profile", target, "expected a NetworkProfile or a Population")
+
+
+def target_from_dict(data: dict[str, Any]) -> NetworkProfile | Population:
+    """The inverse of :func:`target_to_dict`: replays use exactly the recorded conditions."""
+    if not isinstance(data, dict):
+        raise ConfigError("profile", data, "expected a mapping with 'kind'")
+    values = dict(data)
+    kind = values.pop("kind", None)
+    if kind == "profile":
+        return NetworkProfile.from_dict(values)
+    if kind == "population":
+        components = values.get("components")
+        if not isinstance(components, list):
+            raise ConfigError("components", components, "expected a list of {profile, share}")
+        parts = []
+        for c in components:
+            if not isinstance(c, dict) or set(c) != {"profile", "share"}:
+                raise ConfigError("components", c, "expected {profile, share} mappings")
+            parts.append((NetworkProfile.from_dict(c["profile"]), c["share"]))
+        return Population(values.get("name", ""), tuple(parts), values.get("description", ""))
+    raise ConfigError("profile.kind", kind, "expected 'profile' or 'population'")
 
 
 def as_population(target: NetworkProfile | Population) -> Population:

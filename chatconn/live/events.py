@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -72,8 +72,13 @@ class ConnectionEvent:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"kind": self.kind}
-        for key, value in asdict(self).items():
-            out[key] = value.value if isinstance(value, StrEnum | Quality) else value
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, StrEnum | Quality):
+                value = value.value
+            elif hasattr(value, "to_dict"):  # an attempt record
+                value = value.to_dict()
+            out[f.name] = value
         return out
 
 
@@ -110,6 +115,8 @@ class AttemptFinished(ConnectionEvent):
     error_category: ErrorCategory
     quality: Quality | None  # of the time to connect, when this attempt connected
     message: str = ""
+    #: The attempt's full record (an AttemptRecord; redacted), for writers of run files.
+    record: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .session import _redact
+from .session import redact_url
 from .tls import default_tls, tls_error
 from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
 
@@ -165,7 +165,7 @@ class HttpSession:
         self._headers = headers  # the session tag only: never the token
         self.strategy = strategy
         self.session_id = ""
-        self.url = _redact(base)
+        self.url = redact_url(base)
         self.history: list[dict[str, Any]] = []
         self.sync_bytes = 0
         self._queue: asyncio.Queue[Any] = asyncio.Queue()

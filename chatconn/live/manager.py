@@ -77,7 +77,7 @@ from .events import (
 )
 from .explain import explain_degraded, explain_error, explain_failure
 from .records import AttemptRecord
-from .session import Endpoint, PhaseClock, Session, _redact
+from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
 from .tokens import Secret, StaticToken, TokenProvider
 from .transports import open_session
@@ -193,7 +193,7 @@ class ConnectionManager:
 
     def __repr__(self) -> str:
         return (
-            f"ConnectionManager({_redact(self.endpoint.primary)!r}, state={self.state.value!r}, "
+            f"ConnectionManager({redact_url(self.endpoint.primary)!r}, state={self.state.value!r}, "
             f"attempts={len(self.records)})"
         )
 
@@ -431,11 +431,12 @@ class ConnectionManager:
         except OSError as exc:  # anything the transport did not classify
             error = ConnectionReset(f"connection failed: {type(exc).__name__}")
         except LiveError as exc:  # fatal: auth rejected, protocol violation
-            self.records.append(self._record(step, phases, started, exc))
-            self.bus.emit(self._finished(step, policy, phases, exc, origin))
+            record = self._record(step, phases, started, exc)
+            self.records.append(record)
+            self.bus.emit(self._finished(step, policy, phases, exc, origin, record))
             raise
         record = self._record(step, phases, started, error)
-        self.bus.emit(self._finished(step, policy, phases, error, origin))
+        self.bus.emit(self._finished(step, policy, phases, error, origin, record))
         return session, record
 
     def _record(
@@ -462,6 +463,7 @@ class ConnectionManager:
         phases: PhaseClock,
         error: LiveError | None,
         origin: float,
+        record: AttemptRecord,
     ) -> AttemptFinished:
         connected = error is None
         quality = classify((self._clock() - origin) / self.time_scale) if connected else None
@@ -476,6 +478,7 @@ class ConnectionManager:
             error.category if error is not None else ErrorCategory.NONE,
             quality,
             str(error) if error is not None else "",
+            record,
         )
 
     def _connected(self, session: Session, records: list[AttemptRecord]) -> None:

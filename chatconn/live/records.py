@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..core.strategies import ErrorCategory, Strategy
 from .errors import LiveError
-from .session import PhaseClock, _redact
+from .session import PhaseClock, redact_url
 
 __all__ = ["AttemptRecord"]
 
@@ -56,7 +56,7 @@ class AttemptRecord:
             session=session,
             attempt=attempt,
             strategy=strategy,
-            url=_redact(url),
+            url=redact_url(url),
             timeout_s=timeout_s,
             wait_before_s=wait_before_s,
             started_s=started_s,
@@ -76,3 +76,48 @@ class AttemptRecord:
         out["strategy"] = self.strategy.value
         out["error_category"] = self.error_category.name.lower()
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AttemptRecord:
+        """The inverse of :meth:`to_dict`; raises ValueError naming a missing, unknown or
+        mistyped field (run files: :mod:`chatconn.runs`)."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"unknown attempt field {unknown[0]!r}")
+        missing = [n for n in _REQUIRED if n not in data]
+        if missing:
+            raise ValueError(f"missing attempt field {missing[0]!r}")
+        values = dict(data)
+        try:
+            values["strategy"] = Strategy(values["strategy"])
+        except ValueError:
+            raise ValueError(f"unknown strategy {values['strategy']!r}") from None
+        category = values["error_category"]
+        if not isinstance(category, str) or category.upper() not in ErrorCategory.__members__:
+            raise ValueError(f"unknown error_category {category!r}")
+        values["error_category"] = ErrorCategory[category.upper()]
+        for name in _TEXT:
+            if not isinstance(values[name], str):
+                raise ValueError(f"{name} must be text, got {values[name]!r}")
+        if isinstance(values["attempt"], bool) or not isinstance(values["attempt"], int):
+            raise ValueError(f"attempt must be a whole number, got {values['attempt']!r}")
+        if not isinstance(values["connected"], bool):
+            raise ValueError(f"connected must be true or false, got {values['connected']!r}")
+        for name in _SECONDS:
+            value = values.get(name)
+            if value is None and name in _OPTIONAL:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+            values[name] = float(value)
+        return cls(**values)
+
+
+_TEXT = ("session", "url", "error")
+_OPTIONAL = ("tcp_s", "handshake_s", "auth_s", "sync_s")
+_SECONDS = ("timeout_s", "wait_before_s", "started_s", "duration_s", *_OPTIONAL, "time_scale")
+_REQUIRED = (
+    "session", "attempt", "strategy", "url", "timeout_s", "wait_before_s", "started_s",
+    "duration_s", "connected", "error_category", "error",
+)  # fmt: skip

@@ -5,32 +5,37 @@ server under a profile (``lab_profile=...``) or against a real server (``endpoin
 Each session is a :class:`ConnectionManager` with its own seeded generator; the summary is
 the simulator's (:meth:`SimulationResult.summary`), with times in *profile time*
 (measured wall time divided by ``time_scale``) so it compares with ``chatconn simulate``.
-Per-attempt records keep the wall times and the scale.
+Per-attempt records keep the wall times and the scale. With ``out`` (a
+:class:`chatconn.runs.RunWriter` or a path), the run is recorded as it happens: each
+attempt's line when the attempt ends, each session's outcome when it ends (see
+:mod:`chatconn.runs.format`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
+import os
 import ssl as ssl_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
-from ..core.profiles import NetworkProfile
+from ..core.profiles import NetworkProfile, as_population, target_from_dict
 from ..core.strategies import Strategy
+from ..runs.format import end_line, now_iso, run_header, session_line
+from ..runs.writer import RunWriter
 from ..simulate import SimulationResult
 from .errors import LiveError
+from .events import AttemptFinished
 from .manager import ConnectionManager
 from .records import AttemptRecord
-from .session import Endpoint
+from .session import Endpoint, redact_url
 from .tls import client_tls, default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 
@@ -41,12 +46,17 @@ MAX_LIVE_SESSIONS = 100_000
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LiveRun:
-    """A finished live run: per-session results, every attempt record, and the setup."""
+    """A finished live run: per-session results, every attempt record, and the setup.
+
+    ``header`` is the run file header describing it (policy, profile, seed, scale,
+    versions, redacted target URL): :func:`chatconn.runs.save_run` writes it as is.
+    """
 
     result: SimulationResult
     records: tuple[AttemptRecord, ...]
     errors: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
+    header: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         out = self.result.summary()
@@ -76,7 +86,8 @@ async def run_live(
     endpoint: Endpoint | None = None,
     token: TokenProvider | str | Secret | None = None,
     ca_file: str | None = None,
-    out: IO[str] | None = None,
+    out: RunWriter | str | os.PathLike[str] | None = None,
+    policy_name: str | None = None,
     metadata: dict[str, Any] | None = None,
     on_session: Callable[[int, ConnectionManager], Any] | None = None,
 ) -> LiveRun:
@@ -84,7 +95,8 @@ async def run_live(
 
     Exactly one of ``lab_profile`` (start an in-process lab server with that profile and
     the same ``time_scale``) and ``endpoint`` (a real server; pass ``token``) is required.
-    With ``out``, writes one JSON line per attempt as it completes (after a header line).
+    With ``out`` (a RunWriter, or a path opened without overwriting), records the run as
+    it happens; ``policy_name`` and ``metadata`` (under ``extra``) go into its header.
     ``ca_file`` trusts a private CA for wss/https (verification is always on).
     """
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
@@ -100,16 +112,27 @@ async def run_live(
 
         async with LabServer(lab_profile, time_scale=time_scale, seed=seed) as lab:
             provider = HttpTokenProvider(lab.endpoint.http_url)
+            header = run_header(
+                "live", policy=policy, target=lab_profile, seed=seed, sessions=sessions,
+                time_scale=time_scale, policy_name=policy_name,
+                target_url=redact_url(lab.endpoint.primary),
+                extra={"concurrency": concurrency, "server": "lab", **(metadata or {})},
+            )  # fmt: skip
             return await _run(
                 policy, sessions, concurrency, seed, time_scale, lab.endpoint, provider,
-                lab_profile.name, out, metadata, on_session, None,
+                header, out, on_session, None,
             )  # fmt: skip
     if token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
     tls = client_tls(None, ca_file)
+    header = run_header(
+        "live", policy=policy, target=None, seed=seed, sessions=sessions,
+        time_scale=time_scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
+        extra={"concurrency": concurrency, "server": "real", **(metadata or {})},
+    )  # fmt: skip
     return await _run(
         policy, sessions, concurrency, seed, time_scale, endpoint, token,
-        "live", out, metadata, on_session, tls,
+        header, out, on_session, tls,
     )  # fmt: skip
 
 
@@ -121,9 +144,8 @@ async def _run(
     time_scale: float,
     endpoint: Endpoint,
     token: TokenProvider | str | Secret,
-    target: str,
-    out: IO[str] | None,
-    metadata: dict[str, Any] | None,
+    header: dict[str, Any],
+    out: RunWriter | str | os.PathLike[str] | None,
     on_session: Callable[[int, ConnectionManager], Any] | None,
     tls: ssl_module.SSLContext | None,
 ) -> LiveRun:
@@ -136,11 +158,20 @@ async def _run(
     errors: dict[str, int] = {}
     gate = asyncio.Semaphore(concurrency)
     tls = tls or default_tls()  # one CA bundle load for every session
-    if out is not None:
-        header = {"type": "run", "policy": policy.to_dict(), "target": target, "seed": seed}
-        header |= {"time_scale": time_scale, "sessions": sessions, **(metadata or {})}
-        out.write(json.dumps(header) + "\n")
-        out.flush()
+    target = header["target_name"]
+    header["started_at"] = now_iso()
+    writer = out if isinstance(out, RunWriter) or out is None else RunWriter(out)
+    if writer is not None:
+        writer.write(header)
+
+    write_failures: list[Exception] = []
+
+    def record_attempt(event: Any) -> None:
+        if isinstance(event, AttemptFinished) and event.record is not None:
+            try:
+                writer.write({"type": "attempt", **event.record.to_dict()})
+            except Exception as exc:  # the event bus would swallow it: re-raised below
+                write_failures.append(exc)
 
     async def one(i: int) -> None:
         async with gate:
@@ -153,6 +184,8 @@ async def _run(
                 session_tag=f"s{i}",
                 ssl=tls,
             )
+            if writer is not None:
+                manager.subscribe(record_attempt)
             if on_session is not None:
                 on_session(i, manager)
             began = time.perf_counter()
@@ -176,14 +209,30 @@ async def _run(
             if failed:
                 last_error[i] = failed[-1].error_category
             records.extend(manager.records)
-            if out is not None:
-                for record in manager.records:
-                    out.write(json.dumps({"type": "attempt", **record.to_dict()}) + "\n")
-                out.flush()
+            if write_failures:
+                raise write_failures[0]
+            if writer is not None:
+                writer.write(
+                    session_line(i, connected[i], ended[i], attempts[i], strategy[i], last_error[i])
+                )
 
     began = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(sessions)))
-    wall = time.perf_counter() - began
+    try:
+        try:  # a failure (say, the disk is full) stops every session, not only its own
+            async with asyncio.TaskGroup() as group:
+                for i in range(sessions):
+                    group.create_task(one(i))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        wall = time.perf_counter() - began
+        if writer is not None:
+            writer.write(end_line(sessions, wall, errors))
+    finally:
+        if writer is not None and writer is not out:  # opened here from a path
+            writer.close()
+    population = (
+        None if header["target"] is None else as_population(target_from_dict(header["target"]))
+    )
     result = SimulationResult(
         policy=policy,
         target=target,
@@ -196,16 +245,6 @@ async def _run(
         last_error=last_error,
         profile=np.zeros(sessions, dtype=np.int8),
         elapsed_s=wall,
+        population=population,
     )
-    return LiveRun(result=result, records=tuple(records), errors=errors, wall_s=wall)
-
-
-def open_records(path: str | Path, *, force: bool = False) -> IO[str]:
-    """Open ``path`` for a run's records; refuses to overwrite without ``force``."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise ConfigError("out", str(path), "the file exists; pass --force to overwrite it")
-    try:
-        return path.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("out", str(path), f"cannot write it: {exc.strerror}") from exc
+    return LiveRun(result=result, records=tuple(records), errors=errors, wall_s=wall, header=header)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy
 
-__all__ = ["Endpoint", "PhaseClock", "Session"]
+__all__ = ["Endpoint", "PhaseClock", "Session", "redact_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +56,16 @@ def _check_url(name: str, url: Any, schemes: tuple[str, ...]) -> None:
     if parts.scheme not in schemes or not parts.hostname:
         raise ConfigError(
             name,
-            _redact(url),
+            redact_url(url),
             f"expected a {' or '.join(s + '://' for s in schemes)} URL with a host",
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ConfigError(name, _redact(url), "the port is not a number in 0-65535") from None
+        raise ConfigError(name, redact_url(url), "the port is not a number in 0-65535") from None
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A URL without user:password@ and without its query (which may carry tokens)."""
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]  # drop user:password@

@@ -53,7 +53,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .session import _redact
+from .session import redact_url
 from .tls import default_tls, tls_error
 
 __all__ = [
@@ -194,7 +194,7 @@ async def open_websocket(
     ssl: ssl_module.SSLContext | None = None,
 ) -> WebSocketSession:
     """Connect, authenticate and sync one WebSocket session at ``url``."""
-    where = _redact(url)
+    where = redact_url(url)
     parts = urlsplit(url)
     secure = parts.scheme == "wss"
     host = parts.hostname or ""

@@ -1,0 +1,57 @@
+"""Run records: save simulated and live runs, load them back, replay and compare them.
+
+::
+
+    from chatconn.runs import load_runs, save_run, replay, compare_runs, sessions_frame
+
+    path = save_run(simulate(policy, profile, 10_000, seed=1), "data/runs/")
+    runs = load_runs("data/runs")            # every *.jsonl under it
+    assert (replay(runs[0]).ended_at == runs[0].result.ended_at).all()  # a simulated run
+    sessions_frame(runs)                     # pandas, one row per session
+
+The file format (JSON Lines, append-only) is described in :mod:`chatconn.runs.format`.
+``SAMPLE_DIR`` is the curated sample shipped in the repository's ``data/runs``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import RunFileError, RunFileWarning
+from .analysis import (
+    attempts_frame,
+    compare_runs,
+    ks_critical,
+    replay,
+    sessions_frame,
+    twin_of,
+)
+from .format import FORMAT, VERSION
+from .load import Run, RunHeader, load_run, load_runs
+from .save import preset_name_of, save_run
+from .writer import RunWriter, run_file_name
+
+#: The repository's ``data/runs`` (the curated sample), next to the ``chatconn`` package.
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "runs"
+
+__all__ = [
+    "FORMAT",
+    "SAMPLE_DIR",
+    "VERSION",
+    "Run",
+    "RunFileError",
+    "RunFileWarning",
+    "RunHeader",
+    "RunWriter",
+    "attempts_frame",
+    "compare_runs",
+    "ks_critical",
+    "load_run",
+    "load_runs",
+    "preset_name_of",
+    "replay",
+    "run_file_name",
+    "save_run",
+    "sessions_frame",
+    "twin_of",
+]

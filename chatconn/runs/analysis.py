@@ -1,0 +1,170 @@
+"""Working with loaded runs: replay, pair live runs with simulated twins, compare, tabulate.
+
+Use :func:`replay` to re-run a recorded simulation (identical arrays, same seed) or to
+simulate a live run's twin; :func:`twin_of` to find the recorded twin among loaded runs;
+:func:`compare_runs` for one row per run (the report's table); :func:`sessions_frame` and
+:func:`attempts_frame` for pandas.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ConfigError, RunFileWarning
+from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
+from ..core.strategies import ErrorCategory, Strategy
+from ..plotdata import ks_distance
+from ..simulate import SimulationResult, simulate
+from .format import environment
+from .load import Run
+
+__all__ = [
+    "attempts_frame",
+    "compare_runs",
+    "ks_critical",
+    "replay",
+    "sessions_frame",
+    "twin_of",
+]
+
+
+def replay(run: Run, sessions: int | None = None) -> SimulationResult:
+    """Simulate ``run``'s policy and profile with its seed: for a simulated run with the
+    recorded session count, arrays identical to the file's. ``sessions`` changes the count
+    (a live run's twin is more useful large). Warns when the run was recorded by another
+    chatconn version (the model may have changed)."""
+    h = run.header
+    if h.target is None:
+        raise ConfigError(
+            "run", str(run.path), "it ran against a real server: there is no profile to replay"
+        )
+    recorded = h.versions.get("chatconn")
+    current = environment()["versions"]["chatconn"]
+    if recorded != current:
+        warnings.warn(
+            f"{run.path}: recorded with chatconn {recorded}, replayed with {current}; "
+            "results differ if the model changed",
+            RunFileWarning,
+            stacklevel=2,
+        )
+    return simulate(h.policy, h.target, sessions or h.sessions, h.seed)
+
+
+def twin_of(run: Run, runs: Sequence[Run]) -> Run | None:
+    """The simulated run among ``runs`` with ``run``'s policy, conditions and seed."""
+    for other in runs:
+        if (
+            other is not run
+            and other.kind == "simulated"
+            and other.header.policy == run.header.policy
+            and other.header.target == run.header.target
+            and other.header.seed == run.header.seed
+        ):
+            return other
+    return None
+
+
+def ks_critical(n: int, m: int, alpha: float = 0.01) -> float:
+    """Two-sample KS critical distance at level ``alpha`` (asymptotic): above it, two samples
+    of sizes n and m are unlikely to come from one distribution."""
+    if n < 1 or m < 1:
+        return math.nan
+    c = math.sqrt(-0.5 * math.log(alpha / 2))
+    return c * math.sqrt((n + m) / (n * m))
+
+
+def _share(counts: dict[str, int], total: int) -> dict[str, float]:
+    return {k: (v / total if total else 0.0) for k, v in counts.items()}
+
+
+def compare_runs(
+    runs: Sequence[Run], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> list[dict[str, Any]]:
+    """One row per run: policy, profile, success, p50/p95, attempts, quality mix, and for
+    live runs the KS distance to their simulated twin (recorded, else replayed)."""
+    rows = []
+    for run in runs:
+        s = run.result.summary(thresholds)
+        ttc = s["time_to_connect_s"]
+        row = {
+            "label": run.label,
+            "file": run.path.name,
+            "kind": run.kind,
+            "policy": run.header.policy_name or "custom",
+            "profile": run.header.target_name,
+            "seed": run.header.seed,
+            "time_scale": run.header.time_scale,
+            "sessions": s["sessions"],
+            "complete": run.complete,
+            "success_rate": s["success_rate"],
+            "p50_s": ttc["p50"],
+            "p95_s": ttc["p95"],
+            "attempts_mean": s["attempts_mean"],
+            "quality": _share(s["quality"], s["sessions"]),
+            "strategy_share": s["strategy_share"],
+            "twin": None,
+            "ks_to_twin": None,
+            "ks_critical": None,
+        }
+        if run.kind == "live" and run.header.target is not None:
+            twin = twin_of(run, runs)
+            simulated = twin.result if twin is not None else replay(run, sessions=20_000)
+            row["twin"] = twin.path.name if twin is not None else "replayed (20,000 sessions)"
+            row["ks_to_twin"] = ks_distance(run.result.time_to_connect, simulated.time_to_connect)
+            ok_live = int(run.result.connected.sum())
+            ok_sim = int(simulated.connected.sum())
+            row["ks_critical"] = ks_critical(ok_live, ok_sim)
+        rows.append(row)
+    return rows
+
+
+def sessions_frame(runs: Run | Sequence[Run]):
+    """A pandas DataFrame, one row per session of every run: ``run`` (label), ``file``,
+    ``kind``, ``policy``, ``profile``, ``session``, ``connected``, ``time_to_connect_s``
+    (NaN if it gave up), ``ended_at_s``, ``attempts``, ``strategy``, ``last_error``."""
+    import pandas as pd  # only for those who ask for frames
+
+    runs = [runs] if isinstance(runs, Run) else list(runs)
+    names = np.array([s.value for s in Strategy] + [None], dtype=object)  # -1 -> None
+    errors = np.array([c.name.lower() for c in ErrorCategory], dtype=object)
+    frames = []
+    for run in runs:
+        r = run.result
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run": run.label,
+                    "file": run.path.name,
+                    "kind": run.kind,
+                    "policy": run.header.policy_name or "custom",
+                    "profile": np.array(r.profile_names, dtype=object)[r.profile],
+                    "session": np.arange(r.sessions),
+                    "connected": r.connected,
+                    "time_to_connect_s": r.time_to_connect,
+                    "ended_at_s": r.ended_at,
+                    "attempts": r.attempts.astype(np.int64),
+                    "strategy": names[r.strategy],
+                    "last_error": errors[r.last_error],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def attempts_frame(runs: Run | Sequence[Run]):
+    """A pandas DataFrame, one row per live attempt (wall seconds, as recorded), with the
+    run's label and file; empty for simulated runs."""
+    import pandas as pd
+
+    runs = [runs] if isinstance(runs, Run) else list(runs)
+    rows = [
+        {"run": run.label, "file": run.path.name, **record.to_dict()}
+        for run in runs
+        for record in run.records
+    ]
+    return pd.DataFrame(rows)

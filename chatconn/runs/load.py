@@ -1,0 +1,428 @@
+"""Reading run files back: validated line by line, errors name the file and the line.
+
+Use :func:`load_run` for one file and :func:`load_runs` for files and directories. A torn
+last line (a write cut short by a crash: no newline and not JSON) is skipped with a
+:class:`RunFileWarning`; damage anywhere else — a line that is not JSON, an unknown record
+type, a field out of range, a session recorded twice, a count that does not add up — is a
+:class:`RunFileError` naming the file and line. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ChatconnError, RunFileError, RunFileWarning
+from ..core.policy import RetryPolicy
+from ..core.profiles import NetworkProfile, Population, as_population, target_from_dict
+from ..core.strategies import ErrorCategory, Strategy
+from ..live.records import AttemptRecord
+from ..simulate import SimulationResult
+from .format import FORMAT, KINDS, VERSION
+
+__all__ = ["Run", "RunHeader", "load_run", "load_runs"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunHeader:
+    """A run file's first line, parsed: what ran, where, with which versions."""
+
+    kind: str
+    policy: RetryPolicy
+    policy_name: str | None
+    target: NetworkProfile | Population | None
+    target_name: str
+    seed: int
+    sessions: int
+    time_scale: float
+    target_url: str | None
+    started_at: str
+    host: str
+    versions: dict[str, Any]
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunHeader:
+        """Validate a header line; raises ValueError/ChatconnError saying what is wrong."""
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a chatconn run header (format {data.get('format')!r})")
+        if data.get("version") != VERSION:
+            raise ValueError(
+                f"run format version {data.get('version')!r}; this chatconn reads {VERSION}"
+            )
+        if data.get("kind") not in KINDS:
+            raise ValueError(f"kind {data.get('kind')!r} is not one of {', '.join(KINDS)}")
+        for name in ("policy", "seed", "sessions", "time_scale", "started_at", "target_name"):
+            if name not in data:
+                raise ValueError(f"the header has no {name!r}")
+        seed, sessions, scale = data["seed"], data["sessions"], data["time_scale"]
+        if not _whole(seed) or seed < 0:
+            raise ValueError(f"seed {seed!r} is not a whole number >= 0")
+        if not _whole(sessions) or sessions < 1:
+            raise ValueError(f"sessions {sessions!r} is not a whole number >= 1")
+        if not _number(scale) or scale <= 0:
+            raise ValueError(f"time_scale {scale!r} is not a number > 0")
+        if not isinstance(data["policy"], dict):
+            raise ValueError("policy is not a mapping of policy fields")
+        policy = RetryPolicy.from_dict(data["policy"])
+        target = data.get("target")
+        return cls(
+            kind=data["kind"],
+            policy=policy,
+            policy_name=data.get("policy_name"),
+            target=target_from_dict(target) if target is not None else None,
+            target_name=str(data["target_name"]),
+            seed=seed,
+            sessions=sessions,
+            time_scale=float(scale),
+            target_url=data.get("target_url"),
+            started_at=str(data["started_at"]),
+            host=str(data.get("host", "")),
+            versions=dict(data.get("versions") or {}),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Run:
+    """A run read back from its file: the header, per-session arrays, attempt records.
+
+    ``result`` is a :class:`SimulationResult` in profile seconds (live runs too), so every
+    plot and summary that takes a simulation takes a run. ``records`` are the live
+    attempts (empty for simulated runs). ``complete`` is False when the file has no end
+    mark (the run was interrupted); ``warnings`` says what the loader skipped or noticed.
+    """
+
+    path: Path
+    header: RunHeader
+    result: SimulationResult
+    records: tuple[AttemptRecord, ...] = ()
+    complete: bool = True
+    wall_s: float | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.header.kind
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.header.policy
+
+    @property
+    def label(self) -> str:
+        """``policy · profile · kind``, e.g. ``seed · 3g · live``."""
+        return f"{self.header.policy_name or 'custom'} · {self.header.target_name} · {self.kind}"
+
+    @property
+    def sessions(self) -> int:
+        return self.result.sessions
+
+    def summary(self) -> dict[str, Any]:
+        """The simulator's summary of the recorded sessions, plus what the run was."""
+        h = self.header
+        out = self.result.summary()
+        out.pop("elapsed_s", None)
+        out.pop("sessions_per_s", None)
+        return {
+            "file": str(self.path),
+            "label": self.label,
+            "kind": h.kind,
+            "policy": h.policy_name,
+            "profile": h.target_name,
+            "seed": h.seed,
+            "time_scale": h.time_scale,
+            "started_at": h.started_at,
+            "complete": self.complete,
+            "sessions_planned": h.sessions,
+            **out,
+        }
+
+    def __repr__(self) -> str:
+        state = "" if self.complete else ", incomplete"
+        return f"Run({str(self.path)!r}, {self.label!r}, sessions={self.sessions}{state})"
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_SESSION_KEYS = {"type", "index", "connected", "ended_at", "attempts", "strategy", "last_error"}
+_COLUMNS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
+_DTYPES = {
+    "connected": bool,
+    "ended_at": float,
+    "attempts": np.int16,
+    "strategy": np.int8,
+    "last_error": np.int8,
+    "profile": np.int8,
+}
+
+
+class _Reader:
+    """State of one file being read: what has been seen so far, checked line by line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header: RunHeader | None = None
+        self.columns: dict[str, list[np.ndarray]] = {c: [] for c in _COLUMNS}
+        self.next_first = 0
+        self.live: dict[int, dict[str, Any]] = {}
+        self.records: list[AttemptRecord] = []
+        self.end: dict[str, Any] | None = None
+        self.profiles = 1
+
+    def fail(self, line: int, problem: str) -> RunFileError:
+        return RunFileError(self.path, problem, line)
+
+    def take(self, line: int, data: Any) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise self.fail(line, "not a chatconn run record (a JSON object with a 'type')")
+        kind = data["type"]
+        if self.header is None:
+            if kind != "run" or line != 1:
+                raise self.fail(line, "not a chatconn run file: line 1 must be the run header")
+            try:
+                self.header = RunHeader.from_dict(data)
+            except (ValueError, TypeError, ChatconnError) as exc:
+                raise self.fail(line, f"bad run header: {exc}") from None
+            if self.header.target is not None:
+                self.profiles = len(as_population(self.header.target).profiles)
+            return
+        if self.end is not None:
+            raise self.fail(line, f"a {kind!r} record after the end of the run")
+        handler = {
+            "attempt": self._attempt,
+            "session": self._session,
+            "sessions": self._sessions,
+            "end": self._end,
+        }.get(kind)
+        if handler is None:
+            raise self.fail(line, f"unknown record type {kind!r}")
+        handler(line, data)
+
+    def _attempt(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "live":
+            raise self.fail(line, "an attempt record in a simulated run")
+        values = {k: v for k, v in data.items() if k != "type"}
+        try:
+            self.records.append(AttemptRecord.from_dict(values))
+        except (ValueError, TypeError) as exc:
+            raise self.fail(line, f"bad attempt record: {exc}") from None
+
+    def _check_values(self, line: int, column: str, values: np.ndarray) -> None:
+        h = self.header
+        if column == "ended_at":
+            bad = ~np.isfinite(values) | (values < 0)
+        elif column == "attempts":  # a live connect may restart its schedule (reset_backoff)
+            most = h.policy.max_attempts if h.kind == "simulated" else np.iinfo(np.int16).max
+            bad = (values < 0) | (values > most)
+        elif column == "strategy":
+            bad = (values < -1) | (values >= len(Strategy))
+        elif column == "last_error":
+            bad = (values < 0) | (values > max(ErrorCategory))
+        elif column == "profile":
+            bad = (values < 0) | (values >= self.profiles)
+        else:
+            return
+        if bad.any():
+            value = values[np.flatnonzero(bad)[0]]
+            raise self.fail(line, f"{column} value {value!r} is out of range")
+
+    def _column(self, line: int, name: str, raw: Any) -> np.ndarray:
+        if name == "connected":
+            if not all(v in (0, 1) for v in raw):  # True/False compare equal to 1/0
+                raise self.fail(line, "connected must hold true/false or 1/0")
+            return np.array(raw, dtype=bool)
+        if name == "ended_at":
+            if not all(_number(v) for v in raw):
+                raise self.fail(line, "ended_at must hold finite numbers of seconds")
+            values = np.array(raw, dtype=float)
+        else:
+            if not all(_whole(v) for v in raw):
+                raise self.fail(line, f"{name} must hold whole numbers")
+            values = np.array(raw, dtype=np.int64)
+        self._check_values(line, name, values)
+        return values.astype(_DTYPES[name])
+
+    def _session(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "live":
+            raise self.fail(line, "a per-session record in a simulated run")
+        if set(data) != _SESSION_KEYS:
+            odd = sorted(set(data) ^ _SESSION_KEYS)[0]
+            raise self.fail(line, f"session record field {odd!r} is missing or unknown")
+        index = data["index"]
+        if not _whole(index) or not 0 <= index < self.header.sessions:
+            raise self.fail(line, f"session index {index!r} is outside the run's sessions")
+        if index in self.live:
+            raise self.fail(line, f"session {index} is recorded twice")
+        row = {"profile": 0}
+        for name in _COLUMNS[:-1]:
+            row[name] = self._column(line, name, [data[name]])[0]
+        self.live[index] = row
+
+    def _sessions(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "simulated":
+            raise self.fail(line, "a session-columns record in a live run")
+        expected = {"type", "first", *_COLUMNS}
+        if set(data) != expected:
+            odd = sorted(set(data) ^ expected)[0]
+            raise self.fail(line, f"sessions record field {odd!r} is missing or unknown")
+        if data["first"] != self.next_first:
+            raise self.fail(
+                line,
+                f"sessions start at {data['first']!r} but {self.next_first} was expected "
+                "(records missing or out of order)",
+            )
+        lengths = {len(data[c]) if isinstance(data[c], list) else -1 for c in _COLUMNS}
+        if len(lengths) != 1 or lengths == {-1} or lengths == {0}:
+            raise self.fail(line, "the session columns must be non-empty lists of equal length")
+        for name in _COLUMNS:
+            self.columns[name].append(self._column(line, name, data[name]))
+        self.next_first += lengths.pop()
+        if self.next_first > self.header.sessions:
+            raise self.fail(line, f"more sessions than the header's {self.header.sessions}")
+
+    def _end(self, line: int, data: dict[str, Any]) -> None:
+        recorded = self.recorded()
+        if data.get("sessions") != recorded:
+            raise self.fail(
+                line,
+                f"the end mark counts {data.get('sessions')!r} sessions but {recorded} were "
+                "recorded (records missing?)",
+            )
+        if not _number(data.get("wall_s", 0.0)):
+            raise self.fail(line, "wall_s must be a number of seconds")
+        kinds = data.get("failure_kinds", {})
+        if not isinstance(kinds, dict) or not all(_whole(v) for v in kinds.values()):
+            raise self.fail(line, "failure_kinds must map error names to counts")
+        self.end = data
+
+    def recorded(self) -> int:
+        return len(self.live) if self.header.kind == "live" else self.next_first
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if self.header.kind == "live":
+            order = sorted(self.live)
+            return {
+                c: np.array([self.live[i][c] for i in order], dtype=_DTYPES[c]) for c in _COLUMNS
+            }
+        return {
+            c: (np.concatenate(parts) if parts else np.zeros(0, dtype=_DTYPES[c]))
+            for c, parts in self.columns.items()
+        }
+
+
+def _lines(path: Path, data: bytes) -> tuple[list[tuple[int, Any]], list[str]]:
+    """(line number, parsed JSON) for every non-blank line; a torn last line is skipped."""
+    notes: list[str] = []
+    parsed: list[tuple[int, Any]] = []
+    raw_lines = data.split(b"\n")
+    last = len(raw_lines) - 1  # raw_lines[last] is b"" when the file ends with a newline
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            parsed.append((number, json.loads(raw.decode("utf-8"))))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if number - 1 == last:  # no newline after it: a write cut short
+                notes.append(
+                    f"{path}, line {number}: torn last line ({len(raw)} bytes, no newline) "
+                    "skipped: the run was interrupted while writing it"
+                )
+                continue
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+            raise RunFileError(path, f"{reason} ({exc})", number) from None
+    return parsed, notes
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Read one run file; see the module doc for what is an error and what a warning."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunFileError(path, "no such run file") from None
+    except IsADirectoryError:
+        raise RunFileError(path, "is a directory; use load_runs() for directories") from None
+    except OSError as exc:
+        raise RunFileError(path, f"cannot read it: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise RunFileError(path, "the file is empty: not a chatconn run file")
+    lines, notes = _lines(path, data)
+    reader = _Reader(path)
+    for number, value in lines:
+        reader.take(number, value)
+    if reader.header is None:
+        raise RunFileError(path, "no run header: the run was interrupted before it started", 1)
+    h = reader.header
+    recorded = reader.recorded()
+    if reader.end is None:
+        notes.append(
+            f"{path}: the run has no end mark (interrupted?): "
+            f"{recorded} of {h.sessions} sessions recorded"
+        )
+    if recorded == 0:
+        raise RunFileError(path, "the run recorded no sessions")
+    population = as_population(h.target) if h.target is not None else None
+    names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
+    result = SimulationResult(
+        policy=h.policy,
+        target=h.target_name,
+        seed=h.seed,
+        profile_names=names,
+        population=population,
+        elapsed_s=float(reader.end["wall_s"]) if reader.end else 0.0,
+        **reader.arrays(),
+    )
+    for note in notes:
+        warnings.warn(note, RunFileWarning, stacklevel=2)
+    return Run(
+        path=path,
+        header=h,
+        result=result,
+        records=tuple(reader.records),
+        complete=reader.end is not None,
+        wall_s=float(reader.end["wall_s"]) if reader.end else None,
+        errors=dict(reader.end.get("failure_kinds", {})) if reader.end else {},
+        warnings=tuple(notes),
+    )
+
+
+def run_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named, plus every ``*.jsonl`` under directories named (sorted); errors on none."""
+    files: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            found = sorted(path.rglob("*.jsonl"))
+            if not found:
+                raise RunFileError(path, "no run files (*.jsonl) in this directory")
+            files.extend(found)
+        elif not path.exists():
+            raise RunFileError(path, "no such run file or directory")
+        else:
+            files.append(path)
+    if not files:
+        raise RunFileError("(none)", "no run files given")
+    return files
+
+
+def load_runs(*sources: str | os.PathLike[str]) -> list[Run]:
+    """Every run in the files and directories given (directories: ``*.jsonl``, sorted)."""
+    if len(sources) == 1 and not isinstance(sources[0], str | os.PathLike):
+        sources = tuple(sources[0])  # a list of paths
+    return [load_run(path) for path in run_files(sources)]

@@ -1,0 +1,121 @@
+"""Saving finished runs — simulations and live runs — as run files.
+
+Use :func:`save_run` after :func:`chatconn.simulate` or :func:`chatconn.live.run_live`
+(``chatconn simulate --out`` and ``chatconn run --out`` do the same). Live runs can also
+be recorded while they happen (``run_live(..., out=...)``); both write the same lines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConfigError
+from ..core.policy import RetryPolicy
+from ..core.presets import POLICY_PRESETS, policy_preset
+from ..core.profiles import NetworkProfile, Population
+from ..simulate import SimulationResult
+from .format import end_line, run_header, session_line, sessions_line
+from .writer import RunWriter
+
+__all__ = ["DEFAULT_CHUNK", "preset_name_of", "save_run"]
+
+#: Sessions per line of a simulated run file (~30 kB per line).
+DEFAULT_CHUNK = 1_000
+
+
+def preset_name_of(policy: RetryPolicy) -> str | None:
+    """The preset ``policy`` equals, if any (names run files and labels)."""
+    for name in POLICY_PRESETS:
+        if policy_preset(name) == policy:
+            return name
+    return None
+
+
+def save_run(
+    source: Any,
+    path: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    policy_name: str | None = None,
+    target: NetworkProfile | Population | None = None,
+    chunk: int = DEFAULT_CHUNK,
+) -> Path:
+    """Write a SimulationResult or a LiveRun to ``path`` (a file, or a directory to name
+    the file in); returns the file's path. Never replaces a file unless ``force``.
+
+    ``policy_name`` labels the run (default: the preset the policy equals, else
+    "custom"); ``target`` is needed only for a result that does not say what it simulated.
+    """
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ConfigError("chunk", chunk, "expected a whole number >= 1")
+    if isinstance(source, SimulationResult):
+        return _save_simulation(source, path, force, policy_name, target, chunk)
+    if hasattr(source, "records") and isinstance(getattr(source, "header", None), dict):
+        return _save_live(source, path, force)
+    raise ConfigError("source", type(source).__name__, "expected a SimulationResult or a LiveRun")
+
+
+def _save_simulation(
+    result: SimulationResult,
+    path: str | os.PathLike[str],
+    force: bool,
+    policy_name: str | None,
+    target: NetworkProfile | Population | None,
+    chunk: int,
+) -> Path:
+    target = target if target is not None else result.population
+    if target is None:
+        raise ConfigError(
+            "target", None, "this result does not say what it simulated; pass target="
+        )
+    header = run_header(
+        "simulated",
+        policy=result.policy,
+        target=target,
+        seed=result.seed,
+        sessions=result.sessions,
+        policy_name=policy_name or preset_name_of(result.policy) or "custom",
+        target_name=result.target,
+        extra={"random_draws": dict(result.random_draws)},
+    )
+    arrays = {
+        "connected": result.connected,
+        "ended_at": result.ended_at,
+        "attempts": result.attempts,
+        "strategy": result.strategy,
+        "last_error": result.last_error,
+        "profile": result.profile,
+    }
+    with RunWriter(path, force=force) as writer:
+        writer.write(header)
+        for first in range(0, result.sessions, chunk):
+            part = {name: a[first : first + chunk] for name, a in arrays.items()}
+            writer.write(sessions_line(first, part))
+        writer.write(end_line(result.sessions, result.elapsed_s))
+    return writer.path
+
+
+def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
+    result = live.result
+    by_session: dict[str, list[Any]] = {}
+    for record in live.records:
+        by_session.setdefault(record.session, []).append(record)
+    with RunWriter(path, force=force) as writer:
+        writer.write(live.header)
+        for i in range(result.sessions):
+            for record in by_session.get(f"s{i}", ()):
+                writer.write({"type": "attempt", **record.to_dict()})
+            writer.write(
+                session_line(
+                    i,
+                    result.connected[i],
+                    result.ended_at[i],
+                    result.attempts[i],
+                    result.strategy[i],
+                    result.last_error[i],
+                )
+            )
+        writer.write(end_line(result.sessions, live.wall_s, live.errors))
+    return writer.path

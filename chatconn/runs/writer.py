@@ -1,0 +1,116 @@
+"""Append-only writing of run files: one complete line per ``write`` system call.
+
+Use :class:`RunWriter` to record a run as it happens (``run_live(..., out=writer)``) and
+:func:`chatconn.runs.save_run` to store a finished one. The file is opened with
+``O_APPEND`` and each record goes out as one ``os.write`` of its whole line, so a crash or
+``kill -9`` of the writing process loses at most the record being written; the loader
+reports and skips a torn last line. Lines reach the operating system at once; they reach
+the disk by the OS's schedule and for certain at :meth:`RunWriter.close` (``fsync``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import RunFileError
+
+__all__ = ["RunWriter", "run_file_name"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def run_file_name(header: dict[str, Any]) -> str:
+    """A file name that says what a run is: ``live-seed-3g-seed1-20261126T162001.jsonl``."""
+    stamp = header["started_at"][:19].replace("-", "").replace(":", "")
+    parts = [
+        header["kind"],
+        header.get("policy_name") or "custom",
+        header.get("target_name") or "target",
+        f"seed{header['seed']}",
+        stamp,
+    ]
+    return "-".join(_UNSAFE.sub("_", str(p)) for p in parts) + ".jsonl"
+
+
+class RunWriter:
+    """Writes one run file, append-only. Refuses to replace a file unless ``force``.
+
+    ``path`` may be a directory (existing, or written with a trailing ``/``): the file is
+    then named by :func:`run_file_name` from the header. Missing parent directories are
+    created. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
+        self._target = Path(path)
+        self._as_dir = str(path).endswith(("/", os.sep)) or self._target.is_dir()
+        self.force = force
+        self.path: Path | None = None if self._as_dir else self._target
+        self._fd: int | None = None
+        self.lines = 0
+        if not self._as_dir:
+            self._open(self._target)
+
+    def _open(self, path: Path) -> None:
+        if path.is_dir():
+            raise RunFileError(path, "is a directory; give a file name or a directory with /")
+        if path.exists() and not self.force:
+            raise RunFileError(path, "the file exists; pass --force (force=True) to replace it")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if self.force else os.O_EXCL)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            raise RunFileError(path, "the file exists; pass --force to replace it") from None
+        except OSError as exc:
+            raise RunFileError(path, f"cannot write it: {exc.strerror or exc}") from exc
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record as one line. The first record must be the run header."""
+        if self._fd is None:
+            if self.path is not None or not self._as_dir:
+                raise RunFileError(self._target, "this run file is closed")
+            if record.get("type") != "run":
+                raise RunFileError(self._target, "the first record must be the run header")
+            self._open(self._target / run_file_name(record))
+        try:
+            data = (json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n").encode()
+        except ValueError as exc:  # NaN or infinity: not JSON
+            problem = f"record {self.lines + 1} cannot be written as JSON: {exc}"
+            raise RunFileError(self.path, problem) from None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            raise RunFileError(self.path, f"cannot write it: {exc.strerror or exc}") from exc
+        self.lines += 1
+
+    def close(self) -> None:
+        """Flush to disk and close (idempotent)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        except OSError:  # pragma: no cover - a filesystem without fsync
+            pass
+        finally:
+            os.close(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RunWriter({str(self.path or self._target)!r}, lines={self.lines})"
