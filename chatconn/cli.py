@@ -7,6 +7,10 @@
     chatconn simulate --policy NAME [--set ...] --profile NAME [--sessions N] [--seed S] [--json]
     chatconn storm    --policy NAME [--set ...] --clients N --outage-s S --capacity C
                       [--seed S] [--json]
+    chatconn run      --lab --profile NAME | --url URL  [--sessions N] [--out FILE|DIR/]
+    chatconn runs     RUN_OR_DIR ... [--json]          (list and check recorded runs)
+    chatconn replay   RUN [--sessions N] [--json]      (re-simulate a run from its header)
+    chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -20,6 +24,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -27,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from .argtypes import bounded_int, non_negative_float, positive_float, positive_int, seed
-from .core.errors import ChatconnError, ConfigError
+from .core.errors import ChatconnError, ConfigError, RunFileWarning
 from .core.policy import RetryPolicy
 from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
 from .core.profiles import (
@@ -150,10 +155,19 @@ def _build_parser() -> _Parser:
     policy_args(p)
     p.add_argument("--samples", type=bounded_int(MAX_SAMPLES), default=10_000)
 
+    def out_args(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--out",
+            metavar="FILE|DIR/",
+            help=f"record {what} as a run file (JSON Lines); a directory names the file",
+        )
+        p.add_argument("--force", action="store_true", help="replace --out if it exists")
+
     p = sub.add_parser("simulate", help="simulate many sessions under a profile or population")
     policy_args(p)
     p.add_argument("--profile", default="global-users", help="a profile or population name")
     p.add_argument("--sessions", type=positive_int, default=100_000)
+    out_args(p, "every session")
 
     p = sub.add_parser("storm", help="every client dropped at once; a server with limited capacity")
     policy_args(p)
@@ -181,8 +195,22 @@ def _build_parser() -> _Parser:
     p.add_argument("--sessions", type=bounded_int(100_000), default=20)
     p.add_argument("--concurrency", type=bounded_int(10_000), default=20)
     p.add_argument("--time-scale", type=positive_float, default=1.0)
-    p.add_argument("--out", help="write per-attempt records as JSON Lines to this file")
-    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    out_args(p, "every attempt and session as it ends")
+
+    p = sub.add_parser("runs", help="list recorded runs (files or directories) and check them")
+    p.add_argument("sources", nargs="+", metavar="RUN_OR_DIR")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("replay", help="re-simulate a recorded run from its header")
+    p.add_argument("source", metavar="RUN")
+    p.add_argument("--sessions", type=positive_int, help="default: the recorded count")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("report", help="a self-contained HTML report of recorded runs")
+    p.add_argument("sources", nargs="+", metavar="RUN_OR_DIR")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--title", default="Connection report", help="the report's title")
 
     add_serve_parser(sub)
     return parser
@@ -289,6 +317,12 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
         via = "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) or "-"
         out(f"  connected via     {via}\n")
         out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
+        if "run_file" in report:
+            out(f"  recorded in {report['run_file']}\n")
+    elif command in ("runs", "replay", "report"):
+        from .runs.commands import print_text
+
+        print_text(command, report, out)
     elif command == "storm":
         out(
             f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "
@@ -312,16 +346,28 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return {"exit_code": run_serve(args)}
     if args.command == "presets":
         return presets_report()
+    if args.command in ("runs", "replay", "report"):
+        from .runs.commands import run_command  # pandas/plotly only when needed
+
+        return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":
         result = simulate(policy, load_target(args.profile), args.sessions, args.seed)
+        saved = {}
+        if args.out:
+            from .runs import save_run
+
+            name = args.policy if not args.assignments else f"{args.policy}-custom"
+            path = save_run(result, args.out, force=args.force, policy_name=name)
+            saved = {"run_file": str(path)}
         return {
             "policy": args.policy,
             "profile": args.profile,
             "seed": args.seed,
             **result.summary(),
+            **saved,
         }
     if args.command == "storm":
         result = storm(
@@ -357,9 +403,10 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
             raise ConfigError(
                 "token", f"${args.token_env}", "set this environment variable to the token"
             )
-    from .live.run import open_records, run_live  # the I/O stack, only when needed
+    from .live.run import run_live  # the I/O stack, only when needed
+    from .runs.writer import RunWriter
 
-    out = open_records(args.out, force=args.force) if args.out else None
+    out = RunWriter(args.out, force=args.force) if args.out else None
     try:
         live = asyncio.run(
             run_live(
@@ -373,21 +420,32 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
                 token=token,
                 ca_file=args.ca_file,
                 out=out,
-                metadata={"policy_name": args.policy},
+                policy_name=args.policy if not args.assignments else f"{args.policy}-custom",
             )
         )
     finally:
         if out is not None:
             out.close()
     target = args.profile if args.lab else "live"
-    return {"policy": args.policy, "profile": target, "seed": args.seed, **live.summary()}
+    saved = {"run_file": str(out.path)} if out is not None else {}
+    summary = live.summary()
+    return {"policy": args.policy, "profile": target, "seed": args.seed, **summary, **saved}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chatconn`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        report = run(argv)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RunFileWarning)
+            try:
+                report = run(argv)
+            finally:  # a torn last line, an interrupted run: said on stderr, one line each
+                for w in caught:
+                    if issubclass(w.category, RunFileWarning):
+                        print(f"chatconn: warning: {w.message}", file=sys.stderr)
+                    else:
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except UsageError as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return EXIT_USAGE

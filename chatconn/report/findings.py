@@ -1,0 +1,172 @@
+"""Plain-language findings about recorded runs, for people who will not read the charts.
+
+Pure: works on the rows of :func:`chatconn.runs.compare_runs` (plain numbers), so each
+rule is testable with hand-made rows. Rules, in the order findings are listed:
+
+1. a run that was interrupted (fewer sessions than planned);
+2. per profile, which policy connects 95 % of users soonest (live runs preferred, else
+   simulations), and how much longer the others take;
+3. a policy that leaves users unconnected (success below 99 %);
+4. users reaching the server only through a fallback (long polling, SSE, alternative
+   ports): how long that costs them;
+5. many attempts per user (server load);
+6. whether each live run agrees with its simulated twin (two-sample KS test at the 1 %
+   level) — when it does not, the model's numbers should not be trusted for that profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds, classify
+
+__all__ = ["Finding", "findings"]
+
+#: Below this success rate a run is called out (share of sessions connected).
+SUCCESS_FLOOR = 0.99
+#: Above this share of sessions connected through a fallback, the fallback is called out.
+FALLBACK_SHARE = 0.10
+#: Above this mean number of attempts per user, the server load is called out.
+ATTEMPTS_CEILING = 2.0
+_DIRECT = "direct_websocket"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One sentence or two; ``level`` is "warning", "note" or "good"."""
+
+    level: str
+    text: str
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
+
+
+def findings(
+    rows: Sequence[dict[str, Any]], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> list[Finding]:
+    """Findings about the runs described by ``rows`` (see the module doc for the rules)."""
+    out: list[Finding] = []
+    for row in rows:
+        if not row["complete"]:
+            out.append(
+                Finding(
+                    "warning",
+                    f"{row['label']} was interrupted: its file holds {row['sessions']} sessions "
+                    "and no end mark. Its figures describe only those sessions.",
+                )
+            )
+    out.extend(_best_per_profile(rows, thresholds))
+    for row in rows:
+        out.extend(_run_findings(row))
+    out.extend(_agreement(rows))
+    return out
+
+
+def _best_per_profile(rows: Sequence[dict[str, Any]], thresholds: QualityThresholds) -> list:
+    out = []
+    profiles = dict.fromkeys(row["profile"] for row in rows)
+    for profile in profiles:
+        mine = [r for r in rows if r["profile"] == profile]
+        kind = "live" if any(r["kind"] == "live" for r in mine) else "simulated"
+        mine = [r for r in mine if r["kind"] == kind and r["p95_s"] is not None]
+        if not mine:
+            continue
+        # Among the policies that connect (nearly) everyone, the fastest p95; else the most
+        # successful.
+        reliable = [r for r in mine if r["success_rate"] >= SUCCESS_FLOOR] or mine
+        best = min(reliable, key=lambda r: (-round(r["success_rate"], 3), r["p95_s"]))
+        quality = classify(best["p95_s"], thresholds).label
+        text = (
+            f"On {profile} ({kind}), {best['policy']} connects 95 % of users within "
+            f"{_s(best['p95_s'])} ({quality}) with {_pct(best['success_rate'])} connected"
+        )
+        others = [r for r in mine if r is not best]
+        if others:
+            text += "; " + ", ".join(
+                f"{r['policy']} needs {_s(r['p95_s'])}"
+                + (f" and connects {_pct(r['success_rate'])}" if r["success_rate"] < 1 else "")
+                for r in sorted(others, key=lambda r: r["p95_s"])
+            )
+        out.append(Finding("good" if quality in ("excellent", "good") else "note", text + "."))
+    return out
+
+
+def _run_findings(row: dict[str, Any]) -> list[Finding]:
+    out = []
+    label, success = row["label"], row["success_rate"]
+    if success is not None and success < SUCCESS_FLOOR:
+        reached = [k for k, v in row["strategy_share"].items() if v > 0]
+        why = (
+            " None connected: its strategy ladder never got through on this network."
+            if success == 0
+            else f" Those who connected used {', '.join(reached)}."
+        )
+        out.append(
+            Finding(
+                "warning",
+                f"{label}: only {_pct(success)} of users connected; the rest gave up after "
+                f"{row['attempts_mean']:.1f} attempts on average.{why}",
+            )
+        )
+    fallback = 1.0 - row["strategy_share"].get(_DIRECT, 0.0)
+    if success and fallback >= FALLBACK_SHARE:
+        used = sorted(
+            ((v, k) for k, v in row["strategy_share"].items() if k != _DIRECT and v > 0),
+            reverse=True,
+        )
+        names = " and ".join(f"{k.replace('_', ' ')} ({v:.0%})" for v, k in used)
+        out.append(
+            Finding(
+                "note",
+                f"{label}: {fallback:.0%} of connected users got through only by a fallback "
+                f"({names}); they waited {_s(row['p50_s'])} at the median, mostly for the "
+                "attempts that failed first. A shorter first timeout or an earlier fallback "
+                "would shorten that wait.",
+            )
+        )
+    if row["attempts_mean"] is not None and row["attempts_mean"] > ATTEMPTS_CEILING:
+        out.append(
+            Finding(
+                "note",
+                f"{label}: {row['attempts_mean']:.1f} attempts per user on average; each "
+                "failed attempt is load on the server and battery on the phone.",
+            )
+        )
+    return out
+
+
+def _agreement(rows: Sequence[dict[str, Any]]) -> list[Finding]:
+    out = []
+    for row in rows:
+        ks, critical = row.get("ks_to_twin"), row.get("ks_critical")
+        if ks is None or critical is None:
+            continue
+        if ks <= critical:
+            out.append(
+                Finding(
+                    "good",
+                    f"{row['label']} agrees with its simulation (KS distance {ks:.2f}, below "
+                    f"{critical:.2f} for {row['sessions']} sessions): no sign, at this sample "
+                    "size, that real connects differ from the model on this profile.",
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "warning",
+                    f"{row['label']} differs from its simulation (KS distance {ks:.2f}, above "
+                    f"{critical:.2f}): the live times have a cost the model lacks (or the "
+                    "reverse); check the timeline before relying on simulated figures.",
+                )
+            )
+    return out
