@@ -11,6 +11,8 @@
     chatconn runs     RUN_OR_DIR ... [--json]          (list and check recorded runs)
     chatconn replay   RUN [--sessions N] [--json]      (re-simulate a run from its header)
     chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
+    chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
+                      [--profile NAME] [--objective TEXT] [--workers N] [--json]
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -48,6 +50,7 @@ from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
+from .tune.cli import add_tune_parser, print_tune, run_tune
 
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
@@ -213,6 +216,7 @@ def _build_parser() -> _Parser:
     p.add_argument("--title", default="Connection report", help="the report's title")
 
     add_serve_parser(sub)
+    add_tune_parser(sub)
     return parser
 
 
@@ -323,6 +327,8 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
         from .runs.commands import print_text
 
         print_text(command, report, out)
+    elif command == "tune":
+        print_tune(report, sys.stdout)
     elif command == "storm":
         out(
             f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "
@@ -344,6 +350,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _build_parser().parse_args(argv)
     if args.command == "serve":
         return {"exit_code": run_serve(args)}
+    if args.command == "tune":
+        return run_tune(args)
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report"):
