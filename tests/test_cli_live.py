@@ -15,6 +15,7 @@ import pytest
 from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
+from chatconn.runs import load_run
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.session import Endpoint
 
@@ -45,13 +46,19 @@ def test_run_lab_prints_the_simulate_summary_plus_strategy_counts_and_writes_rec
     # Profile time: the four WebSocket rungs hang 15 + 21 + 120 + 41.16 s of the policy's
     # timeouts before long polling, whatever the time scale.
     assert report["time_to_connect_s"]["p50"] > 15 + 21 + 120 + 41.16
+    assert report["run_file"] == str(out_file)
     lines = [json.loads(line) for line in out_file.read_text().splitlines()]
-    header, attempts = lines[0], lines[1:]
+    header, attempts = lines[0], [x for x in lines if x["type"] == "attempt"]
     assert header["type"] == "run" and header["time_scale"] == 0.01
     assert header["policy"]["ladder"][4] == "long_polling"
+    assert header["target"]["name"] == "corporate-firewall"
     assert len(attempts) == 4 * 5
     assert {a["strategy"] for a in attempts if a["connected"]} == {"long_polling"}
+    assert [x["type"] for x in lines].count("session") == 4 and lines[-1]["type"] == "end"
     assert "lab-token" not in out_file.read_text()
+    # The file reads back to the summary that was printed.
+    run = load_run(out_file)
+    assert run.result.summary()["time_to_connect_s"] == report["time_to_connect_s"]
 
 
 def test_run_refuses_to_overwrite_records_without_force(capsys, tmp_path):

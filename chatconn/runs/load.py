@@ -239,7 +239,7 @@ class _Reader:
         else:
             return
         if bad.any():
-            value = values[np.flatnonzero(bad)[0]]
+            value = values[np.flatnonzero(bad)[0]].item()
             raise self.fail(line, f"{column} value {value!r} is out of range")
 
     def _column(self, line: int, name: str, raw: Any) -> np.ndarray:

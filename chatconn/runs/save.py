@@ -57,6 +57,15 @@ def save_run(
     raise ConfigError("source", type(source).__name__, "expected a SimulationResult or a LiveRun")
 
 
+def _unwrap(population: Population | None) -> NetworkProfile | Population | None:
+    """A profile simulated alone is stored as that profile (``as_population`` wrapped it)."""
+    if population is not None and len(population.profiles) == 1:
+        (profile,) = population.profiles
+        if profile.name == population.name:
+            return profile
+    return population
+
+
 def _save_simulation(
     result: SimulationResult,
     path: str | os.PathLike[str],
@@ -65,7 +74,7 @@ def _save_simulation(
     target: NetworkProfile | Population | None,
     chunk: int,
 ) -> Path:
-    target = target if target is not None else result.population
+    target = target if target is not None else _unwrap(result.population)
     if target is None:
         raise ConfigError(
             "target", None, "this result does not say what it simulated; pass target="

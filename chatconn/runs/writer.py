@@ -39,14 +39,17 @@ def run_file_name(header: dict[str, Any]) -> str:
 class RunWriter:
     """Writes one run file, append-only. Refuses to replace a file unless ``force``.
 
-    ``path`` may be a directory (existing, or written with a trailing ``/``): the file is
-    then named by :func:`run_file_name` from the header. Missing parent directories are
-    created. Use as a context manager, or call :meth:`close`.
+    ``path`` may be a directory — an existing one, or any path without a file suffix
+    (``data/runs``, ``data/runs/mine/``) — and the file is then named by
+    :func:`run_file_name` from the header. Missing directories are created. Use as a
+    context manager, or call :meth:`close`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         self._target = Path(path)
-        self._as_dir = str(path).endswith(("/", os.sep)) or self._target.is_dir()
+        self._as_dir = (
+            str(path).endswith(("/", os.sep)) or self._target.is_dir() or not self._target.suffix
+        )
         self.force = force
         self.path: Path | None = None if self._as_dir else self._target
         self._fd: int | None = None
@@ -62,6 +65,10 @@ class RunWriter:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if self.force else os.O_EXCL)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"cannot write it: cannot create {path.parent}: {exc.strerror or exc}"
+            raise RunFileError(path, problem) from None
+        try:
             self._fd = os.open(path, flags, 0o644)
         except FileExistsError:
             raise RunFileError(path, "the file exists; pass --force to replace it") from None

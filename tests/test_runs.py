@@ -1,0 +1,427 @@
+"""Run records (chatconn.runs): save, load, replay, compare; damage is named, never dropped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run
+
+from chatconn import load_target, policy_preset, profile_preset, simulate
+from chatconn.live.run import run_live
+from chatconn.live.session import Endpoint
+from chatconn.plotdata import ks_distance
+from chatconn.runs import (
+    Run,
+    RunFileError,
+    RunFileWarning,
+    RunWriter,
+    attempts_frame,
+    compare_runs,
+    ks_critical,
+    load_run,
+    load_runs,
+    replay,
+    save_run,
+    sessions_frame,
+    twin_of,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ARRAYS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
+
+
+def same_arrays(a, b) -> bool:
+    return all(np.array_equal(getattr(a, name), getattr(b, name)) for name in ARRAYS)
+
+
+def load_quietly(path: Path) -> Run:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails: the caller expects a clean file
+        return load_run(path)
+
+
+@pytest.fixture(scope="module")
+def live_3g(tmp_path_factory):
+    """A small live run on the lab's 3g, recorded as it ran, and its LiveRun."""
+    path = tmp_path_factory.mktemp("live") / "live.jsonl"
+    live = run(
+        run_live(
+            policy_preset("seed"),
+            12,
+            concurrency=6,
+            seed=4,
+            time_scale=0.2,
+            lab_profile=profile_preset("3g"),
+            out=path,
+            policy_name="seed",
+        )
+    )
+    return path, live
+
+
+# -- simulated runs: save, load, replay -----------------------------------------------------------
+@pytest.mark.parametrize("target", ["3g", "global-users", "corporate-firewall"])
+def test_a_saved_simulation_loads_back_and_replays_identically(tmp_path, target):
+    result = simulate(policy_preset("socketio"), load_target(target), 3_000, seed=9)
+    path = save_run(result, tmp_path / "sim.jsonl")
+    loaded = load_quietly(path)
+    assert loaded.kind == "simulated" and loaded.complete and loaded.warnings == ()
+    assert same_arrays(loaded.result, result)
+    assert loaded.header.target == load_target(target)  # the full profile, not just its name
+    assert loaded.header.policy == policy_preset("socketio")
+    assert loaded.header.policy_name == "socketio"  # found by value among the presets
+    assert same_arrays(replay(loaded), result)
+    assert loaded.result.summary()["quality"] == result.summary()["quality"]
+
+
+def test_line_chunking_never_changes_what_is_read_back(tmp_path):
+    result = simulate(policy_preset("seed"), load_target("mobile-users"), 2_500, seed=2)
+    small = load_quietly(save_run(result, tmp_path / "a.jsonl", chunk=7))
+    large = load_quietly(save_run(result, tmp_path / "b.jsonl", chunk=100_000))
+    assert same_arrays(small.result, large.result) and same_arrays(small.result, result)
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 2 + -(-2_500 // 7)
+
+
+def test_the_header_records_what_a_reproduction_needs(tmp_path):
+    policy = policy_preset("grpc").with_changes(jitter=0.1)
+    result = simulate(policy, load_target("satellite"), 100, seed=77)
+    path = save_run(result, tmp_path / "runs", policy_name="grpc-tuned")  # a directory
+    assert path.parent == tmp_path / "runs" and path.name.startswith("simulated-grpc-tuned-")
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["format"] == "chatconn-run" and header["version"] == 1
+    assert header["policy"]["jitter"] == 0.1 and header["seed"] == 77
+    assert header["target"]["rtt_median_s"] == profile_preset("satellite").rtt_median_s
+    assert header["time_scale"] == 1.0 and header["sessions"] == 100
+    assert header["host"] and header["started_at"].startswith("20")
+    versions = header["versions"]
+    assert versions["chatconn"] and versions["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert versions["numpy"] == np.__version__
+    assert header["codes"]["strategy"]["long_polling"] == 3
+
+
+def test_a_custom_population_replays_exactly(tmp_path):
+    from chatconn import Population
+
+    mix = Population(
+        "mine", ((profile_preset("3g"), 3), (profile_preset("fiber"), 7), (profile_preset("4g"), 1))
+    )
+    result = simulate(policy_preset("seed"), mix, 1_001, seed=5)
+    loaded = load_quietly(save_run(result, tmp_path / "mix.jsonl"))
+    assert loaded.header.target == mix
+    assert same_arrays(replay(loaded), result)
+
+
+def test_replay_warns_when_the_run_was_recorded_by_another_version(tmp_path):
+    result = simulate(policy_preset("seed"), load_target("3g"), 50, seed=1)
+    path = save_run(result, tmp_path / "old.jsonl")
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["versions"]["chatconn"] = "0.0.1"
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.warns(RunFileWarning, match="0.0.1"):
+        replay(load_run(path))
+
+
+def test_a_result_that_does_not_say_what_it_simulated_needs_a_target(tmp_path):
+    from dataclasses import replace
+
+    result = replace(simulate(policy_preset("seed"), load_target("3g"), 20), population=None)
+    with pytest.raises(ValueError, match="target"):
+        save_run(result, tmp_path / "x.jsonl")
+    path = save_run(result, tmp_path / "x.jsonl", target=profile_preset("3g"))
+    assert same_arrays(replay(load_quietly(path)), result)
+
+
+# -- live runs ------------------------------------------------------------------------------------
+def test_a_live_run_is_recorded_as_it_runs_and_reads_back_whole(live_3g):
+    path, live = live_3g
+    loaded = load_quietly(path)
+    assert loaded.kind == "live" and loaded.complete
+    assert same_arrays(loaded.result, live.result)
+    assert loaded.records == tuple(sorted(live.records, key=lambda r: records_order(path, r)))
+    assert set(loaded.records) == set(live.records)
+    assert loaded.header.time_scale == 0.2 and loaded.header.target == profile_preset("3g")
+    assert loaded.header.target_url.startswith("ws://127.0.0.1:")
+    # Each session's attempts are on file before its outcome.
+    kinds = [json.loads(line) for line in path.read_text().splitlines()]
+    seen: set[str] = set()
+    for line in kinds:
+        if line["type"] == "attempt":
+            seen.add(line["session"])
+        elif line["type"] == "session":
+            assert f"s{line['index']}" in seen
+
+
+def records_order(path: Path, record) -> int:
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    attempts = [(x["session"], x["attempt"]) for x in lines if x["type"] == "attempt"]
+    return attempts.index((record.session, record.attempt))
+
+
+def test_saving_a_live_run_afterwards_gives_the_same_run(live_3g, tmp_path):
+    _, live = live_3g
+    loaded = load_quietly(save_run(live, tmp_path / "again.jsonl"))
+    assert same_arrays(loaded.result, live.result)
+    assert set(loaded.records) == set(live.records)
+    assert loaded.header.seed == 4 and loaded.errors == live.errors
+
+
+def test_a_live_run_has_a_simulated_twin_to_compare_with(live_3g, tmp_path):
+    path, _ = live_3g
+    live = load_quietly(path)
+    twin_path = save_run(replay(live, sessions=5_000), tmp_path / "twin.jsonl")
+    twin = load_quietly(twin_path)
+    assert twin_of(live, [twin, live]) is twin
+    other = load_quietly(
+        save_run(simulate(policy_preset("seed"), load_target("3g"), 50, seed=5), tmp_path / "o.j")
+    )
+    assert twin_of(live, [other]) is None  # another seed is not a twin
+    rows = compare_runs([live, twin])
+    assert rows[0]["twin"] == twin_path.name
+    assert rows[0]["ks_to_twin"] == ks_distance(
+        live.result.time_to_connect, twin.result.time_to_connect
+    )
+    assert rows[0]["ks_critical"] == pytest.approx(ks_critical(12, 5_000))
+    assert rows[1]["ks_to_twin"] is None
+
+
+def test_ks_critical_matches_the_tabulated_two_sample_values():
+    # c(0.01) = 1.628 and c(0.05) = 1.358 (Smirnov's asymptotic table).
+    assert ks_critical(100, 100) == pytest.approx(1.628 * (2 / 100) ** 0.5, rel=1e-3)
+    assert ks_critical(40, 10_000, alpha=0.05) == pytest.approx(
+        1.358 * (10_040 / 400_000) ** 0.5, rel=1e-3
+    )
+
+
+def test_credentials_and_tokens_never_reach_a_run_file(tmp_path):
+    from chatconn.lab.server import LabServer
+
+    async def scenario() -> Path:
+        async with LabServer(profile_preset("fiber")) as lab:
+            ep = lab.endpoint
+            primary = ep.primary.replace("ws://", "ws://alice:pa55word@") + "?token=lab-token"
+            secret_ep = Endpoint((primary, *ep.alternatives), ep.http_url)
+            out = tmp_path / "real.jsonl"
+            await run_live(
+                policy_preset("seed"), 3, endpoint=secret_ep, token="lab-token", out=out, seed=1
+            )
+            return out
+
+    text = run(scenario()).read_text()
+    assert "pa55word" not in text and "alice" not in text and "lab-token" not in text
+    loaded = load_quietly(tmp_path / "real.jsonl")
+    assert loaded.header.target is None and loaded.header.target_name == "live"
+    with pytest.raises(ValueError, match="real server"):
+        replay(loaded)
+
+
+def test_a_killed_run_keeps_every_line_written_before_the_kill(tmp_path):
+    out = tmp_path / "killed.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "chatconn.cli", "run", "--lab", "--profile", "3g",
+            "--sessions", "400", "--concurrency", "2", "--time-scale", "1", "--out", str(out),
+        ],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and out.read_text().count('"type":"session"') >= 3:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the run wrote fewer than 3 sessions in 60 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    text = out.read_text()
+    written = [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+    with pytest.warns(RunFileWarning, match="no end mark"):
+        loaded = load_run(out)
+    assert not loaded.complete
+    assert loaded.sessions == sum(1 for x in written if x["type"] == "session") >= 3
+    assert len(loaded.records) == sum(1 for x in written if x["type"] == "attempt")
+
+
+# -- damage is named, never dropped ---------------------------------------------------------------
+@pytest.fixture
+def good_file(tmp_path) -> Path:
+    result = simulate(policy_preset("seed"), load_target("3g"), 30, seed=3)
+    return save_run(result, tmp_path / "good.jsonl", chunk=10)
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def rewrite(path: Path, lines: list[str], *, newline: bool = True) -> None:
+    path.write_text("\n".join(lines) + ("\n" if newline else ""))
+
+
+def test_a_torn_last_line_is_reported_and_skipped(good_file):
+    lines = lines_of(good_file)
+    rewrite(good_file, [*lines[:-1], lines[-1][:25]], newline=False)
+    with pytest.warns(RunFileWarning) as caught:
+        loaded = load_run(good_file)
+    messages = [str(w.message) for w in caught]
+    assert any("line 5: torn last line" in m for m in messages)
+    assert any("no end mark" in m for m in messages)
+    assert loaded.sessions == 30 and not loaded.complete  # the torn line was the end mark
+    assert any("torn" in w for w in loaded.warnings)
+
+
+def test_a_torn_session_line_loses_only_that_line(good_file):
+    lines = lines_of(good_file)
+    rewrite(good_file, [*lines[:3], lines[3][:-40]], newline=False)  # cut inside sessions 20-29
+    with pytest.warns(RunFileWarning):
+        loaded = load_run(good_file)
+    assert loaded.sessions == 20
+
+
+def mutate(line: str, **changes) -> str:
+    data = json.loads(line)
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "needle"),
+    [
+        (lambda ls: [ls[0], "{not json", *ls[1:]], 2, "not JSON"),
+        (lambda ls: [ls[0], ls[1], '{"type": "gossip"}', *ls[2:]], 3, "unknown record type"),
+        (lambda ls: [ls[0], ls[2], ls[1], *ls[3:]], 2, "sessions start at 10 but 0"),
+        (lambda ls: [ls[0], ls[1], ls[3], *ls[4:]], 3, "start at 20 but 10"),
+        (lambda ls: [ls[0], mutate(ls[1], strategy=[9] * 10), *ls[2:]], 2, "strategy value 9"),
+        (lambda ls: [ls[0], mutate(ls[1], ended_at=[-1.0] * 10), *ls[2:]], 2, "ended_at value"),
+        (lambda ls: [ls[0], mutate(ls[1], attempts=[1] * 9), *ls[2:]], 2, "equal length"),
+        (lambda ls: [ls[0], mutate(ls[1], extra=1), *ls[2:]], 2, "'extra'"),
+        (lambda ls: [*ls[:3], mutate(ls[4], sessions=30), ls[4]], 4, "counts 30 sessions but 20"),
+        (lambda ls: [*ls, ls[1]], 6, "after the end"),
+        (lambda ls: [ls[1], *ls[2:]], 1, "line 1 must be the run header"),
+        (lambda ls: [mutate(ls[0], version=99), *ls[1:]], 1, "version 99"),
+        (lambda ls: [mutate(ls[0], seed=-1), *ls[1:]], 1, "seed -1"),
+        (lambda ls: [mutate(ls[0], policy={"jitter": 5}), *ls[1:]], 1, "jitter"),
+    ],
+)
+def test_damage_anywhere_else_is_an_error_naming_file_and_line(good_file, edit, line, needle):
+    rewrite(good_file, edit(lines_of(good_file)))
+    with pytest.raises(RunFileError) as caught:
+        load_run(good_file)
+    message = str(caught.value)
+    assert message.startswith(f"{good_file}, line {line}: "), message
+    assert needle in message
+    assert caught.value.line == line and caught.value.path == str(good_file)
+
+
+def test_damaged_live_records_are_named_too(live_3g, tmp_path):
+    path, _ = live_3g
+    lines = lines_of(path)
+    first_session = next(i for i, x in enumerate(lines) if '"type":"session"' in x)
+    first_attempt = next(i for i, x in enumerate(lines) if '"type":"attempt"' in x)
+    broken = tmp_path / "twice.jsonl"
+    rewrite(
+        broken, [*lines[: first_session + 1], lines[first_session], *lines[first_session + 1 :]]
+    )
+    with pytest.raises(RunFileError, match=rf"line {first_session + 2}: session \d+ is recorded"):
+        load_run(broken)
+    rewrite(broken, [*lines[:first_attempt], mutate(lines[first_attempt], strategy="carrier")])
+    with pytest.raises(RunFileError, match=rf"line {first_attempt + 1}: .*'carrier'"):
+        load_run(broken)
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "empty"),
+        (b"a,b,c\n1,2,3\n", "line 1: not JSON"),
+        (b'{"hello": "world"}\n', "line 1: not a chatconn run record"),
+        (b'{"type": "run", "format": "other"}\n', "line 1: bad run header"),
+        (b"\xff\xfe\x00garbage\n", "line 1: not UTF-8"),
+    ],
+)
+def test_a_foreign_file_is_named_as_not_a_run(tmp_path, content, needle):
+    path = tmp_path / "foreign.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(RunFileError, match=needle) as caught:
+        load_run(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_runs_and_empty_directories_are_named(tmp_path):
+    with pytest.raises(RunFileError, match=r"nope\.jsonl: no such run file"):
+        load_run(tmp_path / "nope.jsonl")
+    with pytest.raises(RunFileError, match="no run files"):
+        load_runs(tmp_path)
+    with pytest.raises(RunFileError, match="no such run file or directory"):
+        load_runs(tmp_path / "gone")
+
+
+def test_load_runs_reads_files_and_directories_in_order(tmp_path):
+    for seed in (2, 1):
+        result = simulate(policy_preset("seed"), load_target("fiber"), 10, seed=seed)
+        save_run(result, tmp_path / "dir" / f"s{seed}.jsonl")
+    extra = save_run(simulate(policy_preset("grpc"), load_target("fiber"), 10), tmp_path / "x.j")
+    runs = load_runs(tmp_path / "dir", extra)
+    assert [r.path.name for r in runs] == ["s1.jsonl", "s2.jsonl", "x.j"]
+    assert load_runs([tmp_path / "dir"])[0].header.seed == 1
+
+
+# -- writing --------------------------------------------------------------------------------------
+def test_nothing_is_overwritten_without_force(good_file):
+    before = good_file.read_bytes()
+    result = simulate(policy_preset("grpc"), load_target("3g"), 5)
+    with pytest.raises(RunFileError, match="exists; pass --force"):
+        save_run(result, good_file)
+    assert good_file.read_bytes() == before
+    save_run(result, good_file, force=True)
+    assert load_quietly(good_file).header.policy_name == "grpc"
+
+
+def test_an_unwritable_path_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = simulate(policy_preset("seed"), load_target("3g"), 5)
+    with pytest.raises(RunFileError, match=r"file/run\.jsonl: cannot write it"):
+        save_run(result, blocker / "run.jsonl")
+    with pytest.raises(RunFileError, match="first record must be the run header"):
+        RunWriter(tmp_path / "new-dir/").write({"type": "end"})  # a directory: named by header
+
+
+def test_the_writer_appends_whole_lines_and_refuses_nan(tmp_path):
+    with RunWriter(tmp_path / "w.jsonl") as writer:
+        writer.write({"type": "run", "n": 1})
+        with pytest.raises(RunFileError, match="cannot be written as JSON"):
+            writer.write({"type": "session", "ended_at": float("nan")})
+        writer.write({"type": "end"})
+    assert (tmp_path / "w.jsonl").read_text() == '{"type":"run","n":1}\n{"type":"end"}\n'
+    with pytest.raises(RunFileError, match="closed"):
+        writer.write({"type": "end"})
+
+
+# -- frames ---------------------------------------------------------------------------------------
+def test_sessions_and_attempts_frames(live_3g, good_file):
+    path, live = live_3g
+    runs = [load_quietly(path), load_quietly(good_file)]
+    frame = sessions_frame(runs)
+    assert len(frame) == 12 + 30
+    assert list(frame["run"].unique()) == [r.label for r in runs]
+    failed = frame[~frame["connected"]]
+    assert failed["time_to_connect_s"].isna().all() and failed["strategy"].isna().all()
+    ok = frame[frame["connected"]]
+    assert np.allclose(ok["time_to_connect_s"], ok["ended_at_s"])
+    assert set(frame["profile"]) == {"3g"}
+    attempts = attempts_frame(runs)
+    assert len(attempts) == len(live.records)
+    assert {"run", "strategy", "duration_s", "error_category"} <= set(attempts.columns)
+    assert sessions_frame(runs[1])["attempts"].sum() == runs[1].result.attempts.sum()
