@@ -15,6 +15,7 @@ imports numpy and chatconn only (no plotly).
     live vs simulated         overlay_info(live, simulated)        OverlayInfo
     quality classes           quality_info(result_or_times)        QualityInfo
     reconnect storm           storm_info(storm_result)             StormInfo
+    policy trade-off (tune)   pareto_info(sweep_result, x, y)      ParetoInfo
     policies side by side     comparison_info({name: result})      ComparisonInfo
 
 Where a function takes "a result" it accepts a :class:`~chatconn.simulate.SimulationResult`,
@@ -54,6 +55,7 @@ from .connect import (
 from .live import TimelineInfo, TimelineStrategy, timeline_info
 from .schedule import BackoffInfo, backoff_info
 from .storm import StormInfo, storm_info
+from .tune import ParetoInfo, pareto_info
 
 __all__ = [
     "DEFAULT_SAMPLES",
@@ -65,6 +67,7 @@ __all__ = [
     "ComparisonInfo",
     "Curve",
     "OverlayInfo",
+    "ParetoInfo",
     "QualityBand",
     "QualityInfo",
     "StormInfo",
@@ -77,6 +80,7 @@ __all__ = [
     "ecdf",
     "ks_distance",
     "overlay_info",
+    "pareto_info",
     "quality_bands",
     "quality_info",
     "storm_info",

@@ -13,6 +13,7 @@ Every chart comes in three layers, as Optuna's ``plot_edf`` over ``_get_edf_info
     plot_live_vs_simulated(live, sim)   overlay_info      overlay_figure     two ECDFs, KS
     plot_quality(result_or_times)       quality_info      quality_figure     classes
     plot_storm(storm_result)            storm_info        storm_figure       arrivals/s
+    plot_pareto(sweep_result, x, y)     pareto_info       pareto_figure      trade-off
     plot_compare({name: result})        comparison_info   comparison_figure  policies
 
 Figures are plain ``go.Figure`` s for decks and HTML reports: template ``plotly_white``, a
@@ -62,6 +63,7 @@ from ._style import NO_ATTEMPT, NO_CONNECTED, NO_POLICY, NO_SESSION, TEMPLATE
 from .activity import storm_figure, timeline_figure
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
 from .schedule import backoff_figure
+from .tune import pareto_figure, plot_pareto
 from .update import figure_from_info, refresh, update_figure
 
 __all__ = [
@@ -74,9 +76,11 @@ __all__ = [
     "comparison_figure",
     "figure_from_info",
     "overlay_figure",
+    "pareto_figure",
     "plot_backoff",
     "plot_compare",
     "plot_live_vs_simulated",
+    "plot_pareto",
     "plot_quality",
     "plot_storm",
     "plot_time_to_connect",

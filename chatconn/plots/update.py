@@ -16,9 +16,11 @@ from ..plotdata import (
     TimelineInfo,
     TtcInfo,
 )
+from ..plotdata.tune import ParetoInfo
 from .activity import storm_figure, timeline_figure
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
 from .schedule import backoff_figure
+from .tune import pareto_figure
 
 # --------------------------------------------------------------------------- widgets
 _BUILDERS: dict[type, Callable[..., go.Figure]] = {
@@ -29,6 +31,7 @@ _BUILDERS: dict[type, Callable[..., go.Figure]] = {
     QualityInfo: quality_figure,
     StormInfo: storm_figure,
     ComparisonInfo: comparison_figure,
+    ParetoInfo: pareto_figure,
 }
 
 

@@ -120,7 +120,7 @@ class SweepResult:
         """Shape (policies, len(names)): the metrics ``names`` of every scored policy."""
         if not names:
             raise ConfigError("objectives", list(names), "expected at least one metric")
-        return np.column_stack([self.values(n) for n in names]).reshape(len(self.scored), -1)
+        return np.column_stack([self.values(n) for n in names])
 
     def front(self, objectives: Sequence[str] = DEFAULT_PARETO_OBJECTIVES) -> tuple[int, ...]:
         """Positions (in :attr:`scored`) of the Pareto front over ``objectives``."""
