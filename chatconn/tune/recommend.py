@@ -203,7 +203,7 @@ def _explain(
         else:
             lines.append(
                 f"{c}: met by none of the {total} policies; the nearest reaches "
-                f"{m.format(value)} ({nearest.name})."
+                f"{m.format(value)}, by {nearest.name}."
             )
     if all(met_by):
         lines.append("Each limit alone is met by some policy, but no policy meets them all.")

@@ -1,0 +1,113 @@
+"""``chatconn tune``: one JSON document, a readable table, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatconn.cli import main
+from chatconn.core.policy import RetryPolicy
+from chatconn.tune import METRICS
+
+QUICK = ["--sessions", "1500", "--clients", "200", "--capacity", "100", "--outage-s", "10"]
+VARY = ["--vary", "initial_delay=0.5,2", "--vary", "jitter=0,0.5", "--vary", "max_delay=0.75,30"]
+
+
+def _reject_constant(token: str) -> None:
+    raise AssertionError(f"non-standard JSON token {token!r}")
+
+
+def run_json(capsys, *argv: str):
+    code = main(["tune", *argv, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 1  # one JSON document
+    return json.loads(out, parse_constant=_reject_constant)
+
+
+def run_error(capsys, *argv: str) -> str:
+    code = main(["tune", *argv])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_json_has_scores_front_and_recommendation(capsys):
+    report = run_json(capsys, "--policy", "seed", "--set", "deadline=600", *VARY, *QUICK)
+    assert report["policy"] == "seed" and report["profile"] == "global-users"
+    assert report["base"]["deadline"] == 600.0
+    assert report["grid"] == {
+        "initial_delay": [0.5, 2.0],
+        "jitter": [0.0, 0.5],
+        "max_delay": [0.75, 30.0],
+    }
+    # 8 combinations; max_delay 0.75 clashes with initial_delay 2 twice.
+    assert [p["index"] for p in report["policies"]] == [0, 1, 2, 3, 5, 7]
+    assert [r["index"] for r in report["rejected"]] == [4, 6]
+    assert all("max_delay" in r["reason"] for r in report["rejected"])
+    for p in report["policies"]:
+        assert set(p["scores"]) == set(METRICS)
+        assert set(p["changes"]) == {"initial_delay", "jitter", "max_delay"}
+    front = {p["index"] for p in report["policies"] if p["pareto"]}
+    assert front == set(report["pareto_front"]) and front
+    rec = report["recommendation"]
+    assert rec["objective"] == report["objective"] == "min p95_s; peak_over_capacity <= 2"
+    assert rec["explanation"]
+    if rec["chosen"] is not None:
+        assert rec["chosen"]["scores"]["peak_over_capacity"] <= 2
+        assert set(rec["chosen"]["policy"]) == set(RetryPolicy.field_names())
+    assert report["settings"]["sessions"] == 1500 and report["workers"] == 0
+
+
+def test_workers_give_the_same_report(capsys):
+    argv = ["--vary", "jitter=0,0.5", "--objective", "min p95_s; success_rate >= 99%", *QUICK]
+    serial = run_json(capsys, *argv)
+    pooled = run_json(capsys, *argv, "--workers", "2")
+    assert pooled["workers"] == 2
+    for report in (serial, pooled):
+        del report["workers"], report["elapsed_s"]
+    assert pooled == serial
+
+
+def test_text_output_is_a_table_and_the_explanation(capsys):
+    code = main(["tune", *VARY, *QUICK, "--objective", "min p95_s; peak_over_capacity <= 0"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("seed on global-users: 6 policies scored, 2 rejected;")
+    assert "rejected #4 (initial_delay=2, jitter=0, max_delay=0.75)" in out
+    assert "objective: min p95_s; peak_over_capacity <= 0" in out
+    assert "No policy meets all your constraints" in out  # no storm brings 0 attempts
+    assert sum(" front" in line for line in out.splitlines()) >= 1
+
+
+def test_list_fields_take_alternatives_separated_by_a_bar(capsys):
+    report = run_json(
+        capsys, "--vary", "ladder=direct_websocket,long_polling|sse_fallback", "--profile", "4g"
+    )
+    assert report["grid"] == {"ladder": [["direct_websocket", "long_polling"], ["sse_fallback"]]}
+    assert len(report["policies"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--vary", "jiter=0,1"], "'jiter'"),
+        (["--vary", "jitter"], "--vary='jitter'"),
+        (["--vary", "jitter=0,,1"], "empty value"),
+        (["--vary", "jitter=0,1.5"], "jitter=1.5"),
+        (["--vary", "jitter=0,fast"], "jitter='fast'"),
+        (["--vary", "jitter=0", "--vary", "jitter=1"], "given twice"),
+        (["--vary", "jitter=0", "--objective", "min speed"], "unknown metric 'speed'"),
+        (["--vary", "jitter=0", "--objective", "p95_s <= 3"], "no goal"),
+        (["--vary", "jitter=0", "--profile", "moon"], "'moon'"),
+        (["--vary", "jitter=0,0.5", "--vary", "initial_delay=1,2", "--max-policies", "3"], "limit"),
+        (["--vary", "jitter=0", "--workers", "0"], "--workers"),
+        (["--policy", "seed"], "--vary"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_naming_it(capsys, argv, names):
+    assert names in run_error(capsys, *argv)
