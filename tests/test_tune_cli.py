@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -111,3 +113,16 @@ def test_list_fields_take_alternatives_separated_by_a_bar(capsys):
 )
 def test_bad_input_exits_2_with_one_line_naming_it(capsys, argv, names):
     assert names in run_error(capsys, *argv)
+
+
+def test_python_m_chatconn_cli_reports_a_bad_set_once():
+    done = subprocess.run(
+        [sys.executable, "-m", "chatconn.cli", "tune", "--set", "foo=1", "--vary", "jitter=0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("chatconn: error: --set 'foo=1': unknown policy field 'foo'")

@@ -21,9 +21,11 @@ it as text.
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from types import ModuleType
 from typing import Any, TextIO
 
 from ..argtypes import bounded_int, non_negative_float, positive_float, positive_int, seed
@@ -44,6 +46,21 @@ __all__ = ["MAX_WORKERS", "add_tune_parser", "parse_vary", "print_tune", "run_tu
 MAX_WORKERS = 64
 #: Fields whose values are lists (comma-separated): ``--vary`` separates their values with |.
 LIST_FIELDS = ("delays", "ladder")
+
+
+def _cli() -> ModuleType:
+    """The running ``chatconn.cli`` module, imported late (it imports this module).
+
+    Under ``python -m chatconn.cli`` that module is ``__main__``: importing ``chatconn.cli``
+    again would load a second copy whose UsageError the running ``main`` does not catch.
+    """
+    running = sys.modules.get("__main__")
+    spec = getattr(running, "__spec__", None)
+    if running is not None and spec is not None and spec.name == "chatconn.cli":
+        return running
+    from .. import cli
+
+    return cli
 
 
 def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -116,7 +133,7 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
 
     Raises ConfigError naming ``--vary`` (bad form, unknown field) or the field (bad value).
     """
-    from ..cli import parse_assignment  # chatconn.cli imports this module
+    parse_assignment = _cli().parse_assignment
 
     name, sep, raw = text.partition("=")
     name = name.strip()
@@ -133,7 +150,7 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
 
 def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     """Run the sweep the parsed ``tune`` arguments describe; return the JSON-ready report."""
-    from ..cli import policy_from_args  # chatconn.cli imports this module
+    policy_from_args = _cli().policy_from_args
 
     base = policy_from_args(args.policy, args.assignments)
     axes: dict[str, list[Any]] = {}
@@ -171,6 +188,10 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -182,7 +203,8 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
     rec = report["recommendation"]
     chosen = rec["chosen"]["index"] if rec["chosen"] else None
     out.write(
-        f"{report['policy']} on {report['profile']}: {len(policies)} policies scored, "
+        f"{report['policy']} on {report['profile']}: {_count(len(policies), 'policy', 'policies')} "
+        "scored, "
         f"{len(report['rejected'])} rejected; {s['sessions']:,} sessions each, storm of "
         f"{s['clients']:,} clients after a {s['outage_s']:g} s outage at "
         f"{s['capacity_per_s']:,}/s; seed {s['seed']}\n"

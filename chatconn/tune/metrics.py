@@ -64,10 +64,6 @@ class Metric:
             return f"{value:.2f} × capacity"
         return f"{value:g}"  # pragma: no cover - every metric has one of the units above
 
-    def worse(self, a: float, b: float) -> bool:
-        """True when ``a`` is strictly worse than ``b``."""
-        return a > b if self.better is Better.LOWER else a < b
-
 
 METRICS: dict[str, Metric] = {
     m.name: m

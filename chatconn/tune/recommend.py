@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import ConfigError
+from ..core.policy import RetryPolicy
 from .explain import alternatives, missed, portrait, verdict
 from .metrics import DEFAULT_PARETO_OBJECTIVES, METRICS, Better
 from .objective import DEFAULT_OBJECTIVE, Objective, parse_objective
+from .score import Scores
 from .sweep import ScoredPolicy, SweepResult
 
 __all__ = ["DEFAULT_RUNNERS_UP", "Recommendation", "recommend"]
@@ -54,12 +56,12 @@ class Recommendation:
     explanation: str
 
     @property
-    def policy(self) -> Any:
+    def policy(self) -> RetryPolicy | None:
         """The chosen RetryPolicy, or None."""
         return None if self.chosen is None else self.chosen.policy
 
     @property
-    def scores(self) -> Any:
+    def scores(self) -> Scores | None:
         """The chosen policy's Scores, or None."""
         return None if self.chosen is None else self.chosen.scores
 
