@@ -1,13 +1,14 @@
 # Two entry points for a fresh machine with only python3 and make:
 #   make lab   - set up .venv and open the main notebook in JupyterLab (127.0.0.1)
 #   make test  - set up .venv and run lint, format check and the whole test suite
-# Also: make demo (the command-line tour), make bench (both benchmarks).
+# Also: make demo (the command-line tour), make bench (the benchmarks), make report (the
+# stakeholder report of the sample runs in data/runs), make sample (regenerate that sample).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab demo test lint bench notebooks clean
+.PHONY: lab demo test lint bench notebooks report sample clean
 
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -48,6 +49,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_live.py
 	$(BIN)/python benchmarks/bench_widgets.py
+
+report: $(STAMP)
+	$(BIN)/chatconn report data/runs --out build/report.html --force --title "chatconn sample runs"
+	@echo "open build/report.html in a browser (works offline)"
+
+sample: $(STAMP)
+	$(BIN)/python tools/make_sample.py --force
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/make_notebooks.py

@@ -390,3 +390,24 @@ def chromium(
                 watchdog.cancel()
             with contextlib.suppress(Exception):
                 context.close()
+
+
+def require_browser() -> None:
+    """Skip locally (saying why) when the browser stack is missing; fail when CI is set."""
+    import pytest
+
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(
+            f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-liberation)"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright is not installed (pip install -e '.[dev]')")
+    if not missing:
+        return
+    why = "real-browser test: " + "; ".join(missing)
+    if ci():
+        pytest.fail(f"{why}. CI is set, so this test must run, not skip.", pytrace=False)
+    pytest.skip(f"{why}. Skipped locally; with CI set it fails instead.")

@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser_lab import CHROMIUM, NOTEBOOKS, ROOT, Chromium, Deadline, JupyterLab, chromium, ci
+from browser_lab import (
+    NOTEBOOKS,
+    ROOT,
+    Chromium,
+    Deadline,
+    JupyterLab,
+    chromium,
+    require_browser,
+)
 from browser_lab import jupyter_lab as start_jupyter_lab
 
 pytestmark = pytest.mark.browser
@@ -64,25 +72,6 @@ def artifacts_dir() -> Path:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     return out
-
-
-def require_browser() -> None:
-    """Skip locally (saying why) when the browser stack is missing; fail when CI is set."""
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(
-            f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-liberation)"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright is not installed (pip install -e '.[dev]')")
-    if not missing:
-        return
-    why = "real-browser test: " + "; ".join(missing)
-    if ci():
-        pytest.fail(f"{why}. CI is set, so this test must run, not skip.", pytrace=False)
-    pytest.skip(f"{why}. Skipped locally; with CI set it fails instead.")
 
 
 # -- fixtures ----------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ import pytest
 from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
-from chatconn.runs import load_run
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.session import Endpoint
+from chatconn.runs import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -230,7 +230,7 @@ def test_a_killed_run_keeps_every_line_written_before_the_kill(tmp_path):
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "chatconn.cli", "run", "--lab", "--profile", "3g",
-            "--sessions", "400", "--concurrency", "2", "--time-scale", "1", "--out", str(out),
+            "--sessions", "400", "--concurrency", "10", "--time-scale", "0.5", "--out", str(out),
         ],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -11,6 +11,7 @@ opened offline. Findings are written in plain language (:mod:`chatconn.report.fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +64,7 @@ def write_report(
         partial.write_text(document, encoding="utf-8")
         os.replace(partial, out)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise RunFileError(out, f"cannot write it: {exc.strerror or exc}") from None
     return out, found
