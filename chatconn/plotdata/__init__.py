@@ -15,6 +15,7 @@ imports numpy and chatconn only (no plotly).
     live vs simulated         overlay_info(live, simulated)        OverlayInfo
     quality classes           quality_info(result_or_times)        QualityInfo
     reconnect storm           storm_info(storm_result)             StormInfo
+    lockstep after a drop     lockstep_info(lockstep_report)       LockstepInfo
     policy trade-off (tune)   pareto_info(sweep_result, x, y)      ParetoInfo
     policies side by side     comparison_info({name: result})      ComparisonInfo
 
@@ -53,6 +54,7 @@ from .connect import (
     ttc_info,
 )
 from .live import TimelineInfo, TimelineStrategy, timeline_info
+from .lockstep import LockstepInfo, lockstep_info
 from .schedule import BackoffInfo, backoff_info
 from .storm import StormInfo, storm_info
 from .tune import ParetoInfo, pareto_info
@@ -66,6 +68,7 @@ __all__ = [
     "BackoffInfo",
     "ComparisonInfo",
     "Curve",
+    "LockstepInfo",
     "OverlayInfo",
     "ParetoInfo",
     "QualityBand",
@@ -79,6 +82,7 @@ __all__ = [
     "connect_times",
     "ecdf",
     "ks_distance",
+    "lockstep_info",
     "overlay_info",
     "pareto_info",
     "quality_bands",

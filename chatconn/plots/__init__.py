@@ -13,6 +13,7 @@ Every chart comes in three layers, as Optuna's ``plot_edf`` over ``_get_edf_info
     plot_live_vs_simulated(live, sim)   overlay_info      overlay_figure     two ECDFs, KS
     plot_quality(result_or_times)       quality_info      quality_figure     classes
     plot_storm(storm_result)            storm_info        storm_figure       arrivals/s
+    plot_lockstep(report_or_policy)     lockstep_info     lockstep_figure    share per retry
     plot_pareto(sweep_result, x, y)     pareto_info       pareto_figure      trade-off
     plot_compare({name: result})        comparison_info   comparison_figure  policies
 
@@ -62,6 +63,7 @@ from ..plotdata import (
 from ._style import NO_ATTEMPT, NO_CONNECTED, NO_POLICY, NO_SESSION, TEMPLATE
 from .activity import storm_figure, timeline_figure
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
+from .lockstep import lockstep_figure, plot_lockstep
 from .schedule import backoff_figure
 from .tune import pareto_figure, plot_pareto
 from .update import figure_from_info, refresh, update_figure
@@ -75,11 +77,13 @@ __all__ = [
     "backoff_figure",
     "comparison_figure",
     "figure_from_info",
+    "lockstep_figure",
     "overlay_figure",
     "pareto_figure",
     "plot_backoff",
     "plot_compare",
     "plot_live_vs_simulated",
+    "plot_lockstep",
     "plot_pareto",
     "plot_quality",
     "plot_storm",
