@@ -16,6 +16,7 @@ imports numpy and chatconn only (no plotly).
     quality classes           quality_info(result_or_times)        QualityInfo
     reconnect storm           storm_info(storm_result)             StormInfo
     lockstep after a drop     lockstep_info(lockstep_report)       LockstepInfo
+    calibrated profile        calibration_info(calibration)        CalibrationInfo
     policy trade-off (tune)   pareto_info(sweep_result, x, y)      ParetoInfo
     policies side by side     comparison_info({name: result})      ComparisonInfo
 
@@ -42,6 +43,7 @@ from ._common import (
     ks_distance,
     quality_bands,
 )
+from .calibrate import CalibrationInfo, calibration_info
 from .connect import (
     ComparisonInfo,
     Curve,
@@ -66,6 +68,7 @@ __all__ = [
     "QUALITY_COLOURS",
     "STRATEGY_COLOURS",
     "BackoffInfo",
+    "CalibrationInfo",
     "ComparisonInfo",
     "Curve",
     "LockstepInfo",
@@ -78,6 +81,7 @@ __all__ = [
     "TimelineStrategy",
     "TtcInfo",
     "backoff_info",
+    "calibration_info",
     "comparison_info",
     "connect_times",
     "ecdf",

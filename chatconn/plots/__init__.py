@@ -14,6 +14,7 @@ Every chart comes in three layers, as Optuna's ``plot_edf`` over ``_get_edf_info
     plot_quality(result_or_times)       quality_info      quality_figure     classes
     plot_storm(storm_result)            storm_info        storm_figure       arrivals/s
     plot_lockstep(report_or_policy)     lockstep_info     lockstep_figure    share per retry
+    plot_calibration(calibration)       calibration_info  calibration_figure observed vs fit
     plot_pareto(sweep_result, x, y)     pareto_info       pareto_figure      trade-off
     plot_compare({name: result})        comparison_info   comparison_figure  policies
 
@@ -62,6 +63,7 @@ from ..plotdata import (
 )
 from ._style import NO_ATTEMPT, NO_CONNECTED, NO_POLICY, NO_SESSION, TEMPLATE
 from .activity import storm_figure, timeline_figure
+from .calibrate import calibration_figure, plot_calibration
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
 from .lockstep import lockstep_figure, plot_lockstep
 from .schedule import backoff_figure
@@ -75,12 +77,14 @@ __all__ = [
     "NO_SESSION",
     "TEMPLATE",
     "backoff_figure",
+    "calibration_figure",
     "comparison_figure",
     "figure_from_info",
     "lockstep_figure",
     "overlay_figure",
     "pareto_figure",
     "plot_backoff",
+    "plot_calibration",
     "plot_compare",
     "plot_live_vs_simulated",
     "plot_lockstep",

@@ -1,0 +1,109 @@
+"""The calibration figure: observed against fitted-simulated time to connect, and shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ..plotdata.calibrate import CalibrationInfo, calibration_info
+from ._style import (
+    _INK,
+    _LIVE,
+    _SHARE_TICKS,
+    _TIME,
+    NO_CONNECTED,
+    _band_shapes,
+    _figure,
+    _heading,
+    _log_range,
+    _note,
+    _pct,
+    _s,
+)
+
+
+def calibration_figure(info: CalibrationInfo, *, title: str | None = None) -> go.Figure:
+    """Left: time-to-connect ECDFs, observed and simulated with the fitted profile, over the
+    quality bands. Right: the shares the fit also matched (connected, on attempt 1, via
+    WebSocket, via HTTP fallback), observed beside fitted. Fitted values in the subtitle.
+
+    Traces: 0 fitted ECDF, 1 observed ECDF, 2 observed shares, 3 fitted shares.
+    """
+    styles = ((info.fitted, _INK, "lines"), (info.observed, _LIVE, "lines+markers"))
+    traces: list[Any] = [
+        go.Scatter(
+            name=(
+                f"{curve.name}: {curve.connected:,}/{curve.sessions:,} connected, "
+                f"p50 {_s(curve.p50)}, p95 {_s(curve.p95)}"
+            ),
+            x=curve.x,
+            y=curve.y,
+            mode=mode,
+            marker={"size": 4},
+            line={"shape": "hv", "color": colour, "width": 2.5},
+            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
+        )
+        for curve, colour, mode in styles
+    ]
+    for name, shares, colour in (
+        ("observed share", info.observed_shares, _LIVE),
+        ("fitted share", info.fitted_shares, _INK),
+    ):
+        traces.append(
+            go.Bar(
+                name=name,
+                orientation="h",
+                y=list(info.share_names),
+                x=shares,
+                marker_color=colour,
+                opacity=0.85,
+                text=[f"{v:.1%}" for v in shares],
+                textposition="outside",
+                cliponaxis=False,
+                textfont={"size": 11},
+                hovertemplate=f"{name}: %{{y}} %{{x:.1%}}<extra></extra>",
+                xaxis="x2",
+                yaxis="y2",
+            )
+        )
+    notes = [
+        _heading("Time to connect (connected sessions)", "x"),
+        _heading("Outcomes (share of all sessions)", "x2"),
+    ]
+    if not info.observed.connected or not info.fitted.connected:
+        notes.append(_note(NO_CONNECTED))
+    layout = {
+        "xaxis": {
+            "domain": [0, 0.56],
+            "anchor": "y",
+            "title": {"text": _TIME},
+            "type": "log",
+            "range": _log_range(info.x_range),
+        },
+        "yaxis": {
+            "anchor": "x",
+            "title": {"text": "share of connected sessions"},
+            "tickformat": ".0%",
+            "range": [0, 1.1],
+            "tickvals": _SHARE_TICKS,
+        },
+        "xaxis2": {"domain": [0.8, 1], "anchor": "y2", "tickformat": ".0%", "range": [0, 1.3]},
+        "yaxis2": {"anchor": "x2", "type": "category", "autorange": "reversed"},
+        "barmode": "group",
+        "shapes": _band_shapes(info.bands),
+        "annotations": notes,
+    }
+    fitted = " · ".join(f"{name} {text}" for name, text in zip(info.names, info.texts, strict=True))
+    subtitle = (
+        f"KS distance {info.ks:.3f} · success observed {_pct(info.observed.success_rate)}, "
+        f"fitted {_pct(info.fitted.success_rate)} · base profile '{info.base_name}'"
+        f"<br>fitted: {fitted}"
+    )
+    head = title or "Calibrated profile: observed vs fitted"
+    return _figure(traces, layout, head, subtitle, 360, headings=True)
+
+
+def plot_calibration(calibration: Any, *, title: str | None = None) -> go.Figure:
+    """A :class:`~chatconn.calibrate.Calibration`: the fit, observed against simulated."""
+    return calibration_figure(calibration_info(calibration), title=title)
