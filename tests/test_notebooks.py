@@ -58,6 +58,9 @@ assert summary["success_rate"] == 1.0  # the lab plays global-users' largest, ca
 assert sum(summary["strategy_counts"].values()) == 20
 """,
     "02_live_vs_simulated.ipynb": """
+assert len(recorded) == 24 and all(r.complete and not r.warnings for r in recorded)
+assert all(twin_of(r, recorded) is not None for r in recorded if r.kind == "live")
+assert (replayed.ended_at == twin.result.ended_at).all() and len(frame) == 12 * (40 + 1000)
 from chatconn.plotdata import ks_distance
 s = live.summary()
 assert s["sessions"] == 40 and s["success_rate"] >= 0.9

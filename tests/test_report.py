@@ -36,6 +36,8 @@ def row(**changes):
         "quality": {"excellent": 0.6, "good": 0.4, "poor": 0.0, "critical": 0.0},
         "strategy_share": {"direct_websocket": 1.0, "long_polling": 0.0},
         "twin": None,
+        "twin_success_rate": None,
+        "twin_p50_s": None,
         "ks_to_twin": None,
         "ks_critical": None,
     }
@@ -54,13 +56,15 @@ def test_the_fastest_reliable_policy_per_profile_is_named_with_the_others_times(
         row(policy="fast", label="fast · 3g · live", p95_s=1.0, success_rate=0.8),
     ]
     (best,) = [t for t in texts(rows) if t.startswith("On 3g")]
-    assert best.startswith("On 3g (live), seed connects 95 % of users within 3.1 s (good)")
-    assert "grpc needs 9.5 s" in best and "fast needs 1.0 s and connects 80.0%" in best
+    assert best.startswith(
+        "On 3g (live, 40 sessions each), seed connects 95 % of users within 3.10 s (good)"
+    )
+    assert "grpc needs 9.50 s" in best and "fast needs 1.00 s and connects 80.0%" in best
 
 
 def test_live_runs_are_preferred_over_simulations_for_the_verdict():
     rows = [row(kind="simulated", policy="sim", p95_s=0.5), row(p95_s=3.1)]
-    assert any(t.startswith("On 3g (live), seed") for t in texts(rows))
+    assert any(t.startswith("On 3g (live, 40 sessions), seed") for t in texts(rows))
 
 
 def test_low_success_and_total_failure_are_warnings():
@@ -79,11 +83,36 @@ def test_a_fallback_share_is_explained_with_its_cost():
     assert not [t for t in texts([row()]) if "fallback" in t]
 
 
+def twin(**changes):
+    return row(twin_success_rate=1.0, twin_p50_s=1.0, ks_critical=0.3) | changes
+
+
 def test_agreement_with_the_model_follows_the_ks_test():
-    (good,) = [t for t in texts([row(ks_to_twin=0.1, ks_critical=0.3)], "good") if "KS" in t]
-    assert "agrees with its simulation (KS distance 0.10, below 0.30" in good
-    (bad,) = texts([row(ks_to_twin=0.5, ks_critical=0.3)], "warning")
-    assert "differs from its simulation (KS distance 0.50, above 0.30)" in bad
+    agreeing = [twin(ks_to_twin=0.1), twin(label="grpc · 3g · live", ks_to_twin=0.2)]
+    (good,) = [t for t in texts(agreeing, "good") if "KS" in t]
+    assert good.startswith("These live runs agree with their simulations")
+    assert "seed · 3g · live (0.10 < 0.30), grpc · 3g · live (0.20 < 0.30)" in good
+    (bad,) = texts([twin(ks_to_twin=0.5, p50_s=1.5)], "warning")
+    assert "differs from its simulation (medians 1.50 s live vs 1.00 s simulated; KS " in bad
+
+
+def test_a_small_systematic_offset_is_a_note_that_names_the_time_scale():
+    (note,) = [t for t in texts([twin(ks_to_twin=0.9, p50_s=1.03, time_scale=0.02)]) if "KS" in t]
+    assert "is consistently 3.0% slower than its simulation" in note
+    assert "at time scale ×0.02 each millisecond of real overhead counts 50×" in note
+
+
+def test_different_success_rates_live_and_simulated_are_a_warning():
+    (bad,) = texts([twin(success_rate=0.5, twin_success_rate=1.0)], "warning")[1:]
+    assert "50.0% connected live but 100% in its simulation" in bad
+
+
+def test_simulated_twins_do_not_repeat_their_live_runs_findings():
+    low = {"success_rate": 0.5, "attempts_mean": 4.0}
+    rows = [row(**low), row(kind="simulated", label="seed · 3g · simulated", **low)]
+    assert [t for t in texts(rows, "warning") if "only" in t] == [
+        t for t in texts(rows[:1], "warning") if "only" in t
+    ]
 
 
 def test_an_interrupted_run_and_many_attempts_are_called_out():

@@ -81,28 +81,81 @@ removing a rung, or shortening `base_timeout`, and see what it does to everyone 
     ],
     "02_live_vs_simulated.ipynb": [
         md("""
-# Live vs simulated: one profile, two worlds
+# Live vs simulated: recorded runs, and a run of your own
 
-The same `NetworkProfile` drives the simulator's model and the lab server's chaos proxy.
-Here we connect real clients (websockets, httpx) to the lab behind a **3G** profile and
-compare their time to connect with a simulation of the same policy and profile.
+The same `NetworkProfile` drives the simulator's model and the lab server's chaos proxy, so
+a live run and a simulation of "3G" or "corporate firewall" can be compared honestly.
 
-`time_scale` shrinks every timeout, wait and injected delay by the same factor so the live
-run takes seconds; times are reported back in *profile time*.
+**Recorded runs first.** `data/runs` ships a curated sample: live runs of three policies
+against the lab under four profiles, each with its simulated twin (same policy, profile and
+seed). Regenerate it with `make sample`; make a stakeholder report of it with
+`make report`.
+"""),
+        code("""
+import pandas as pd
+
+from chatconn.plots import plot_compare, plot_live_vs_simulated, plot_quality, plot_timeline
+from chatconn.runs import SAMPLE_DIR, compare_runs, load_runs, replay, sessions_frame, twin_of
+
+recorded = load_runs(SAMPLE_DIR)
+table = pd.DataFrame(compare_runs(recorded)).set_index("label")
+table[["sessions", "success_rate", "p50_s", "p95_s", "attempts_mean", "ks_to_twin",
+       "ks_critical"]].round(3)
+"""),
+        md("""
+**What to look at:** `ks_to_twin` is the largest gap between a live run's time-to-connect
+curve and its twin's; below `ks_critical` the live run shows no sign of differing from the
+model. Every recorded run, live or simulated, plots like a fresh one:
+"""),
+        code("""
+def run_of(label):
+    return next(r for r in recorded if r.label == label)
+
+live_3g = run_of("seed · 3g · live")
+plot_live_vs_simulated(live_3g, twin_of(live_3g, recorded).result,
+                       title="Recorded: seed on 3G, live vs its simulated twin")
+"""),
+        code("""
+firewall = {r.label: r.result for r in recorded if r.header.target_name == "corporate-firewall"}
+plot_compare(firewall, title="Recorded: behind a WebSocket-blocking proxy")
+"""),
+        code("""
+plot_timeline(run_of("seed · corporate-firewall · live"), max_sessions=20,
+              title="Recorded timeline: four hanging WebSocket attempts, then long polling")
+"""),
+        md("""
+A simulated run replays from its header (policy, full profile, seed) to identical arrays;
+a live run's twin is the same simulation. Per-session data comes back as a DataFrame:
+"""),
+        code("""
+twin = run_of("seed · 3g · simulated")
+replayed = replay(twin)
+print("replay identical:", bool((replayed.ended_at == twin.result.ended_at).all()))
+frame = sessions_frame(recorded)
+frame.groupby(["profile", "policy", "kind"])["connected"].mean().unstack("kind").round(3)
+"""),
+        md("""
+## A run of your own
+
+Forty real sessions (websockets, httpx) against an in-process lab on loopback behind the
+**3G** profile. `time_scale` shrinks every timeout, wait and injected delay by the same
+factor so the run takes seconds; times are reported back in *profile time*.
 """),
         code("""
 from chatconn import policy_preset, profile_preset, simulate
 from chatconn.live import run_live
-from chatconn.plots import plot_live_vs_simulated, plot_quality, plot_timeline
+from chatconn.runs import save_run
 
 policy = policy_preset("seed")
 profile = profile_preset("3g")
 TIME_SCALE = 0.1
+SAVE_TO = None  # e.g. "../data/runs/mine/" to keep this run (a directory names the file)
 """),
-        md("Forty real sessions, twenty at a time, against an in-process lab on loopback:"),
         code("""
 live = await run_live(policy, 40, concurrency=20, seed=1, time_scale=TIME_SCALE,
-                      lab_profile=profile)
+                      lab_profile=profile, policy_name="seed")
+if SAVE_TO:
+    print("saved to", save_run(live, SAVE_TO))
 live.summary()["time_to_connect_s"]
 """),
         md("The simulator draws 100,000 sessions of the same policy and profile:"),

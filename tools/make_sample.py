@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 s = live.summary()
+                p50 = s["time_to_connect_s"]["p50"]
                 print(
                     f"{stem:<32} live ×{scale:<4g} {s['success_rate']:>6.1%} connected, "
-                    f"p50 {s['time_to_connect_s']['p50'] or 0:7.2f} s "
+                    f"p50 {'-' if p50 is None else f'{p50:.2f} s':>9} "
                     f"({time.perf_counter() - t0:5.1f} s wall)",
                     flush=True,
                 )

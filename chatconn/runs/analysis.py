@@ -86,7 +86,8 @@ def compare_runs(
     runs: Sequence[Run], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
 ) -> list[dict[str, Any]]:
     """One row per run: policy, profile, success, p50/p95, attempts, quality mix, and for
-    live runs the KS distance to their simulated twin (recorded, else replayed)."""
+    live runs their simulated twin's (recorded, else replayed) success rate and median and
+    the KS distance between the two (None when either side has no connected session)."""
     rows = []
     for run in runs:
         s = run.result.summary(thresholds)
@@ -108,6 +109,8 @@ def compare_runs(
             "quality": _share(s["quality"], s["sessions"]),
             "strategy_share": s["strategy_share"],
             "twin": None,
+            "twin_success_rate": None,
+            "twin_p50_s": None,
             "ks_to_twin": None,
             "ks_critical": None,
         }
@@ -115,10 +118,16 @@ def compare_runs(
             twin = twin_of(run, runs)
             simulated = twin.result if twin is not None else replay(run, sessions=20_000)
             row["twin"] = twin.path.name if twin is not None else "replayed (20,000 sessions)"
-            row["ks_to_twin"] = ks_distance(run.result.time_to_connect, simulated.time_to_connect)
+            twin_summary = simulated.summary(thresholds)
+            row["twin_success_rate"] = twin_summary["success_rate"]
+            row["twin_p50_s"] = twin_summary["time_to_connect_s"]["p50"]
             ok_live = int(run.result.connected.sum())
             ok_sim = int(simulated.connected.sum())
-            row["ks_critical"] = ks_critical(ok_live, ok_sim)
+            if ok_live and ok_sim:  # KS compares the times of those who connected
+                row["ks_to_twin"] = ks_distance(
+                    run.result.time_to_connect, simulated.time_to_connect
+                )
+                row["ks_critical"] = ks_critical(ok_live, ok_sim)
         rows.append(row)
     return rows
 
