@@ -72,7 +72,7 @@ def test_low_success_and_total_failure_are_warnings():
     assert "only 90.0% of users connected" in partial and "4.0 attempts" in partial
     none = row(success_rate=0.0, p50_s=None, p95_s=None, strategy_share={"direct_websocket": 0})
     (failed,) = texts([none], "warning")
-    assert "None connected" in failed
+    assert "no user connected" in failed
 
 
 def test_a_fallback_share_is_explained_with_its_cost():
@@ -147,7 +147,7 @@ def test_the_summary_table_shows_what_compare_runs_computed(runs, tmp_path):
     document, found = build_report(loaded)
     for r in compare_runs(loaded):
         assert f"<td>{r['sessions']:,}</td><td>{r['success_rate']:.1%}</td>" in document
-    assert "websockets · corporate-firewall · simulated: only 0%" in " ".join(f.text for f in found)
+    assert "websockets · corporate-firewall · simulated: no user connected" in " ".join(f.text for f in found)
 
 
 def test_text_from_run_files_is_escaped(tmp_path):

@@ -22,7 +22,7 @@ from ..plotdata import QUALITY_COLOURS as _QUALITY_COLOURS
 from ..plots import plot_compare, plot_live_vs_simulated, plot_quality, plot_timeline
 from ..runs.analysis import replay, twin_of
 from ..runs.load import Run
-from .findings import Finding
+from .findings import Finding, agreement, median_offset
 
 __all__ = ["render_report"]
 
@@ -81,11 +81,14 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         "<th>quality E / G / P / C</th><th>vs model (KS)</th></tr>"
     )
     body = []
-    for r in rows:
-        if r["ks_to_twin"] is None:
+    order = {"live": 0, "simulated": 1}
+    for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order[r["kind"]])):
+        verdict = agreement(r)
+        if verdict is None:
             agree = "—"
+        elif verdict == "offset":
+            agree = f"{r['ks_to_twin']:.2f} (median {median_offset(r):+.1%})"
         else:
-            verdict = "agrees" if r["ks_to_twin"] <= r["ks_critical"] else "differs"
             agree = f"{r['ks_to_twin']:.2f} ({verdict})"
         kind = r["kind"] + ("" if r["complete"] else ", interrupted")
         if r["kind"] == "live" and r["time_scale"] != 1:

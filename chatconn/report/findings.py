@@ -28,7 +28,7 @@ from typing import Any
 
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds, classify
 
-__all__ = ["Finding", "findings"]
+__all__ = ["Finding", "agreement", "findings", "median_offset"]
 
 #: Below this success rate a run is called out (share of sessions connected).
 SUCCESS_FLOOR = 0.99
@@ -122,18 +122,19 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
     label, success = row["label"], row["success_rate"]
     if success is not None and success < SUCCESS_FLOOR:
         reached = [k for k, v in row["strategy_share"].items() if v > 0]
-        why = (
-            " None connected: its strategy ladder never got through on this network."
-            if success == 0
-            else f" Those who connected used {', '.join(reached)}."
-        )
-        out.append(
-            Finding(
-                "warning",
-                f"{label}: only {_pct(success)} of users connected; the rest gave up after "
-                f"{row['attempts_mean']:.1f} attempts on average.{why}",
+        if success == 0:
+            text = (
+                f"{label}: no user connected; every one gave up after "
+                f"{row['attempts_mean']:.1f} attempts on average. Its strategy ladder never "
+                "got through on this network."
             )
-        )
+        else:
+            text = (
+                f"{label}: only {_pct(success)} of users connected; the rest gave up after "
+                f"{row['attempts_mean']:.1f} attempts on average. Those who connected used "
+                f"{', '.join(reached)}."
+            )
+        out.append(Finding("warning", text))
     fallback = 1.0 - row["strategy_share"].get(_DIRECT, 0.0)
     if success and fallback >= FALLBACK_SHARE:
         used = sorted(
@@ -162,6 +163,24 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
     return out
 
 
+def median_offset(row: dict[str, Any]) -> float | None:
+    """How much later (> 0) or sooner the live median is than its twin's, as a share."""
+    live, twin = row.get("p50_s"), row.get("twin_p50_s")
+    return (live - twin) / twin if live and twin else None
+
+
+def agreement(row: dict[str, Any]) -> str | None:
+    """ "agrees", "offset" (significant, medians within SMALL_OFFSET) or "differs" for a live
+    run with a KS distance to its twin; None otherwise. The report's table uses it too."""
+    ks, critical = row.get("ks_to_twin"), row.get("ks_critical")
+    if ks is None or critical is None:
+        return None
+    if ks <= critical:
+        return "agrees"
+    offset = median_offset(row)
+    return "offset" if offset is not None and abs(offset) <= SMALL_OFFSET else "differs"
+
+
 def _agreement(rows: Sequence[dict[str, Any]]) -> list[Finding]:
     out = []
     agreeing: list[str] = []
@@ -183,10 +202,9 @@ def _agreement(rows: Sequence[dict[str, Any]]) -> list[Finding]:
         if ks <= critical:
             agreeing.append(f"{label} ({ks:.2f} < {critical:.2f})")
             continue
-        live_p50, twin_p50 = row["p50_s"], row["twin_p50_s"]
-        offset = (live_p50 - twin_p50) / twin_p50 if live_p50 and twin_p50 else None
-        medians = f"medians {_s(live_p50)} live vs {_s(twin_p50)} simulated"
-        if offset is not None and abs(offset) <= SMALL_OFFSET:
+        offset = median_offset(row)
+        medians = f"medians {_s(row['p50_s'])} live vs {_s(row['twin_p50_s'])} simulated"
+        if agreement(row) == "offset":
             scale = row.get("time_scale") or 1.0
             why = (
                 f"; at time scale ×{scale:g} each millisecond of real overhead counts "
