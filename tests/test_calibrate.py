@@ -349,9 +349,9 @@ def test_calibration_figure_shows_both_curves_the_shares_and_the_fit(small_fit):
 
 # --------------------------------------------------------------------------- live
 LIVE_POLICY = RetryPolicy(
-    base_timeout=1.0,
-    max_timeout=1.0,
-    extended_timeout=1.0,
+    base_timeout=2.0,  # 0.4 s of wall time: a loaded machine does not time out a good path
+    max_timeout=2.0,
+    extended_timeout=2.0,
     timeout_growth=1.0,
     max_attempts=4,
     initial_delay=0.25,
@@ -374,10 +374,12 @@ def test_fit_to_a_live_run_against_the_lab_finds_its_proxy_share_and_rtt():
     """60 real sessions, 5 at a time, at time scale 0.2 (about 10 s here).
 
     Honest tolerances for 60 sessions: the lab draws which sessions sit behind the proxy, so
-    the run's own share is 0.3 +/- 0.06 (one binomial sd); the fit must match that share
-    closely and 0.3 within 0.2. RTT: about 40 first-attempt successes give the median to
-    +/- 6 %, and the lab's own CPU time per connect (client and server in one process) reads
-    as RTT — +5 to +15 % on this machine — so the band is asymmetric.
+    the run's own share (the sessions whose upgrade got a 403, from the attempt records) is
+    0.3 +/- 0.06 (one binomial sd); the fit must find that share (it did within 0.01 in
+    every trial run, loaded or not) and 0.3 within 0.2. RTT: about 40 first-attempt
+    successes give the median to +/- 6 %, and the CPU time client and lab spend per connect
+    in one process reads as RTT — +5 to +15 % here, up to +35 % with three runs at once on
+    two cores — so the band is asymmetric.
     """
     live = run(
         run_live(LIVE_POLICY, 60, concurrency=5, seed=1, time_scale=0.2, lab_profile=LAB), 60
@@ -386,10 +388,12 @@ def test_fit_to_a_live_run_against_the_lab_finds_its_proxy_share_and_rtt():
         rtt_median_s=0.03, rtt_sigma=0.6, stall_probability=0.0, ws_blocked_share=0.0
     )
     fit = calibrate(live, base=base, seed=2, bootstrap=0)
-    result = live.result
     assert fit.policy is LIVE_POLICY and fit.observed_sessions == 60
-    never_ws = 1.0 - np.mean(result.connected & (result.strategy == Strategy.DIRECT_WEBSOCKET.code))
-    assert fit.values["ws_blocked_share"] == pytest.approx(never_ws, abs=0.05)
+    rejected = {
+        r.session for r in live.records if r.error_category == ErrorCategory.UPGRADE_REJECTED
+    }
+    behind_proxy = len(rejected) / 60
+    assert fit.values["ws_blocked_share"] == pytest.approx(behind_proxy, abs=0.05)
     assert fit.values["ws_blocked_share"] == pytest.approx(LAB.ws_blocked_share, abs=0.2)
-    assert 0.075 <= fit.values["rtt_median_s"] <= 0.14
+    assert 0.075 <= fit.values["rtt_median_s"] <= 0.15
     assert 0.0 <= fit.values["stall_probability"] <= 0.2
