@@ -38,7 +38,7 @@ from chatconn.core.profiles import FaultMode, NetworkProfile, profile_preset
 from chatconn.core.strategies import ErrorCategory, Strategy
 from chatconn.live.run import run_live
 from chatconn.plotdata import calibration_info
-from chatconn.plots import calibration_figure, plot_calibration
+from chatconn.plots import calibration_figure, figure_from_info, plot_calibration
 from chatconn.simulate import SimulationResult, simulate
 
 SEED_POLICY = policy_preset("seed")
@@ -343,6 +343,8 @@ def test_calibration_figure_shows_both_curves_the_shares_and_the_fit(small_fit):
     assert calibration_figure(
         calibration_info(small_fit), title="Fit"
     ).layout.title.text.startswith("Fit")
+    same = figure_from_info(calibration_info(small_fit))
+    assert same.to_plotly_json() == fig.to_plotly_json()
     with pytest.raises(ConfigError):
         calibration_info(small_fit.observed)
 

@@ -23,7 +23,7 @@ from chatconn.lockstep import (
     lockstep,
 )
 from chatconn.plotdata import lockstep_info
-from chatconn.plots import lockstep_figure, plot_lockstep
+from chatconn.plots import figure_from_info, lockstep_figure, plot_lockstep
 from chatconn.storm import storm
 
 FULL_JITTER = RetryPolicy(jitter_mode=JitterMode.FULL, jitter=1.0)
@@ -224,5 +224,6 @@ def test_figure_bars_the_start_share_with_threshold_lines_and_the_verdict_in_the
     assert list(fig.data[1].y) == report.wait_share.tolist()
     assert "lockstep" in fig.layout.title.text
     assert sorted(s.y0 for s in fig.layout.shapes) == [CLUSTERED_SHARE, LOCKSTEP_SHARE]
+    assert figure_from_info(lockstep_info(report)).to_plotly_json() == fig.to_plotly_json()
     titled = plot_lockstep(policy_preset("seed"), clients=1_000, title="Seed")
     assert titled.layout.title.text.startswith("Seed")

@@ -16,9 +16,13 @@ from ..plotdata import (
     TimelineInfo,
     TtcInfo,
 )
+from ..plotdata.calibrate import CalibrationInfo
+from ..plotdata.lockstep import LockstepInfo
 from ..plotdata.tune import ParetoInfo
 from .activity import storm_figure, timeline_figure
+from .calibrate import calibration_figure
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
+from .lockstep import lockstep_figure
 from .schedule import backoff_figure
 from .tune import pareto_figure
 
@@ -32,6 +36,8 @@ _BUILDERS: dict[type, Callable[..., go.Figure]] = {
     StormInfo: storm_figure,
     ComparisonInfo: comparison_figure,
     ParetoInfo: pareto_figure,
+    LockstepInfo: lockstep_figure,
+    CalibrationInfo: calibration_figure,
 }
 
 
