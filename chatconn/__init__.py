@@ -26,6 +26,8 @@ from .core import (
     Quality,
     QualityThresholds,
     RetryPolicy,
+    RunFileError,
+    RunFileWarning,
     Schedule,
     SimulationError,
     Strategy,
@@ -43,6 +45,8 @@ from .core import (
     profile_names,
     profile_preset,
     quality_counts,
+    target_from_dict,
+    target_to_dict,
 )
 from .reference import simulate_reference
 from .simulate import SimulationResult, simulate
@@ -68,6 +72,8 @@ __all__ = [
     "Quality",
     "QualityThresholds",
     "RetryPolicy",
+    "RunFileError",
+    "RunFileWarning",
     "Schedule",
     "SimulationError",
     "SimulationResult",
@@ -90,4 +96,6 @@ __all__ = [
     "simulate",
     "simulate_reference",
     "storm",
+    "target_from_dict",
+    "target_to_dict",
 ]

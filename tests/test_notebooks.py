@@ -73,12 +73,21 @@ assert results["signalr"].peak_per_s == CLIENTS  # no jitter: the whole herd in 
 assert results["aws-decorrelated"].peak_per_s <= CAPACITY
 assert results["aws-standard"].peak_per_s > 10 * CAPACITY
 assert all(r.reconnected_all_s is not None for r in results.values())
+assert str(locksteps["signalr"].verdict) == "lockstep" and locksteps["signalr"].worst_share == 1.0
+assert str(locksteps["aws-decorrelated"].verdict) == "spread"
 """,
     "04_compare_policies.ipynb": """
 assert all(r.sessions == 100_000 for r in worldwide.values())
 assert firewall["seed"].summary()["success_rate"] > 0.99  # long polling gets through
 for name in ("grpc", "websockets", "socketio", "signalr"):  # WebSocket-only ladders
     assert firewall[name].summary()["success_rate"] == 0.0
+""",
+    "05_tune_policy.ipynb": """
+assert len(result.scored) == 24 and rec.chosen is not None
+assert rec.scores.peak_over_capacity <= 2 and rec.scores.success_rate >= 0.99
+assert str(no_jitter_lockstep.verdict) == "lockstep" and str(picked_lockstep.verdict) != "lockstep"
+assert abs(fit.values["rtt_median_s"] / 0.25 - 1) < 0.35  # 40 sessions of the lab's 3G
+assert parallel.scores == result.scores
 """,
 }
 

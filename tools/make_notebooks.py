@@ -183,8 +183,12 @@ second; the rest are refused and retry. Policies without jitter — or that cap 
 *after* jittering it — bring the herd back in lockstep.
 """),
         code("""
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
 from chatconn import policy_preset, storm
-from chatconn.plots import plot_storm
+from chatconn.lockstep import lockstep
+from chatconn.plots import plot_lockstep, plot_storm
 
 CLIENTS, OUTAGE_S, CAPACITY = 20_000, 30, 2_000
 results = {name: storm(policy_preset(name), CLIENTS, OUTAGE_S, CAPACITY, seed=1)
@@ -197,9 +201,25 @@ sends every client in the same second; botocore's 50 ms full-jitter base hammers
 far above capacity; decorrelated jitter stays under it but takes longer to bring everyone
 back. That is the trade-off to choose.
 """),
-        code('plot_storm(results["signalr"])'),
-        code('plot_storm(results["aws-decorrelated"])'),
-        code('plot_storm(results["socketio"])'),
+        md("""
+Next to each storm, the **lockstep detector**: of the clients dropped together, the largest
+share that starts retry *k* within the same 100 ms. Near 1 means the herd moves as one
+(no jitter, a fixed table, a cap applied after jitter); the verdict names the cause.
+"""),
+        code("""
+def storm_and_lockstep(name):
+    report = lockstep(policy_preset(name), clients=CLIENTS, seed=1)
+    return widgets.HBox([
+        go.FigureWidget(plot_storm(results[name])).update_layout(width=560),
+        go.FigureWidget(plot_lockstep(report)).update_layout(width=460),
+    ])
+
+locksteps = {name: lockstep(policy_preset(name), clients=CLIENTS, seed=1) for name in results}
+{name: (str(r.verdict), round(r.worst_share, 3)) for name, r in locksteps.items()}
+"""),
+        code('storm_and_lockstep("signalr")'),
+        code('storm_and_lockstep("aws-decorrelated")'),
+        code('storm_and_lockstep("socketio")'),
     ],
     "04_compare_policies.ipynb": [
         md("""
@@ -229,6 +249,95 @@ minutes of hanging WebSocket attempts.
         code("""
 firewall = compare("corporate-firewall", sessions=20_000)
 plot_compare(firewall)
+"""),
+    ],
+    "05_tune_policy.ipynb": [
+        md("""
+# Which policy should we ship?
+
+Sweep a grid of policy numbers over the users you have, score every policy on what it
+costs the users (p95 time to connect, success, attempts) and the server (the busiest
+second of a reconnect storm), keep the real trade-offs (the Pareto front) and let a stated
+objective pick one — with a paragraph you can paste into a design review. Then check the
+pick for lockstep, and tune against a network **fitted to recorded live timings**.
+"""),
+        code("""
+import pandas as pd
+
+from chatconn import policy_preset, profile_preset, storm
+from chatconn.calibrate import calibrate
+from chatconn.lockstep import lockstep
+from chatconn.plots import plot_calibration, plot_lockstep, plot_pareto, plot_storm
+from chatconn.runs import SAMPLE_DIR, load_run
+from chatconn.tune import parse_objective, recommend, sweep
+
+base = policy_preset("seed")
+GRID = {"initial_delay": [0.25, 0.5, 1.0, 2.0], "multiplier": [1.5, 2.0],
+        "jitter": [0.0, 0.2, 0.5]}
+STORM = dict(clients=10_000, outage_s=30, capacity=1_000)
+OBJECTIVE = parse_objective("min p95_s; peak_over_capacity <= 2; success_rate >= 99%")
+
+result = sweep(base, GRID, "global-users", sessions=20_000, seed=1, **STORM)
+scores = pd.DataFrame([{**dict(s.point.changes), **s.scores.to_dict()} for s in result.scored])
+scores.round(3).sort_values("p95_s").head(8)
+"""),
+        md("""
+**What to look at:** every dot is a policy; the line joins the ones no other policy beats
+on both axes. The dashed line is the objective's storm limit; the star is the pick.
+"""),
+        code("""
+rec = recommend(result, OBJECTIVE)
+print(rec.explanation)
+plot_pareto(result, objective=OBJECTIVE)
+"""),
+        md("""
+## Lockstep check
+
+The pick against the same policy without jitter: the storm (arrivals per second against
+capacity) and, next to it, the share of clients retrying within the same 100 ms.
+"""),
+        code("""
+no_jitter = rec.policy.with_changes(jitter=0.0)
+picked_lockstep = lockstep(rec.policy, clients=STORM["clients"], seed=1)
+no_jitter_lockstep = lockstep(no_jitter, clients=STORM["clients"], seed=1)
+print("recommended:", picked_lockstep.verdict, "|", " ".join(picked_lockstep.reasons))
+print("no jitter:  ", no_jitter_lockstep.verdict, "|", " ".join(no_jitter_lockstep.reasons))
+plot_storm(storm(no_jitter, STORM["clients"], STORM["outage_s"], STORM["capacity"], seed=1),
+           title="The pick without jitter: the herd in lockstep")
+"""),
+        code("plot_lockstep(no_jitter_lockstep)"),
+        code("plot_lockstep(picked_lockstep)"),
+        md("""
+## Tune against a network fitted to your own timings
+
+`calibrate` fits RTT median and spread, the stall rate and the share of users whose
+WebSocket is blocked to observed sessions (a live run or a loaded run file) of a known
+policy. Here: the recorded live run of the seed policy on the lab's 3G profile
+(`data/runs`), fitted from the 3G profile's other settings.
+"""),
+        code("""
+observed = load_run(SAMPLE_DIR / "live-seed-3g.jsonl")
+fit = calibrate(observed, base="3g", seed=1)
+print(fit.description)
+plot_calibration(fit)
+"""),
+        code("""
+fitted = sweep(base, GRID, fit.profile, sessions=20_000, seed=1, **STORM)
+print(recommend(fitted, OBJECTIVE).explanation)
+"""),
+        md("""
+## Bigger sweeps
+
+`sweep` takes any `concurrent.futures.Executor`, and gives the same scores on each (every
+policy meets the same simulated users): a process pool here, or a `dask.distributed`
+cluster (`Client(...).get_executor()`) when a sweep outgrows one machine — see README.
+"""),
+        code("""
+from concurrent.futures import ProcessPoolExecutor
+
+with ProcessPoolExecutor(max_workers=2) as pool:
+    parallel = sweep(base, GRID, "global-users", sessions=20_000, seed=1, executor=pool, **STORM)
+print("same scores in a process pool:", parallel.scores == result.scores)
 """),
     ],
 }

@@ -4,7 +4,14 @@ Imports nothing from asyncio, websockets, httpx, plotly or ipywidgets, and reads
 clock and no global random state: time and a ``numpy.random.Generator`` are passed in.
 """
 
-from .errors import ChatconnError, ConfigError, SimulationError, UnknownNameError
+from .errors import (
+    ChatconnError,
+    ConfigError,
+    RunFileError,
+    RunFileWarning,
+    SimulationError,
+    UnknownNameError,
+)
 from .planner import AttemptPlan, ConnectPlanner, GiveUp, GiveUpReason
 from .policy import JitterMode, RetryPolicy, WaitAnchor
 from .presets import POLICY_PRESETS, policy_preset, policy_preset_names
@@ -18,6 +25,8 @@ from .profiles import (
     population_preset,
     profile_names,
     profile_preset,
+    target_from_dict,
+    target_to_dict,
 )
 from .quality import DEFAULT_THRESHOLDS, Quality, QualityThresholds, classify, quality_counts
 from .schedule import Schedule, draw_waits, nominal_timeouts, nominal_waits
@@ -41,6 +50,8 @@ __all__ = [
     "Quality",
     "QualityThresholds",
     "RetryPolicy",
+    "RunFileError",
+    "RunFileWarning",
     "Schedule",
     "SimulationError",
     "Strategy",
@@ -58,4 +69,6 @@ __all__ = [
     "profile_names",
     "profile_preset",
     "quality_counts",
+    "target_from_dict",
+    "target_to_dict",
 ]
