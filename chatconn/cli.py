@@ -48,6 +48,7 @@ from .core.profiles import (
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
 from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
+from .lockstep import lockstep
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 from .tune.cli import add_tune_parser, print_tune, run_tune
@@ -343,6 +344,12 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
             f"  refused {report['refused']} attempts; {report['beyond_policy']} clients "
             "would have given up under the policy's own limits\n"
         )
+        herd = report["lockstep"]
+        worst = "" if herd["worst_attempt"] is None else f" at retry {herd['worst_attempt']}"
+        out(
+            f"  lockstep: {herd['verdict']} ({herd['worst_share']:.0%} of clients retry within "
+            f"the same {herd['window_s'] * 1000:.0f} ms{worst}) - {' '.join(herd['reasons'])}\n"
+        )
 
 
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -381,7 +388,9 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result = storm(
             policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
         )
-        return {"policy": args.policy, "seed": args.seed, **result.to_dict()}
+        herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
+        report = {"policy": args.policy, "seed": args.seed, **result.to_dict()}
+        return report | {"lockstep": herd.to_dict()}
     if args.command == "run":
         return _run_live(args, policy)
     raise UsageError(f"chatconn: error: unknown command {args.command!r}")  # pragma: no cover

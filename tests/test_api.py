@@ -9,16 +9,31 @@ from pathlib import Path
 import pytest
 
 import chatconn
+import chatconn.calibrate
 import chatconn.core
 import chatconn.lab
 import chatconn.live
+import chatconn.lockstep
+import chatconn.report
+import chatconn.runs
+import chatconn.tune
 
 CORE_DIR = Path(chatconn.core.__file__).resolve().parent
 CORE_FILES = sorted(CORE_DIR.glob("*.py"))
 FORBIDDEN = {"asyncio", "websockets", "httpx", "plotly", "ipywidgets", "time", "random"}
 
 
-PACKAGES = [chatconn, chatconn.core, chatconn.live, chatconn.lab]
+PACKAGES = [
+    chatconn,
+    chatconn.core,
+    chatconn.live,
+    chatconn.lab,
+    chatconn.runs,
+    chatconn.report,
+    chatconn.tune,
+    chatconn.calibrate,
+    chatconn.lockstep,
+]
 
 
 def isort_key(name: str) -> tuple[int, str]:

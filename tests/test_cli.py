@@ -363,3 +363,12 @@ def test_real_process_error_exits_2_with_one_line():
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1
     assert "nowhere" in done.stderr
+
+
+def test_storm_reports_the_lockstep_detector_beside_the_herd(capsys):
+    assert main(["storm", "--policy", "signalr", "--clients", "2000", "--json"]) == 0
+    herd = json.loads(capsys.readouterr().out)["lockstep"]
+    assert herd["verdict"] == "lockstep" and herd["worst_share"] == 1.0
+    assert herd["causes"] == ["fixed_table"]
+    assert main(["storm", "--policy", "aws-decorrelated", "--clients", "2000"]) == 0
+    assert "  lockstep: spread (" in capsys.readouterr().out

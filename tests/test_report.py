@@ -147,7 +147,9 @@ def test_the_summary_table_shows_what_compare_runs_computed(runs, tmp_path):
     document, found = build_report(loaded)
     for r in compare_runs(loaded):
         assert f"<td>{r['sessions']:,}</td><td>{r['success_rate']:.1%}</td>" in document
-    assert "websockets · corporate-firewall · simulated: no user connected" in " ".join(f.text for f in found)
+    assert "websockets · corporate-firewall · simulated: no user connected" in " ".join(
+        f.text for f in found
+    )
 
 
 def test_text_from_run_files_is_escaped(tmp_path):
