@@ -203,3 +203,11 @@ def test_signalr_parameters_match_default_reconnect_policy():
 def test_signalr_cannot_be_given_more_attempts_than_its_table():
     with pytest.raises(ValueError, match="max_attempts"):
         policy_preset("signalr").with_changes(max_attempts=6)
+
+
+def test_a_policy_is_recognised_as_the_preset_it_equals():
+    from chatconn import policy_preset_name_of
+
+    for name in policy_preset_names():
+        assert policy_preset_name_of(policy_preset(name)) == name
+    assert policy_preset_name_of(policy_preset("seed").with_changes(jitter=0.25)) is None

@@ -77,6 +77,10 @@ summary["success_rate"], summary["time_to_connect_s"]["p50"], summary["strategy_
 and how far the live curve sits from the simulated one. Behind `corporate-firewall`, watch
 the seed ladder spend minutes on WebSocket rungs before long polling connects — then try
 removing a rung, or shortening `base_timeout`, and see what it does to everyone else.
+
+To keep a run for later (notebook 02 reloads and compares runs; `make report` reports on
+them): `from chatconn.runs import save_run; save_run(live.last_run, "../data/runs/mine/")`
+— a directory names the file after the run, and nothing is ever overwritten.
 """),
     ],
     "02_live_vs_simulated.ipynb": [

@@ -14,7 +14,7 @@ from .errors import (
 )
 from .planner import AttemptPlan, ConnectPlanner, GiveUp, GiveUpReason
 from .policy import JitterMode, RetryPolicy, WaitAnchor
-from .presets import POLICY_PRESETS, policy_preset, policy_preset_names
+from .presets import POLICY_PRESETS, policy_preset, policy_preset_name_of, policy_preset_names
 from .profiles import (
     FaultMode,
     NetworkProfile,
@@ -63,6 +63,7 @@ __all__ = [
     "nominal_timeouts",
     "nominal_waits",
     "policy_preset",
+    "policy_preset_name_of",
     "policy_preset_names",
     "population_names",
     "population_preset",

@@ -14,7 +14,7 @@ from .errors import UnknownNameError
 from .policy import JitterMode, RetryPolicy, WaitAnchor
 from .strategies import Strategy
 
-__all__ = ["POLICY_PRESETS", "policy_preset", "policy_preset_names"]
+__all__ = ["POLICY_PRESETS", "policy_preset", "policy_preset_name_of", "policy_preset_names"]
 
 _WS = (Strategy.DIRECT_WEBSOCKET,)
 
@@ -198,6 +198,14 @@ POLICY_PRESETS: dict[str, Callable[[], RetryPolicy]] = {
 
 def policy_preset_names() -> tuple[str, ...]:
     return tuple(POLICY_PRESETS)
+
+
+def policy_preset_name_of(policy: RetryPolicy) -> str | None:
+    """The preset ``policy`` equals field for field, if any (labels run files and reports)."""
+    for name in POLICY_PRESETS:
+        if policy_preset(name) == policy:
+            return name
+    return None
 
 
 def policy_preset(name: str) -> RetryPolicy:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..core.quality import Quality
 from ..core.strategies import ErrorCategory, Strategy
+from .records import AttemptRecord
 
 __all__ = [
     "AttemptFinished",
@@ -115,8 +116,8 @@ class AttemptFinished(ConnectionEvent):
     error_category: ErrorCategory
     quality: Quality | None  # of the time to connect, when this attempt connected
     message: str = ""
-    #: The attempt's full record (an AttemptRecord; redacted), for writers of run files.
-    record: Any = None
+    #: The attempt's full record (redacted), for writers of run files.
+    record: AttemptRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

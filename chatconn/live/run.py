@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
+from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, as_population, target_from_dict
 from ..core.strategies import Strategy
 from ..runs.format import end_line, now_iso, run_header, session_line
@@ -96,7 +97,8 @@ async def run_live(
     Exactly one of ``lab_profile`` (start an in-process lab server with that profile and
     the same ``time_scale``) and ``endpoint`` (a real server; pass ``token``) is required.
     With ``out`` (a RunWriter, or a path opened without overwriting), records the run as
-    it happens; ``policy_name`` and ``metadata`` (under ``extra``) go into its header.
+    it happens; ``policy_name`` (default: the preset the policy equals, else "custom") and
+    ``metadata`` (under ``extra``) go into its header and :attr:`LiveRun.header`.
     ``ca_file`` trusts a private CA for wss/https (verification is always on).
     """
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
@@ -107,6 +109,7 @@ async def run_live(
         raise ConfigError("time_scale", time_scale, "expected a number > 0")
     if not math.isfinite(time_scale) or time_scale <= 0:
         raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+    policy_name = policy_name or policy_preset_name_of(policy) or "custom"
     if lab_profile is not None:
         from ..lab.server import LabServer  # the lab is optional for real-server runs
 

@@ -28,7 +28,7 @@ from .analysis import (
 )
 from .format import FORMAT, VERSION
 from .load import Run, RunHeader, load_run, load_runs
-from .save import preset_name_of, save_run
+from .save import save_run
 from .writer import RunWriter, run_file_name
 
 #: The repository's ``data/runs`` (the curated sample), next to the ``chatconn`` package.
@@ -48,7 +48,6 @@ __all__ = [
     "ks_critical",
     "load_run",
     "load_runs",
-    "preset_name_of",
     "replay",
     "run_file_name",
     "save_run",

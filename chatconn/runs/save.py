@@ -12,25 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConfigError
-from ..core.policy import RetryPolicy
-from ..core.presets import POLICY_PRESETS, policy_preset
+from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, Population
 from ..simulate import SimulationResult
 from .format import end_line, run_header, session_line, sessions_line
 from .writer import RunWriter
 
-__all__ = ["DEFAULT_CHUNK", "preset_name_of", "save_run"]
+__all__ = ["DEFAULT_CHUNK", "save_run"]
 
 #: Sessions per line of a simulated run file (~30 kB per line).
 DEFAULT_CHUNK = 1_000
-
-
-def preset_name_of(policy: RetryPolicy) -> str | None:
-    """The preset ``policy`` equals, if any (names run files and labels)."""
-    for name in POLICY_PRESETS:
-        if policy_preset(name) == policy:
-            return name
-    return None
 
 
 def save_run(
@@ -85,7 +76,7 @@ def _save_simulation(
         target=target,
         seed=result.seed,
         sessions=result.sessions,
-        policy_name=policy_name or preset_name_of(result.policy) or "custom",
+        policy_name=policy_name or policy_preset_name_of(result.policy) or "custom",
         target_name=result.target,
         extra={"random_draws": dict(result.random_draws)},
     )
