@@ -18,6 +18,7 @@ from chatconn.core.policy import JitterMode, RetryPolicy
 from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import NetworkProfile, load_target
 from chatconn.core.schedule import nominal_timeouts
+from chatconn.lockstep import lockstep
 from chatconn.plotdata import ParetoInfo, pareto_info
 from chatconn.plots import NO_POLICY, figure_from_info, pareto_figure, plot_pareto
 from chatconn.tune import (
@@ -200,7 +201,7 @@ def test_settings_are_validated():
 
 def test_scores_to_dict_names_every_metric():
     scores = score_policy(SEED, load_target("fiber"), _settings())
-    assert set(scores.to_dict()) == set(METRICS)
+    assert set(scores.to_dict()) == set(METRICS) | {"lockstep"}  # + the verdict
     assert scores.get("peak_per_s") == float(scores.peak_per_s)
     with pytest.raises(UnknownNameError, match="p96_s"):
         scores.get("p96_s")
@@ -327,6 +328,8 @@ def _scores(p95, peak, success=0.999, attempts=1.1):
         peak_per_s=round(peak * 1000),
         peak_over_capacity=peak,
         reconnected_99_s=40.0,
+        lockstep_share=0.1,
+        lockstep="spread",
     )
 
 
@@ -535,3 +538,22 @@ def test_tune_all_is_sorted_and_complete():
     names = chatconn.tune.__all__
     assert list(names) == sorted(names, key=isort_key)
     assert all(hasattr(chatconn.tune, n) for n in names)
+
+
+def test_a_sweep_flags_the_policies_whose_clients_retry_in_lockstep():
+    result = sweep(
+        policy_preset("seed"), {"jitter": [0.0, 0.5]}, "fiber",
+        sessions=2_000, seed=1, clients=2_000, outage_s=10, capacity=1_000,
+    )  # fmt: skip
+    still, jittered = (s.scores for s in result.scored)
+    assert still.lockstep == "lockstep" and still.lockstep_share == 1.0
+    assert jittered.lockstep != "lockstep" and jittered.lockstep_share < 0.5
+    assert (
+        still.lockstep_share
+        == lockstep(
+            policy_preset("seed").with_changes(jitter=0.0), clients=2_000, seed=1
+        ).worst_share
+    )
+    # ... and an objective can keep them out.
+    rec = recommend(result, "min p95_s; lockstep_share <= 0.2")
+    assert rec.policy == policy_preset("seed").with_changes(jitter=0.5)

@@ -52,7 +52,7 @@ def test_json_has_scores_front_and_recommendation(capsys):
     assert [r["index"] for r in report["rejected"]] == [4, 6]
     assert all("max_delay" in r["reason"] for r in report["rejected"])
     for p in report["policies"]:
-        assert set(p["scores"]) == set(METRICS)
+        assert set(p["scores"]) == set(METRICS) | {"lockstep"}
         assert set(p["changes"]) == {"initial_delay", "jitter", "max_delay"}
     front = {p["index"] for p in report["policies"] if p["pareto"]}
     assert front == set(report["pareto_front"]) and front

@@ -12,6 +12,8 @@ whether less of it is better::
     peak_per_s          lower      most attempts in one second after a storm's outage   server
     peak_over_capacity  lower      that peak divided by the server's capacity           server
     reconnected_99_s    lower      seconds from the drop until 99 % of clients are back  server
+    lockstep_share      lower      largest share of the dropped clients starting one      server
+                                   retry within the same 100 ms (chatconn.lockstep)
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ METRICS: dict[str, Metric] = {
         Metric("peak_per_s", Better.LOWER, "storm peak", "per_s"),
         Metric("peak_over_capacity", Better.LOWER, "storm peak / capacity", "x_capacity"),
         Metric("reconnected_99_s", Better.LOWER, "99 % reconnected after", "s"),
+        Metric("lockstep_share", Better.LOWER, "clients retrying in lockstep", "share"),
     )
 }
 

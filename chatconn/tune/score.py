@@ -24,6 +24,7 @@ import numpy as np
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population
+from ..lockstep import LockstepReport, lockstep
 from ..simulate import SimulationResult, _check_seed, _check_sessions, simulate
 from ..storm import DEFAULT_ATTEMPT_S, DEFAULT_HORIZON_S, MAX_CLIENTS, StormResult, _check, storm
 from .metrics import metric
@@ -106,6 +107,9 @@ class Scores:
     ``peak_per_s``/``peak_over_capacity``: the server's cost — the most attempts in one
     second once a storm's outage ends, and that over the capacity. ``reconnected_99_s``:
     seconds from the drop until 99 % of the storm's clients were back (None if never).
+    ``lockstep_share``/``lockstep``: the lockstep detector on the storm's clients — the
+    largest share starting one retry within the same 100 ms, and its verdict (lockstep,
+    clustered or spread; :func:`chatconn.lockstep.lockstep`).
     """
 
     p50_s: float | None
@@ -115,6 +119,8 @@ class Scores:
     peak_per_s: int
     peak_over_capacity: float
     reconnected_99_s: float | None
+    lockstep_share: float
+    lockstep: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,9 +132,13 @@ class Scores:
 
 
 def scores_of(
-    result: SimulationResult, herd: StormResult, *, within_s: float | None = None
+    result: SimulationResult,
+    herd: StormResult,
+    together: LockstepReport,
+    *,
+    within_s: float | None = None,
 ) -> Scores:
-    """The scores of a simulation and a storm of the same policy (pure)."""
+    """The scores of a simulation, a storm and a lockstep report of one policy (pure)."""
     times = result.ended_at[result.connected]
     n = result.sessions
     if times.size:
@@ -144,6 +154,8 @@ def scores_of(
         peak_per_s=int(herd.peak_per_s),
         peak_over_capacity=herd.peak_per_s / herd.capacity_per_s,
         reconnected_99_s=herd.reconnected_99_s,
+        lockstep_share=float(together.worst_share),
+        lockstep=str(together.verdict),
     )
 
 
@@ -166,4 +178,7 @@ def score_policy(
         settings.seed,
         attempt_s=settings.attempt_s,
     )
-    return scores_of(result, herd, within_s=settings.within_s)
+    together = lockstep(  # a herd of one cannot be in lockstep: the detector needs two
+        policy, clients=max(settings.clients, 2), attempt_s=settings.attempt_s, seed=settings.seed
+    )
+    return scores_of(result, herd, together, within_s=settings.within_s)
