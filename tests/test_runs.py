@@ -344,10 +344,10 @@ def test_damaged_live_records_are_named_too(live_3g, tmp_path):
     ("content", "needle"),
     [
         (b"", "empty"),
-        (b"a,b,c\n1,2,3\n", "line 1: not JSON"),
+        (b"a,b,c\n1,2,3\n", "line 1: not a chatconn run file: its first line is not JSON"),
         (b'{"hello": "world"}\n', "line 1: not a chatconn run record"),
         (b'{"type": "run", "format": "other"}\n', "line 1: bad run header"),
-        (b"\xff\xfe\x00garbage\n", "line 1: not UTF-8"),
+        (b"\xff\xfe\x00garbage\n", "line 1: not a chatconn run file: its first line is not UTF-8"),
     ],
 )
 def test_a_foreign_file_is_named_as_not_a_run(tmp_path, content, needle):

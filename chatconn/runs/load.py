@@ -345,6 +345,8 @@ def _lines(path: Path, data: bytes) -> tuple[list[tuple[int, Any]], list[str]]:
                 )
                 continue
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+            if number == 1:
+                reason = f"not a chatconn run file: its first line is {reason}"
             raise RunFileError(path, f"{reason} ({exc})", number) from None
     return parsed, notes
 
