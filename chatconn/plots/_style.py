@@ -189,3 +189,21 @@ def _vline(
 
 def _log_range(x_range: tuple[float, float]) -> list[float]:
     return [math.log10(x_range[0]), math.log10(x_range[1])]
+
+
+def _ecdf_axes(
+    x_range: tuple[float, float], y_title: str, *, beside_panel: bool = False
+) -> dict[str, dict[str, Any]]:
+    """``xaxis``/``yaxis`` of a time-to-connect ECDF: log seconds against a share. With
+    ``beside_panel`` the ECDF takes the left 56 % and a second panel (x2/y2) the rest."""
+    x: dict[str, Any] = {"title": {"text": _TIME}, "type": "log", "range": _log_range(x_range)}
+    y: dict[str, Any] = {
+        "title": {"text": y_title},
+        "tickformat": ".0%",
+        "range": [0, 1.1],
+        "tickvals": _SHARE_TICKS,
+    }
+    if beside_panel:
+        x = {"domain": [0, 0.56], "anchor": "y", **x}
+        y = {"anchor": "x", **y}
+    return {"xaxis": x, "yaxis": y}

@@ -10,13 +10,11 @@ from ..plotdata.calibrate import CalibrationInfo, calibration_info
 from ._style import (
     _INK,
     _LIVE,
-    _SHARE_TICKS,
-    _TIME,
     NO_CONNECTED,
     _band_shapes,
+    _ecdf_axes,
     _figure,
     _heading,
-    _log_range,
     _note,
     _pct,
     _s,
@@ -74,20 +72,7 @@ def calibration_figure(info: CalibrationInfo, *, title: str | None = None) -> go
     if not info.observed.connected or not info.fitted.connected:
         notes.append(_note(NO_CONNECTED))
     layout = {
-        "xaxis": {
-            "domain": [0, 0.56],
-            "anchor": "y",
-            "title": {"text": _TIME},
-            "type": "log",
-            "range": _log_range(info.x_range),
-        },
-        "yaxis": {
-            "anchor": "x",
-            "title": {"text": "share of connected sessions"},
-            "tickformat": ".0%",
-            "range": [0, 1.1],
-            "tickvals": _SHARE_TICKS,
-        },
+        **_ecdf_axes(info.x_range, "share of connected sessions", beside_panel=True),
         "xaxis2": {"domain": [0.8, 1], "anchor": "y2", "tickformat": ".0%", "range": [0, 1.3]},
         "yaxis2": {"anchor": "x2", "type": "category", "autorange": "reversed"},
         "barmode": "group",

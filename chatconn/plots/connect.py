@@ -17,6 +17,7 @@ from ._style import (
     NO_POLICY,
     NO_SESSION,
     _band_shapes,
+    _ecdf_axes,
     _figure,
     _heading,
     _log_range,
@@ -116,13 +117,7 @@ def overlay_figure(info: OverlayInfo, *, title: str | None = None) -> go.Figure:
     ]
     empty = [c.name for c in (info.live, info.simulated) if not c.connected]
     layout = {
-        "xaxis": {"title": {"text": _TIME}, "type": "log", "range": _log_range(info.x_range)},
-        "yaxis": {
-            "title": {"text": "share of connected sessions"},
-            "tickformat": ".0%",
-            "range": [0, 1.1],
-            "tickvals": _SHARE_TICKS,
-        },
+        **_ecdf_axes(info.x_range, "share of connected sessions"),
         "shapes": _band_shapes(info.bands),
         "annotations": [_note(f"{NO_CONNECTED} ({' and '.join(empty)})")] if empty else [],
     }
@@ -199,20 +194,7 @@ def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.F
     elif not any(c.connected for c in info.curves):
         notes.append(_note(NO_CONNECTED))
     layout = {
-        "xaxis": {
-            "domain": [0, 0.56],
-            "anchor": "y",
-            "title": {"text": _TIME},
-            "type": "log",
-            "range": _log_range(info.x_range),
-        },
-        "yaxis": {
-            "anchor": "x",
-            "title": {"text": "share of all sessions"},
-            "tickformat": ".0%",
-            "range": [0, 1.1],
-            "tickvals": _SHARE_TICKS,
-        },
+        **_ecdf_axes(info.x_range, "share of all sessions", beside_panel=True),
         "xaxis2": {
             "domain": [0.68, 1],
             "anchor": "y2",
