@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 
 __all__ = [
+    "add_policy_args",
     "bounded_int",
     "non_negative_float",
     "port",
@@ -72,3 +73,21 @@ def port(text: str) -> int:
     if not 1 <= value <= 65532:
         raise argparse.ArgumentTypeError(f"expected a port in 1-65532 (uses P..P+3), got {value}")
     return value
+
+
+def add_policy_args(
+    parser: argparse.ArgumentParser, *, base: str = "a preset", change: str = "a policy field"
+) -> None:
+    """``--policy NAME`` and repeatable ``--set FIELD=VALUE`` (read by
+    :func:`chatconn.cli.policy_from_args`), for every command that takes a policy."""
+    from .core.presets import POLICY_PRESETS
+
+    parser.add_argument("--policy", default="seed", help=f"{base}: " + ", ".join(POLICY_PRESETS))
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=f"change {change}, e.g. --set jitter=0.2 (repeatable)",
+    )

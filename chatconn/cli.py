@@ -33,7 +33,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .argtypes import bounded_int, non_negative_float, positive_float, positive_int, seed
+from .argtypes import (
+    add_policy_args,
+    bounded_int,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    seed,
+)
 from .core.errors import ChatconnError, ConfigError, RunFileWarning
 from .core.policy import RetryPolicy
 from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
@@ -140,15 +147,7 @@ def _build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def policy_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--policy", default="seed", help="a preset: " + ", ".join(POLICY_PRESETS))
-        p.add_argument(
-            "--set",
-            dest="assignments",
-            action="append",
-            default=[],
-            metavar="FIELD=VALUE",
-            help="change a policy field, e.g. --set jitter=0.2 (repeatable)",
-        )
+        add_policy_args(p)
         p.add_argument("--seed", type=seed, default=0)
         p.add_argument("--json", action="store_true", help="print JSON on stdout")
 

@@ -28,10 +28,16 @@ from concurrent.futures import ProcessPoolExecutor
 from types import ModuleType
 from typing import Any, TextIO
 
-from ..argtypes import bounded_int, non_negative_float, positive_float, positive_int, seed
+from ..argtypes import (
+    add_policy_args,
+    bounded_int,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    seed,
+)
 from ..core.errors import ConfigError, UnknownNameError
 from ..core.policy import RetryPolicy
-from ..core.presets import POLICY_PRESETS
 from ..core.profiles import load_target
 from ..storm import DEFAULT_ATTEMPT_S
 from .grid import DEFAULT_GRID_LIMIT, ParameterGrid
@@ -74,15 +80,7 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
             "--objective."
         ),
     )
-    p.add_argument("--policy", default="seed", help="the base preset: " + ", ".join(POLICY_PRESETS))
-    p.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="change a field of the base policy, e.g. --set deadline=60 (repeatable)",
-    )
+    add_policy_args(p, base="the base preset", change="a field of the base policy")
     p.add_argument(
         "--vary",
         action="append",
