@@ -11,6 +11,7 @@
     chatconn runs     RUN_OR_DIR ... [--json]          (list and check recorded runs)
     chatconn replay   RUN [--sessions N] [--json]      (re-simulate a run from its header)
     chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
+    chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--seed S] [--json]
     chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
                       [--profile NAME] [--objective TEXT] [--workers N] [--json]
 
@@ -209,6 +210,19 @@ def _build_parser() -> _Parser:
     p.add_argument("--sessions", type=positive_int, help="default: the recorded count")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("calibrate", help="fit a network profile to a recorded run's timings")
+    p.add_argument("source", metavar="RUN")
+    p.add_argument(
+        "--base", default="broadband", help="the profile that supplies every field not fitted"
+    )
+    p.add_argument(
+        "--fit",
+        help="comma-separated fields to fit (default: all the policy can reveal: "
+        "rtt_median_s, rtt_sigma, stall_probability, ws_blocked_share)",
+    )
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("report", help="a self-contained HTML report of recorded runs")
     p.add_argument("sources", nargs="+", metavar="RUN_OR_DIR")
     p.add_argument("--out", required=True, help="the HTML file to write")
@@ -323,7 +337,7 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
         out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
         if "run_file" in report:
             out(f"  recorded in {report['run_file']}\n")
-    elif command in ("runs", "replay", "report"):
+    elif command in ("runs", "replay", "report", "calibrate"):
         from .runs.commands import print_text
 
         print_text(command, report, out)
@@ -360,7 +374,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run_tune(args)
     if args.command == "presets":
         return presets_report()
-    if args.command in ("runs", "replay", "report"):
+    if args.command in ("runs", "replay", "report", "calibrate"):
         from .runs.commands import run_command  # pandas/plotly only when needed
 
         return run_command(args)

@@ -425,3 +425,27 @@ def test_sessions_and_attempts_frames(live_3g, good_file):
     assert len(attempts) == len(live.records)
     assert {"run", "strategy", "duration_s", "error_category"} <= set(attempts.columns)
     assert sessions_frame(runs[1])["attempts"].sum() == runs[1].result.attempts.sum()
+
+
+# -- the command line -----------------------------------------------------------------------------
+def test_runs_replay_and_calibrate_commands(good_file, capsys):
+    from chatconn.cli import main
+
+    assert main(["runs", str(good_file.parent), "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)["runs"]
+    assert listed["file"] == str(good_file) and listed["sessions"] == 30 and listed["complete"]
+
+    assert main(["replay", str(good_file)]) == 0
+    assert "replay is identical to the recording, session by session" in capsys.readouterr().out
+    assert main(["replay", str(good_file), "--sessions", "60", "--json"]) == 0
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["identical"] is None and replayed["replayed"]["sessions"] == 60
+
+    assert (
+        main(["calibrate", str(good_file), "--base", "3g", "--fit", "rtt_median_s", "--json"]) == 0
+    )
+    fit = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in fit["parameters"]] == ["rtt_median_s"]
+    assert fit["file"] == str(good_file) and 0 < fit["profile"]["rtt_median_s"] < 60
+    assert main(["calibrate", str(good_file), "--fit", "rtt_median_s,nope"]) == 2
+    assert "nope" in capsys.readouterr().err

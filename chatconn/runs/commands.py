@@ -1,5 +1,5 @@
-"""``chatconn runs``, ``chatconn replay`` and ``chatconn report``: the command-line side of
-run records (argument parsing lives in :mod:`chatconn.cli`)."""
+"""``chatconn runs``, ``replay``, ``report`` and ``calibrate``: the command-line side of run
+records (argument parsing lives in :mod:`chatconn.cli`)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
             "replayed": replayed,
             "warnings": list(run.warnings),
         }
+    if args.command == "calibrate":
+        from ..calibrate import calibrate
+
+        run = load_run(args.source)
+        fit = args.fit.split(",") if args.fit else None
+        result = calibrate(run, base=args.base, fit=fit, seed=args.seed)
+        return {"file": str(run.path), "label": run.label, **result.to_dict()}
     from ..report import write_report  # plotly only for reports
 
     path, found = write_report(args.sources, args.out, force=args.force, title=args.title)
@@ -85,6 +92,8 @@ def print_text(command: str, report: dict[str, Any], out: Callable[[str], Any]) 
         if report["identical"] is not None:
             verdict = "identical" if report["identical"] else "DIFFERENT"
             out(f"  replay is {verdict} to the recording, session by session\n")
+    elif command == "calibrate":
+        out(f"{report['file']}: {report['label']}\n{report['description']}\n")
     elif command == "report":
         out(f"wrote {report['report']} ({report['bytes'] / 1e6:.1f} MB)\n")
         for f in report["findings"]:
