@@ -324,6 +324,46 @@ def test_damage_anywhere_else_is_an_error_naming_file_and_line(good_file, edit, 
     assert caught.value.line == line and caught.value.path == str(good_file)
 
 
+@pytest.mark.parametrize(
+    ("column", "last", "needle"),
+    [
+        ("attempts", True, "attempts must hold whole numbers"),  # a bool is not a count
+        ("attempts", 1.0, "attempts must hold whole numbers"),
+        ("strategy", "0", "strategy must hold whole numbers"),
+        ("profile", None, "profile must hold whole numbers"),
+        ("last_error", [1], "last_error must hold whole numbers"),
+        ("ended_at", False, "ended_at must hold finite numbers of seconds"),
+        ("ended_at", float("nan"), "ended_at must hold finite numbers of seconds"),
+        ("ended_at", float("-inf"), "ended_at must hold finite numbers of seconds"),
+        ("ended_at", "1.5", "ended_at must hold finite numbers of seconds"),
+        ("connected", 2, "connected must hold true/false or 1/0"),
+        ("connected", None, "connected must hold true/false or 1/0"),
+        ("attempts", 99, "attempts value 99 is out of range"),
+        ("last_error", -1, "last_error value -1 is out of range"),
+    ],
+)
+def test_every_value_of_a_column_is_checked(good_file, column, last, needle):
+    lines = lines_of(good_file)
+    values = json.loads(lines[2])[column]
+    rewrite(good_file, [*lines[:2], mutate(lines[2], **{column: [*values[:-1], last]}), *lines[3:]])
+    with pytest.raises(RunFileError) as caught:
+        load_run(good_file)
+    assert str(caught.value) == f"{good_file}, line 3: {needle}"
+
+
+def test_columns_may_hold_true_false_and_whole_seconds(good_file):
+    lines = lines_of(good_file)
+    data = json.loads(lines[1])
+    connected = [bool(v) for v in data["connected"]]
+    seconds = [round(v) for v in data["ended_at"]]
+    rewrite(good_file, [lines[0], mutate(lines[1], connected=connected, ended_at=seconds),
+                        *lines[2:]])  # fmt: skip
+    loaded = load_quietly(good_file)
+    assert loaded.result.connected[:10].tolist() == connected
+    assert loaded.result.ended_at[:10].tolist() == [float(v) for v in seconds]
+    assert loaded.result.ended_at.dtype == float and loaded.result.connected.dtype == bool
+
+
 def test_damaged_live_records_are_named_too(live_3g, tmp_path):
     path, _ = live_3g
     lines = lines_of(path)

@@ -160,6 +160,31 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+#: The Python types a column may hold (what json.loads makes of a well-formed file).
+_PLAIN_TYPES = {"connected": frozenset({int, bool}), "ended_at": frozenset({int, float})}
+_WHOLE_TYPES = frozenset({int})
+
+
+def _plain_column(name: str, raw: Any) -> np.ndarray | None:
+    """The column as an array, checked whole with numpy: the types of all its values at
+    once (no bool among whole numbers, no string, no null), then finiteness (``ended_at``)
+    or 0/1 (``connected``). None when anything is off: the caller then checks the values
+    one by one, as slowly as it takes to name the fault. Ranges are checked by the caller.
+    """
+    if type(raw) is not list or not set(map(type, raw)) <= _PLAIN_TYPES.get(name, _WHOLE_TYPES):
+        return None
+    try:
+        if name == "ended_at":
+            values = np.array(raw, dtype=float)
+            return values if np.isfinite(values).all() else None
+        values = np.array(raw, dtype=np.int64)
+    except (OverflowError, ValueError):  # past int64 or float: left to the slow path
+        return None
+    if name == "connected":
+        return values.astype(bool) if ((values == 0) | (values == 1)).all() else None
+    return values
+
+
 _SESSION_KEYS = {"type", "index", "connected", "ended_at", "attempts", "strategy", "last_error"}
 _COLUMNS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
 _DTYPES = {
@@ -243,6 +268,13 @@ class _Reader:
             raise self.fail(line, f"{column} value {value!r} is out of range")
 
     def _column(self, line: int, name: str, raw: Any) -> np.ndarray:
+        values = _plain_column(name, raw)
+        if values is None:  # something unusual in it: check value by value, name the fault
+            return self._checked_column(line, name, raw)
+        self._check_values(line, name, values)
+        return values.astype(_DTYPES[name], copy=False)
+
+    def _checked_column(self, line: int, name: str, raw: Any) -> np.ndarray:
         if name == "connected":
             if not all(v in (0, 1) for v in raw):  # True/False compare equal to 1/0
                 raise self.fail(line, "connected must hold true/false or 1/0")
