@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_live.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_runs.py
+	$(BIN)/python benchmarks/bench_tune.py
 
 report: $(STAMP)
 	$(BIN)/chatconn report data/runs --out build/report.html --force --title "chatconn sample runs"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -76,3 +78,49 @@ def test_widget_benchmark_reports_update_latency_per_change():
     assert report["changes"] == 20
     assert 0 < report["median_ms"] <= report["p90_ms"] <= report["max_ms"]
     assert set(report["parts_median_ms"]) == {"simulate", "infos", "figures"}
+
+
+def finite_positive(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def test_run_records_benchmark_reports_ratios_to_its_floors():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_runs.py"), "--sessions", "20000",
+         "--repeats", "1", "--json"],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert report["sessions"] == 20_000 and report["loaded_equals_saved"] is True
+    for key in (
+        "bytes_per_session",
+        "save_over_floor",
+        "load_over_floor",
+        "save_over_simulate",
+        "load_over_simulate",
+        "replay_over_simulate",
+        "load_peak_growth_mb",
+    ):
+        assert finite_positive(report[key]), (key, report[key])
+
+
+def test_tune_benchmark_reports_sweep_overhead_speedups_and_fit_cost():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    dask = ["--dask"] if importlib.util.find_spec("distributed") else []
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_tune.py"),
+         "--grid", '{"initial_delay": [0.5, 1], "jitter": [0, 0.5]}', "--sessions", "5000",
+         "--clients", "2000", "--observed", "500", "--sim-sessions", "1000", "--repeats", "1",
+         "--json", *dask],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    sweep, fit = (report := json.loads(out.stdout))["sweep"], report["calibrate"]
+    assert sweep["policies"] == 4 and sweep["pool_same_scores"] is True
+    keys = ["serial_over_baseline", "serial_over_grid_parts", "pool_speedup"]
+    if dask:
+        keys.append("dask_speedup")
+        assert sweep["dask_same_scores"] is True
+    for key in keys:
+        assert finite_positive(sweep[key]), (key, sweep[key])
+    assert finite_positive(fit["calibrate_over_simulate"]) and fit["evaluations"] > 0
