@@ -489,3 +489,22 @@ def test_runs_replay_and_calibrate_commands(good_file, capsys):
     assert fit["file"] == str(good_file) and 0 < fit["profile"]["rtt_median_s"] < 60
     assert main(["calibrate", str(good_file), "--fit", "rtt_median_s,nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("attempts", 2**70), ("ended_at", 10**400), ("strategy", -(2**64))]
+)
+def test_a_number_too_large_is_named_not_an_overflow(good_file, column, value):
+    lines = lines_of(good_file)
+    data = json.loads(lines[1])
+    data[column][3] = value
+    rewrite(good_file, [lines[0], json.dumps(data), *lines[2:]])
+    with pytest.raises(RunFileError, match=rf"line 2: {column} holds a number too large"):
+        load_run(good_file)
+
+
+def test_the_first_fault_in_file_order_is_the_one_named(good_file):
+    lines = lines_of(good_file)
+    rewrite(good_file, [lines[0], mutate(lines[1], strategy=[9] * 10), "{not json", *lines[2:]])
+    with pytest.raises(RunFileError, match="line 2: strategy value 9"):
+        load_run(good_file)

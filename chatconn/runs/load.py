@@ -13,7 +13,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,12 @@ class _Reader:
         return values.astype(_DTYPES[name], copy=False)
 
     def _checked_column(self, line: int, name: str, raw: Any) -> np.ndarray:
+        try:
+            return self._checked_values(line, name, raw)
+        except OverflowError:  # a whole number past int64, or one too large for a float
+            raise self.fail(line, f"{name} holds a number too large to be a value") from None
+
+    def _checked_values(self, line: int, name: str, raw: Any) -> np.ndarray:
         if name == "connected":
             if not all(v in (0, 1) for v in raw):  # True/False compare equal to 1/0
                 raise self.fail(line, "connected must hold true/false or 1/0")
@@ -358,17 +364,17 @@ class _Reader:
         }
 
 
-def _lines(path: Path, data: bytes) -> tuple[list[tuple[int, Any]], list[str]]:
-    """(line number, parsed JSON) for every non-blank line; a torn last line is skipped."""
-    notes: list[str] = []
-    parsed: list[tuple[int, Any]] = []
+def _lines(path: Path, data: bytes, notes: list[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) of every non-blank line, one at a time (so a damaged file
+    fails at its first fault, and only one parsed line is held at once); a torn last line
+    is skipped with a note."""
     raw_lines = data.split(b"\n")
     last = len(raw_lines) - 1  # raw_lines[last] is b"" when the file ends with a newline
     for number, raw in enumerate(raw_lines, start=1):
         if not raw.strip():
             continue
         try:
-            parsed.append((number, json.loads(raw.decode("utf-8"))))
+            value = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if number - 1 == last:  # no newline after it: a write cut short
                 notes.append(
@@ -380,7 +386,7 @@ def _lines(path: Path, data: bytes) -> tuple[list[tuple[int, Any]], list[str]]:
             if number == 1:
                 reason = f"not a chatconn run file: its first line is {reason}"
             raise RunFileError(path, f"{reason} ({exc})", number) from None
-    return parsed, notes
+        yield number, value
 
 
 def load_run(path: str | os.PathLike[str]) -> Run:
@@ -396,10 +402,11 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         raise RunFileError(path, f"cannot read it: {exc.strerror or exc}") from None
     if not data.strip():
         raise RunFileError(path, "the file is empty: not a chatconn run file")
-    lines, notes = _lines(path, data)
+    notes: list[str] = []
     reader = _Reader(path)
-    for number, value in lines:
+    for number, value in _lines(path, data, notes):
         reader.take(number, value)
+    del data
     if reader.header is None:
         raise RunFileError(path, "no run header: the run was interrupted before it started", 1)
     h = reader.header
