@@ -557,3 +557,20 @@ def test_a_sweep_flags_the_policies_whose_clients_retry_in_lockstep():
     # ... and an objective can keep them out.
     rec = recommend(result, "min p95_s; lockstep_share <= 0.2")
     assert rec.policy == policy_preset("seed").with_changes(jitter=0.5)
+
+
+def test_every_metric_can_be_explained_in_a_sentence():
+    from chatconn.tune.explain import describe
+
+    for name in METRICS:
+        assert describe(name, 0.5)  # a clause for each metric, limits included
+
+
+def test_a_lockstep_limit_that_the_fastest_policy_misses_is_explained():
+    result = sweep(
+        policy_preset("seed"), {"jitter": [0.0, 0.5]}, "fiber",
+        sessions=2_000, seed=1, clients=2_000, outage_s=10, capacity=1_000,
+    )  # fmt: skip
+    rec = recommend(result, "min peak_per_s; lockstep_share <= 0.01")
+    assert rec.chosen is None  # even jitter 0.5 leaves more than 1 % together
+    assert "of its dropped clients retry within the same 100 ms" in rec.explanation

@@ -312,6 +312,17 @@ plot_storm(storm(no_jitter, STORM["clients"], STORM["outage_s"], STORM["capacity
         code("plot_lockstep(no_jitter_lockstep)"),
         code("plot_lockstep(picked_lockstep)"),
         md("""
+A pick that is *clustered* still sends a good part of the herd back together at its first
+retry. Every sweep scores that too (`lockstep_share`), so the objective can rule it out:
+"""),
+        code("""
+STRICT = parse_objective(
+    "min p95_s; peak_over_capacity <= 2; success_rate >= 99%; lockstep_share <= 0.2")
+strict = recommend(result, STRICT)
+print(strict.explanation)
+print("lockstep check:", lockstep(strict.policy, clients=STORM["clients"], seed=1).verdict)
+"""),
+        md("""
 ## Tune against a network fitted to your own timings
 
 `calibrate` fits RTT median and spread, the stall rate and the share of users whose
