@@ -557,3 +557,18 @@ def test_figure_from_info_covers_every_info(seed_result, herd):
     with pytest.raises(TypeError, match="no figure"):
         figure_from_info(object())
     assert TEMPLATE == "plotly_white"
+
+
+def test_the_storm_figure_carries_the_lockstep_verdict_when_given():
+    from chatconn.lockstep import lockstep
+    from chatconn.plots import plot_storm
+    from chatconn.storm import storm
+
+    policy = policy_preset("signalr")
+    herd = storm(policy, 500, 10, 100, seed=1)
+    report = lockstep(policy, clients=500, seed=1)
+    assert "lockstep detector" not in plot_storm(herd).layout.title.text
+    title = plot_storm(herd, lockstep=report).layout.title.text
+    assert "lockstep detector: lockstep · 100% of clients start retry 1 within the same 100 ms" in (
+        title
+    )

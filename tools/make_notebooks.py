@@ -206,17 +206,20 @@ far above capacity; decorrelated jitter stays under it but takes longer to bring
 back. That is the trade-off to choose.
 """),
         md("""
-Next to each storm, the **lockstep detector**: of the clients dropped together, the largest
-share that starts retry *k* within the same 100 ms. Near 1 means the herd moves as one
-(no jitter, a fixed table, a cap applied after jitter); the verdict names the cause.
+Next to each storm (and in its subtitle), the **lockstep detector**: of the clients dropped
+together, the largest share that starts retry *k* within the same 100 ms. Near 1 means the
+herd moves as one (no jitter, a fixed table, a cap applied after jitter); the verdict names
+the cause.
 """),
         code("""
 def storm_and_lockstep(name):
+    # Side by side on a wide screen, one under the other on a narrow one.
     report = lockstep(policy_preset(name), clients=CLIENTS, seed=1)
-    return widgets.HBox([
-        go.FigureWidget(plot_storm(results[name])).update_layout(width=560),
-        go.FigureWidget(plot_lockstep(report)).update_layout(width=460),
-    ])
+    return widgets.HBox(
+        [go.FigureWidget(plot_storm(results[name], lockstep=report)).update_layout(width=700),
+         go.FigureWidget(plot_lockstep(report)).update_layout(width=620)],
+        layout=widgets.Layout(flex_flow="row wrap"),
+    )
 
 locksteps = {name: lockstep(policy_preset(name), clients=CLIENTS, seed=1) for name in results}
 {name: (str(r.verdict), round(r.worst_share, 3)) for name, r in locksteps.items()}

@@ -146,9 +146,11 @@ def plot_quality(
     return quality_figure(quality_info(result_or_times, thresholds), title=title)
 
 
-def plot_storm(storm_result: Any, *, title: str | None = None) -> go.Figure:
-    """A :class:`~chatconn.storm.StormResult`: arrivals per second against capacity."""
-    return storm_figure(storm_info(storm_result), title=title)
+def plot_storm(storm_result: Any, *, lockstep: Any = None, title: str | None = None) -> go.Figure:
+    """A :class:`~chatconn.storm.StormResult`: arrivals per second against capacity; with
+    ``lockstep`` (a :class:`~chatconn.lockstep.LockstepReport`), its verdict in the subtitle
+    (the detail: :func:`plot_lockstep` beside it)."""
+    return storm_figure(storm_info(storm_result, lockstep), title=title)
 
 
 def plot_compare(
