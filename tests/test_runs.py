@@ -508,3 +508,31 @@ def test_the_first_fault_in_file_order_is_the_one_named(good_file):
     rewrite(good_file, [lines[0], mutate(lines[1], strategy=[9] * 10), "{not json", *lines[2:]])
     with pytest.raises(RunFileError, match="line 2: strategy value 9"):
         load_run(good_file)
+
+
+def test_a_run_against_a_lab_you_started_records_its_profile(tmp_path):
+    from chatconn.lab.server import LabServer
+
+    async def scenario():
+        async with LabServer(profile_preset("fiber"), time_scale=0.5) as lab:
+            return await run_live(
+                policy_preset("seed"), 3, endpoint=lab.endpoint, token=lab.token,
+                profile=lab.profile, time_scale=0.5, seed=2, out=tmp_path / "lab.jsonl",
+            )  # fmt: skip
+
+    run(scenario())
+    loaded = load_quietly(tmp_path / "lab.jsonl")
+    assert loaded.header.target == profile_preset("fiber")
+    assert loaded.header.extra["server"] == "lab (started by the caller)"
+    assert replay(loaded).sessions == 3
+    with pytest.raises(ValueError, match="endpoint"):
+        run(run_live(policy_preset("seed"), 1, lab_profile=profile_preset("3g"),
+                     profile=profile_preset("3g")))  # fmt: skip
+
+
+def test_a_directory_is_read_without_its_subdirectories(tmp_path):
+    result = simulate(policy_preset("seed"), load_target("fiber"), 10, seed=1)
+    save_run(result, tmp_path / "a.jsonl")
+    save_run(result, tmp_path / "mine" / "b.jsonl")
+    assert [r.path.name for r in load_runs(tmp_path)] == ["a.jsonl"]
+    assert [r.path.name for r in load_runs(tmp_path / "mine")] == ["b.jsonl"]

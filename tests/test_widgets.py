@@ -29,6 +29,7 @@ from chatconn.live.events import (
 )
 from chatconn.messages import LANGUAGES, MESSAGES, message
 from chatconn.plotdata import QUALITY_COLOURS
+from chatconn.runs import load_run
 from chatconn.widgets import (
     LiveView,
     PolicyPanel,
@@ -302,10 +303,11 @@ def lab():
         yield server
 
 
-def test_live_view_runs_sessions_and_fills_the_figures(lab):
+def test_live_view_runs_sessions_and_fills_the_figures(lab, tmp_path):
     panel = PolicyPanel("seed", target="fiber", seed=1)
-    view = LiveView(panel, sessions=5, lab=lab, simulated_sessions=2_000)
+    view = LiveView(panel, sessions=5, lab=lab, simulated_sessions=2_000, save_dir=tmp_path)
     timeline = view.timeline
+    assert view.save_button.disabled  # nothing to save yet
     live = asyncio.run(view.run())
     assert live is not None and live.result.sessions == 5 and view.last_run is live
     assert view.timeline is timeline
@@ -317,6 +319,15 @@ def test_live_view_runs_sessions_and_fills_the_figures(lab):
     assert view.progress.value == 5 and not view.running
     assert view.status.texts()["state"] == "Connected"  # not run_live's close() after it
     assert "5 of 5 sessions connected" in view.note.value
+    # "Save run": a run file with the profile the lab played, so it has a twin and a replay.
+    assert not view.save_button.disabled
+    view.save_button.click()
+    (saved,) = tmp_path.glob("*.jsonl")
+    assert f"Saved to {saved}" in view.note.value and view.save_button.disabled
+    run = load_run(saved)
+    assert run.kind == "live" and run.header.target == profile_preset("fiber")
+    assert np.array_equal(run.result.ended_at, live.result.ended_at)
+    assert len(run.records) == len(live.records) and run.header.policy_name == "seed"
     view.language = "ru"
     assert view.run_button.description == "Запустить"
     assert view.status.texts()["state"] == "Подключено"

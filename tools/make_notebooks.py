@@ -78,9 +78,10 @@ and how far the live curve sits from the simulated one. Behind `corporate-firewa
 the seed ladder spend minutes on WebSocket rungs before long polling connects — then try
 removing a rung, or shortening `base_timeout`, and see what it does to everyone else.
 
-To keep a run for later (notebook 02 reloads and compares runs; `make report` reports on
-them): `from chatconn.runs import save_run; save_run(live.last_run, "../data/runs/mine/")`
-— a directory names the file after the run, and nothing is ever overwritten.
+To keep a run for later, press **Save run**: it goes to `data/runs/mine/` as a run file
+named after the run (nothing is ever overwritten), with the policy, the profile the lab
+played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
+turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
 """),
     ],
     "02_live_vs_simulated.ipynb": [

@@ -87,6 +87,7 @@ async def run_live(
     endpoint: Endpoint | None = None,
     token: TokenProvider | str | Secret | None = None,
     ca_file: str | None = None,
+    profile: NetworkProfile | None = None,
     out: RunWriter | str | os.PathLike[str] | None = None,
     policy_name: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -100,11 +101,17 @@ async def run_live(
     it happens; ``policy_name`` (default: the preset the policy equals, else "custom") and
     ``metadata`` (under ``extra``) go into its header and :attr:`LiveRun.header`.
     ``ca_file`` trusts a private CA for wss/https (verification is always on).
+    ``profile``, with ``endpoint``: the conditions that endpoint plays — a lab server you
+    started yourself — recorded in the header so the run has a simulated twin and a replay.
     """
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
     concurrency = _check_count("concurrency", concurrency, 10_000)
     if (lab_profile is None) == (endpoint is None):
         raise ConfigError("target", None, "give exactly one of lab_profile and endpoint")
+    if profile is not None and not isinstance(profile, NetworkProfile):
+        raise ConfigError("profile", profile, "expected the NetworkProfile the endpoint plays")
+    if profile is not None and lab_profile is not None:
+        raise ConfigError("profile", profile.name, "give it with endpoint=, not with lab_profile=")
     if isinstance(time_scale, bool) or not isinstance(time_scale, int | float):
         raise ConfigError("time_scale", time_scale, "expected a number > 0")
     if not math.isfinite(time_scale) or time_scale <= 0:
@@ -129,9 +136,13 @@ async def run_live(
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
     tls = client_tls(None, ca_file)
     header = run_header(
-        "live", policy=policy, target=None, seed=seed, sessions=sessions,
+        "live", policy=policy, target=profile, seed=seed, sessions=sessions,
         time_scale=time_scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
-        extra={"concurrency": concurrency, "server": "real", **(metadata or {})},
+        extra={
+            "concurrency": concurrency,
+            "server": "real" if profile is None else "lab (started by the caller)",
+            **(metadata or {}),
+        },
     )  # fmt: skip
     return await _run(
         policy, sessions, concurrency, seed, time_scale, endpoint, token,

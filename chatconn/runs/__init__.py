@@ -33,9 +33,12 @@ from .writer import RunWriter, run_file_name
 
 #: The repository's ``data/runs`` (the curated sample), next to the ``chatconn`` package.
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "runs"
+#: Where the notebooks' "Save run" button keeps your runs: ``data/runs/mine``.
+MY_RUNS_DIR = SAMPLE_DIR / "mine"
 
 __all__ = [
     "FORMAT",
+    "MY_RUNS_DIR",
     "SAMPLE_DIR",
     "VERSION",
     "Run",

@@ -444,12 +444,13 @@ def load_run(path: str | os.PathLike[str]) -> Run:
 
 
 def run_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files named, plus every ``*.jsonl`` under directories named (sorted); errors on none."""
+    """Files named, plus every ``*.jsonl`` in directories named (sorted; not in their
+    subdirectories, so ``data/runs/mine/`` stays apart from the sample); errors on none."""
     files: list[Path] = []
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            found = sorted(path.rglob("*.jsonl"))
+            found = sorted(p for p in path.glob("*.jsonl") if p.is_file())
             if not found:
                 raise RunFileError(path, "no run files (*.jsonl) in this directory")
             files.extend(found)
@@ -463,7 +464,7 @@ def run_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def load_runs(*sources: str | os.PathLike[str]) -> list[Run]:
-    """Every run in the files and directories given (directories: ``*.jsonl``, sorted)."""
+    """Every run in the files and directories given (directories: their ``*.jsonl``, sorted)."""
     if len(sources) == 1 and not isinstance(sources[0], str | os.PathLike):
         sources = tuple(sources[0])  # a list of paths
     return [load_run(path) for path in run_files(sources)]

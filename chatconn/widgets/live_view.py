@@ -33,8 +33,10 @@ import concurrent.futures
 import contextlib
 import html
 import math
+import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
@@ -50,6 +52,7 @@ from ..live.run import LiveRun, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
+from ..runs import MY_RUNS_DIR, save_run
 from ..simulate import SimulationResult, simulate
 from .panel import PanelState, PolicyPanel
 from .status import StatusIndicator
@@ -106,6 +109,7 @@ class LiveView:
         lab: LabServerThread | None = None,
         simulated_sessions: int = SIMULATED_SESSIONS,
         language: str = DEFAULT_LANGUAGE,
+        save_dir: str | os.PathLike[str] = MY_RUNS_DIR,
     ) -> None:
         self.panel = panel
         self.sessions = _count("sessions", sessions)
@@ -121,8 +125,11 @@ class LiveView:
         self.toasts = Toasts(language)
         self.run_button = W.Button(button_style="primary", icon="play")
         self.cancel_button = W.Button(icon="stop", disabled=True)
+        self.save_button = W.Button(icon="save", disabled=True)
+        self.save_dir = Path(save_dir)
         self.run_button.on_click(lambda _button: self.start())
         self.cancel_button.on_click(lambda _button: self.cancel())
+        self.save_button.on_click(lambda _button: self.save())
         self.progress = W.IntProgress(
             min=0, max=self.sessions, value=0, style={"description_width": "initial"}
         )
@@ -134,7 +141,7 @@ class LiveView:
         self.quality = go.FigureWidget(quality_figure(quality_info([])))
         self.widget = W.VBox(
             [
-                W.HBox([self.run_button, self.cancel_button, self.progress]),
+                W.HBox([self.run_button, self.cancel_button, self.save_button, self.progress]),
                 self.status.widget,
                 self.note,
                 self.toasts.widget,
@@ -178,6 +185,7 @@ class LiveView:
     def _render_labels(self) -> None:
         self.run_button.description = message("ui.run_live", self._language)
         self.cancel_button.description = message("ui.cancel", self._language)
+        self.save_button.description = message("ui.save_run", self._language)
         self.progress.description = message(
             "ui.sessions_done", self._language, done=self.progress.value, total=self.sessions
         )
@@ -198,6 +206,17 @@ class LiveView:
         self.task = _kernel_loop().create_task(self.run())
         self.task.add_done_callback(self._report)
         return self.task
+
+    def save(self) -> Path:
+        """Write the last run to :attr:`save_dir` as a run file named after it (what "Save
+        run" does; never overwrites); returns its path and says it under the buttons."""
+        if self.last_run is None:
+            raise ConfigError("last_run", None, "run live first: there is no run to save")
+        path = save_run(self.last_run, self.save_dir)
+        text = message("ui.saved", self._language, path=str(path))
+        self.note.value += f"<br><code>{html.escape(text)}</code>"
+        self.save_button.disabled = True  # saved once; the next run can be saved again
+        return path
 
     def _report(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -247,6 +266,7 @@ class LiveView:
                 self._refresh_handle = None
         worker.join(10.0)
         self.last_run = live
+        self.save_button.disabled = live is None
         self._refresh(live)
         lang, total = self._language, self.sessions
         if live is None:
@@ -267,6 +287,7 @@ class LiveView:
         self.progress.max, self.progress.value, self.progress.bar_style = self.sessions, 0, "info"
         self._render_labels()
         self.run_button.disabled, self.cancel_button.disabled = True, False
+        self.save_button.disabled = True
         self.note.value = self._population_note(profile, population)
         self._run_title = f"{profile.name} · {self.sessions} sessions · scale {self.time_scale:g}"
         self._simulated = simulated
@@ -330,6 +351,7 @@ class LiveView:
                 time_scale=self.time_scale,
                 endpoint=endpoint,
                 token=token,
+                profile=self._lab.profile,  # recorded: the saved run has a twin and a replay
                 on_session=on_session,
             )
         except asyncio.CancelledError:
