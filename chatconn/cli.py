@@ -358,6 +358,9 @@ def _print_text(command: str, report: dict[str, Any]) -> None:
             "would have given up under the policy's own limits\n"
         )
         herd = report["lockstep"]
+        if herd is None:
+            out("  lockstep: n/a (one client has no herd to be in lockstep with)\n")
+            return
         worst = "" if herd["worst_attempt"] is None else f" at retry {herd['worst_attempt']}"
         out(
             f"  lockstep: {herd['verdict']} ({herd['worst_share']:.0%} of clients retry within "
@@ -401,9 +404,11 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result = storm(
             policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
         )
-        herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
+        herd = None
+        if args.clients >= 2:  # one client has no herd to be in lockstep with
+            herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
         report = {"policy": args.policy, "seed": args.seed, **result.to_dict()}
-        return report | {"lockstep": herd.to_dict()}
+        return report | {"lockstep": None if herd is None else herd.to_dict()}
     if args.command == "run":
         return _run_live(args, policy)
     raise UsageError(f"chatconn: error: unknown command {args.command!r}")  # pragma: no cover

@@ -171,7 +171,8 @@ def _number(name: str, value: Any, low: float, *, whole: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise ConfigError(name, value, f"expected a {'whole ' if whole else ''}number >= {low}")
     if not math.isfinite(value) or value < low:
-        raise ConfigError(name, value, f"expected a finite number >= {low}")
+        kind = "whole number" if whole else "finite number"
+        raise ConfigError(name, value, f"expected a {kind} >= {low}")
     return int(value) if whole else float(value)
 
 

@@ -70,6 +70,9 @@ class SimulationResult:
     elapsed_s: float = 0.0
     random_draws: dict[str, int] = field(default_factory=dict)
     population: Population | None = None
+    #: "simulated", or "live" for the per-session results of a live run (never saved as a
+    #: simulation: :func:`chatconn.runs.save_run` refuses).
+    kind: str = "simulated"
 
     @property
     def sessions(self) -> int:

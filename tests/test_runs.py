@@ -536,3 +536,83 @@ def test_a_directory_is_read_without_its_subdirectories(tmp_path):
     save_run(result, tmp_path / "mine" / "b.jsonl")
     assert [r.path.name for r in load_runs(tmp_path)] == ["a.jsonl"]
     assert [r.path.name for r in load_runs(tmp_path / "mine")] == ["b.jsonl"]
+
+
+def test_runs_saved_to_one_directory_never_replace_each_other(tmp_path):
+    from chatconn.runs.format import run_header
+
+    header = run_header(
+        "simulated", policy=policy_preset("seed"), target=profile_preset("fiber"), seed=1,
+        sessions=1, policy_name="custom", started_at="2026-11-26T10:00:00+00:00",
+    )  # fmt: skip
+    paths = []
+    for _ in range(3):  # the same name each time; force never replaces in a directory
+        with RunWriter(tmp_path, force=True) as writer:
+            writer.write(header)
+        paths.append(writer.path.name)
+    stem = "simulated-custom-fiber-seed1-20261126T100000"
+    assert paths == [f"{stem}.jsonl", f"{stem}-2.jsonl", f"{stem}-3.jsonl"]
+    a = simulate(policy_preset("seed").with_changes(jitter=0.1), load_target("fiber"), 20)
+    b = simulate(policy_preset("seed").with_changes(jitter=0.3), load_target("fiber"), 20)
+    first = save_run(a, tmp_path / "api", policy_name="custom")
+    second = save_run(b, tmp_path / "api", policy_name="custom", force=True)
+    assert first != second and load_quietly(first).header.policy.jitter == 0.1
+
+
+def test_a_record_that_is_not_json_leaves_no_file_behind(tmp_path):
+    writer = RunWriter(tmp_path / "x.jsonl")
+    with pytest.raises(RunFileError, match="cannot be written as JSON"):
+        writer.write({"type": "run", "odd": object()})
+    assert not (tmp_path / "x.jsonl").exists()
+    RunWriter(tmp_path / "y.jsonl").close()  # opened, nothing written: nothing left
+    assert not (tmp_path / "y.jsonl").exists()
+
+
+def test_force_keeps_the_old_file_until_the_new_run_writes(tmp_path, good_file):
+    before = good_file.read_bytes()
+    writer = RunWriter(good_file, force=True)
+    assert good_file.read_bytes() == before  # a run that fails before it starts loses nothing
+    writer.close()
+    assert good_file.read_bytes() == before
+    with RunWriter(good_file, force=True) as writer:
+        writer.write({"type": "run"})
+    assert good_file.read_text() == '{"type":"run"}\n'
+
+
+def test_columns_that_disagree_are_named(good_file):
+    lines = lines_of(good_file)
+    data = json.loads(lines[1])
+    first_ok = data["connected"].index(1)
+    data["strategy"][first_ok] = -1
+    rewrite(good_file, [lines[0], json.dumps(data), *lines[2:]])
+    with pytest.raises(RunFileError, match=rf"line 2: session {first_ok} connected with no strat"):
+        load_run(good_file)
+
+
+def test_an_end_mark_without_wall_time_is_named(good_file):
+    lines = lines_of(good_file)
+    end = json.loads(lines[-1])
+    del end["wall_s"]
+    rewrite(good_file, [*lines[:-1], json.dumps(end)])
+    with pytest.raises(RunFileError, match=r"line 5: the end mark needs wall_s"):
+        load_run(good_file)
+
+
+def test_a_live_result_is_never_saved_as_a_simulation(live_3g, tmp_path):
+    path, live = live_3g
+    with pytest.raises(ValueError, match="save the LiveRun"):
+        save_run(live.result, tmp_path / "fake-twin.jsonl")
+    loaded = load_quietly(path)
+    with pytest.raises(ValueError, match="save the LiveRun"):
+        save_run(loaded.result, tmp_path / "fake-twin.jsonl")
+    copy = save_run(loaded, tmp_path / "copies")  # a loaded run is copied as it is
+    assert copy.read_bytes() == path.read_bytes() and copy.name == path.name
+    with pytest.raises(RunFileError, match="exists"):
+        save_run(loaded, tmp_path / "copies")
+
+
+def test_replay_takes_an_explicit_session_count(good_file):
+    run = load_quietly(good_file)
+    assert replay(run).sessions == 30 and replay(run, sessions=7).sessions == 7
+    with pytest.raises(ValueError, match="sessions"):
+        replay(run, sessions=0)

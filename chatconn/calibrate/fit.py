@@ -300,6 +300,7 @@ def _take(result: SimulationResult, index: np.ndarray) -> SimulationResult:
         strategy=result.strategy[index],
         last_error=result.last_error[index],
         profile=result.profile[index],
+        kind=result.kind,
     )
 
 

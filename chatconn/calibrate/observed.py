@@ -107,6 +107,7 @@ def observations(source: Any, policy: RetryPolicy | None = None) -> SimulationRe
         strategy=np.where(connected, strategy, -1).astype(np.int8),
         last_error=last_error.astype(np.int8),
         profile=np.zeros(n, dtype=np.int8),
+        kind=str(getattr(result, "kind", "simulated")),
     )
 
 

@@ -260,5 +260,6 @@ async def _run(
         profile=np.zeros(sessions, dtype=np.int8),
         elapsed_s=wall,
         population=population,
+        kind="live",
     )
     return LiveRun(result=result, records=tuple(records), errors=errors, wall_s=wall, header=header)

@@ -55,6 +55,8 @@ def write_report(
         raise RunFileError(out, "is a directory; give the report's file name")
     if out.exists() and not force:
         raise RunFileError(out, "the file exists; pass --force (force=True) to replace it")
+    if isinstance(sources, str | os.PathLike | Run):
+        sources = [sources]  # one file, directory or run
     paths = [s for s in sources if not isinstance(s, Run)]
     runs = [s for s in sources if isinstance(s, Run)] + (load_runs(paths) if paths else [])
     document, found = build_report(runs, title=title, thresholds=thresholds)

@@ -52,7 +52,7 @@ def replay(run: Run, sessions: int | None = None) -> SimulationResult:
             RunFileWarning,
             stacklevel=2,
         )
-    return simulate(h.policy, h.target, sessions or h.sessions, h.seed)
+    return simulate(h.policy, h.target, h.sessions if sessions is None else sessions, h.seed)
 
 
 def twin_of(run: Run, runs: Sequence[Run]) -> Run | None:
@@ -72,6 +72,8 @@ def twin_of(run: Run, runs: Sequence[Run]) -> Run | None:
 def ks_critical(n: int, m: int, alpha: float = 0.01) -> float:
     """Two-sample KS critical distance at level ``alpha`` (asymptotic): above it, two samples
     of sizes n and m are unlikely to come from one distribution."""
+    if not 0 < alpha < 1:
+        raise ConfigError("alpha", alpha, "expected a significance level in (0, 1)")
     if n < 1 or m < 1:
         return math.nan
     c = math.sqrt(-0.5 * math.log(alpha / 2))

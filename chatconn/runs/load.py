@@ -72,6 +72,15 @@ class RunHeader:
             raise ValueError(f"time_scale {scale!r} is not a number > 0")
         if not isinstance(data["policy"], dict):
             raise ValueError("policy is not a mapping of policy fields")
+        for name in ("started_at", "target_name"):
+            if not isinstance(data[name], str):
+                raise ValueError(f"{name} {data[name]!r} is not text")
+        for name in ("policy_name", "target_url", "host"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ValueError(f"{name} {data[name]!r} is not text")
+        for name in ("versions", "extra"):
+            if data.get(name) is not None and not isinstance(data[name], dict):
+                raise ValueError(f"{name} is not a mapping")
         policy = RetryPolicy.from_dict(data["policy"])
         target = data.get("target")
         return cls(
@@ -307,10 +316,11 @@ class _Reader:
             raise self.fail(line, f"session index {index!r} is outside the run's sessions")
         if index in self.live:
             raise self.fail(line, f"session {index} is recorded twice")
-        row = {"profile": 0}
+        row = {"profile": np.zeros(1, dtype=np.int8)}
         for name in _COLUMNS[:-1]:
-            row[name] = self._column(line, name, [data[name]])[0]
-        self.live[index] = row
+            row[name] = self._column(line, name, [data[name]])
+        self._consistent(line, row, index)
+        self.live[index] = {name: values[0] for name, values in row.items()}
 
     def _sessions(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "simulated":
@@ -328,11 +338,25 @@ class _Reader:
         lengths = {len(data[c]) if isinstance(data[c], list) else -1 for c in _COLUMNS}
         if len(lengths) != 1 or lengths == {-1} or lengths == {0}:
             raise self.fail(line, "the session columns must be non-empty lists of equal length")
-        for name in _COLUMNS:
-            self.columns[name].append(self._column(line, name, data[name]))
+        columns = {name: self._column(line, name, data[name]) for name in _COLUMNS}
+        self._consistent(line, columns, data["first"])
+        for name, values in columns.items():
+            self.columns[name].append(values)
         self.next_first += lengths.pop()
         if self.next_first > self.header.sessions:
             raise self.fail(line, f"more sessions than the header's {self.header.sessions}")
+
+    def _consistent(self, line: int, columns: dict[str, np.ndarray], first: int) -> None:
+        """A session connected exactly when it has a strategy, after at least one attempt."""
+        connected, strategy = columns["connected"], columns["strategy"]
+        bad = np.flatnonzero((strategy >= 0) != connected)
+        if bad.size:
+            i = int(bad[0])
+            what = "connected with no strategy" if connected[i] else "failed with a strategy"
+            raise self.fail(line, f"session {first + i} {what}: the columns disagree")
+        bad = np.flatnonzero(connected & (columns["attempts"] < 1))
+        if bad.size:
+            raise self.fail(line, f"session {first + int(bad[0])} connected in 0 attempts")
 
     def _end(self, line: int, data: dict[str, Any]) -> None:
         recorded = self.recorded()
@@ -342,8 +366,8 @@ class _Reader:
                 f"the end mark counts {data.get('sessions')!r} sessions but {recorded} were "
                 "recorded (records missing?)",
             )
-        if not _number(data.get("wall_s", 0.0)):
-            raise self.fail(line, "wall_s must be a number of seconds")
+        if not _number(data.get("wall_s")) or data["wall_s"] < 0:
+            raise self.fail(line, "the end mark needs wall_s, a number of seconds >= 0")
         kinds = data.get("failure_kinds", {})
         if not isinstance(kinds, dict) or not all(_whole(v) for v in kinds.values()):
             raise self.fail(line, "failure_kinds must map error names to counts")
@@ -397,7 +421,9 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     except FileNotFoundError:
         raise RunFileError(path, "no such run file") from None
     except IsADirectoryError:
-        raise RunFileError(path, "is a directory; use load_runs() for directories") from None
+        raise RunFileError(
+            path, "is a directory; give a run file (load_runs reads directories)"
+        ) from None
     except OSError as exc:
         raise RunFileError(path, f"cannot read it: {exc.strerror or exc}") from None
     if not data.strip():
@@ -427,6 +453,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         profile_names=names,
         population=population,
         elapsed_s=float(reader.end["wall_s"]) if reader.end else 0.0,
+        kind=h.kind,
         **reader.arrays(),
     )
     for note in notes:

@@ -8,10 +8,11 @@ be recorded while they happen (``run_live(..., out=...)``); both write the same 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, RunFileError
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, Population
 from ..simulate import SimulationResult
@@ -34,14 +35,26 @@ def save_run(
     chunk: int = DEFAULT_CHUNK,
 ) -> Path:
     """Write a SimulationResult or a LiveRun to ``path`` (a file, or a directory to name
-    the file in); returns the file's path. Never replaces a file unless ``force``.
+    the file in); returns the file's path. Never replaces a file unless ``force``. A loaded
+    :class:`~chatconn.runs.Run` is copied as it is on file (header, records and all).
 
     ``policy_name`` labels the run (default: the preset the policy equals, else
     "custom"); ``target`` is needed only for a result that does not say what it simulated.
     """
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ConfigError("chunk", chunk, "expected a whole number >= 1")
+    from .load import Run  # load imports the live layer; save is imported by it
+
+    if isinstance(source, Run):
+        return _copy(source, path, force)
     if isinstance(source, SimulationResult):
+        if source.kind != "simulated":
+            raise ConfigError(
+                "source",
+                "the result of a live run",
+                "save the LiveRun (or the loaded Run) itself: its result alone would be "
+                "written as a simulation, without its attempts or time scale",
+            )
         return _save_simulation(source, path, force, policy_name, target, chunk)
     if hasattr(source, "records") and isinstance(getattr(source, "header", None), dict):
         return _save_live(source, path, force)
@@ -95,6 +108,22 @@ def _save_simulation(
             writer.write(sessions_line(first, part))
         writer.write(end_line(result.sessions, result.elapsed_s))
     return writer.path
+
+
+def _copy(run: Any, path: str | os.PathLike[str], force: bool) -> Path:
+    target = Path(path)
+    if str(path).endswith(("/", os.sep)) or target.is_dir() or not target.suffix:
+        target = target / run.path.name
+    if target.resolve() == run.path.resolve():
+        return target
+    if target.exists() and not force:
+        raise RunFileError(target, "the file exists; pass --force (force=True) to replace it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run.path, target)
+    except OSError as exc:
+        raise RunFileError(target, f"cannot write it: {exc.strerror or exc}") from None
+    return target
 
 
 def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:

@@ -10,6 +10,8 @@ the disk by the OS's schedule and for certain at :meth:`RunWriter.close` (``fsyn
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import re
@@ -41,8 +43,11 @@ class RunWriter:
 
     ``path`` may be a directory — an existing one, or any path without a file suffix
     (``data/runs``, ``data/runs/mine/``) — and the file is then named by
-    :func:`run_file_name` from the header. Missing directories are created. Use as a
-    context manager, or call :meth:`close`.
+    :func:`run_file_name` from the header, with ``-2``, ``-3``, ... when that name is taken
+    (a directory never has a file replaced, ``force`` or not). Missing directories are
+    created. A named file is checked (and created) at once, so a run that cannot be
+    recorded fails before it starts; with ``force`` an existing file is emptied only when
+    the first record is written. Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
@@ -53,21 +58,24 @@ class RunWriter:
         self.force = force
         self.path: Path | None = None if self._as_dir else self._target
         self._fd: int | None = None
+        self._created = False  # this writer made the file (so may remove it if empty)
+        self._truncate = False  # force: empty the old file at the first record
         self.lines = 0
         if not self._as_dir:
-            self._open(self._target)
+            self._open(self._target, replace=force)
 
-    def _open(self, path: Path) -> None:
+    def _open(self, path: Path, *, replace: bool) -> None:
         if path.is_dir():
             raise RunFileError(path, "is a directory; give a file name or a directory with /")
-        if path.exists() and not self.force:
+        if path.exists() and not replace:
             raise RunFileError(path, "the file exists; pass --force (force=True) to replace it")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if self.force else os.O_EXCL)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             problem = f"cannot write it: cannot create {path.parent}: {exc.strerror or exc}"
             raise RunFileError(path, problem) from None
+        existed = path.exists()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if replace else os.O_EXCL)
         try:
             self._fd = os.open(path, flags, 0o644)
         except FileExistsError:
@@ -75,20 +83,38 @@ class RunWriter:
         except OSError as exc:
             raise RunFileError(path, f"cannot write it: {exc.strerror or exc}") from exc
         self.path = path
+        self._created = not existed
+        self._truncate = existed
+
+    def _open_in_directory(self, header: dict[str, Any]) -> None:
+        name = Path(run_file_name(header))
+        for n in itertools.count(1):
+            candidate = self._target / (name.name if n == 1 else f"{name.stem}-{n}{name.suffix}")
+            try:
+                return self._open(candidate, replace=False)
+            except RunFileError as exc:
+                if "exists" not in exc.problem:
+                    raise
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record as one line. The first record must be the run header."""
+        try:
+            data = (json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n").encode()
+        except (TypeError, ValueError) as exc:  # NaN, infinity, or not a JSON type
+            where = self.path or self._target
+            problem = f"record {self.lines + 1} cannot be written as JSON: {exc}"
+            if self.lines == 0:
+                self._discard()
+            raise RunFileError(where, problem) from None
         if self._fd is None:
             if self.path is not None or not self._as_dir:
                 raise RunFileError(self._target, "this run file is closed")
             if record.get("type") != "run":
                 raise RunFileError(self._target, "the first record must be the run header")
-            self._open(self._target / run_file_name(record))
-        try:
-            data = (json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n").encode()
-        except ValueError as exc:  # NaN or infinity: not JSON
-            problem = f"record {self.lines + 1} cannot be written as JSON: {exc}"
-            raise RunFileError(self.path, problem) from None
+            self._open_in_directory(record)
+        if self._truncate:
+            os.ftruncate(self._fd, 0)
+            self._truncate = False
         view = memoryview(data)
         try:
             while view:
@@ -97,9 +123,23 @@ class RunWriter:
             raise RunFileError(self.path, f"cannot write it: {exc.strerror or exc}") from exc
         self.lines += 1
 
-    def close(self) -> None:
-        """Flush to disk and close (idempotent)."""
+    def _discard(self) -> None:
+        """Close, and remove the file if this writer created it and wrote nothing to it."""
         if self._fd is None:
+            return
+        os.close(self._fd)
+        self._fd = None
+        if self._created and self.lines == 0 and self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def close(self) -> None:
+        """Flush to disk and close (idempotent). A file this writer created and never wrote
+        to is removed: a run that failed before it started leaves nothing in the way."""
+        if self._fd is None:
+            return
+        if self.lines == 0 and self._created:
+            self._discard()
             return
         fd, self._fd = self._fd, None
         try:

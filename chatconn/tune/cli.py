@@ -194,6 +194,10 @@ def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _pct(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
 def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None:
     """The report of :func:`run_tune` as a table, the rejected combinations and the advice."""
     s = report["settings"]
@@ -222,7 +226,7 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
             f"{p['index']:>4}  {label:<{label_width}}  {_num(sc['p95_s'], '7.3f')}  "
             f"{100 * sc['success_rate']:7.2f}%  {sc['attempts_mean']:8.3f}  "
             f"{sc['peak_over_capacity']:8.2f}  {_num(sc['reconnected_99_s'], '10.1f')}  "
-            f"{sc['lockstep']:>9} {100 * sc['lockstep_share']:3.0f}%  {marks}"
+            f"{sc['lockstep']:>9} {_num(_pct(sc['lockstep_share']), '3.0f')}%  {marks}"
         )
         out.write(row.rstrip() + "\n")
     for r in report["rejected"]:

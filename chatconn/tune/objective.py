@@ -12,8 +12,10 @@ Use :func:`parse_objective` on text a person wrote (the CLI's ``--objective``), 
 
 ``METRIC`` is a name from :data:`~chatconn.tune.metrics.METRICS` (``p50_s``, ``p95_s``,
 ``success_rate``, ``attempts_mean``, ``peak_per_s``, ``peak_over_capacity``,
-``reconnected_99_s``). ``NUMBER`` is a plain decimal (``2``, ``0.99``, ``1e3``); a trailing
-``%`` divides it by 100 and is allowed for shares only (``success_rate >= 99.5%``). Only
+``reconnected_99_s``, ``lockstep_share``, ``in_step_share``). ``NUMBER`` is a plain decimal
+(``2``, ``0.99``, ``1e3``); a trailing ``%`` divides it by 100 and is allowed for shares only
+(``success_rate >= 99.5%``); a share's bound must lie in [0, 1] (``99`` is refused: did you
+mean ``99%``?). Only
 ``<=`` and ``>=`` compare: with simulated scores, "below" and "at most" are the same limit.
 Errors are :class:`~chatconn.core.errors.ConfigError` s quoting the bad part.
 
@@ -144,7 +146,11 @@ def _bound(metric: str, raw: str, part: str) -> float:
         ) from None
     if not math.isfinite(value):
         raise ConfigError("objective", part, "expected a finite number")
-    return value / 100 if percent else value
+    value = value / 100 if percent else value
+    if METRICS[metric].unit == "share" and not 0.0 <= value <= 1.0:
+        hint = f" (did you mean {text}%?)" if not percent and 1 < value <= 100 else ""
+        raise ConfigError("objective", part, f"a share's bound lies in [0, 1] or 0-100%{hint}")
+    return value
 
 
 def parse_objective(text: str) -> Objective:

@@ -107,9 +107,11 @@ class Scores:
     ``peak_per_s``/``peak_over_capacity``: the server's cost — the most attempts in one
     second once a storm's outage ends, and that over the capacity. ``reconnected_99_s``:
     seconds from the drop until 99 % of the storm's clients were back (None if never).
-    ``lockstep_share``/``lockstep``: the lockstep detector on the storm's clients — the
-    largest share starting one retry within the same 100 ms, and its verdict (lockstep,
-    clustered or spread; :func:`chatconn.lockstep.lockstep`).
+    ``lockstep_share``/``in_step_share``/``lockstep``: the lockstep detector
+    (:func:`chatconn.lockstep.lockstep`) on a herd as large as the storm's, dropped at once —
+    the largest share starting one retry within the same 100 ms, the largest share waiting
+    the same time before one, and its verdict (lockstep, clustered, spread); None and "n/a"
+    for a herd of one client.
     """
 
     p50_s: float | None
@@ -119,7 +121,8 @@ class Scores:
     peak_per_s: int
     peak_over_capacity: float
     reconnected_99_s: float | None
-    lockstep_share: float
+    lockstep_share: float | None
+    in_step_share: float | None
     lockstep: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,7 +137,7 @@ class Scores:
 def scores_of(
     result: SimulationResult,
     herd: StormResult,
-    together: LockstepReport,
+    together: LockstepReport | None,
     *,
     within_s: float | None = None,
 ) -> Scores:
@@ -154,8 +157,9 @@ def scores_of(
         peak_per_s=int(herd.peak_per_s),
         peak_over_capacity=herd.peak_per_s / herd.capacity_per_s,
         reconnected_99_s=herd.reconnected_99_s,
-        lockstep_share=float(together.worst_share),
-        lockstep=str(together.verdict),
+        lockstep_share=None if together is None else float(together.worst_share),
+        in_step_share=None if together is None else float(together.wait_share.max(initial=0.0)),
+        lockstep="n/a" if together is None else str(together.verdict),
     )
 
 
@@ -178,7 +182,9 @@ def score_policy(
         settings.seed,
         attempt_s=settings.attempt_s,
     )
-    together = lockstep(  # a herd of one cannot be in lockstep: the detector needs two
-        policy, clients=max(settings.clients, 2), attempt_s=settings.attempt_s, seed=settings.seed
-    )
+    together = None  # a herd of one client cannot be in lockstep
+    if settings.clients >= 2:
+        together = lockstep(
+            policy, clients=settings.clients, attempt_s=settings.attempt_s, seed=settings.seed
+        )
     return scores_of(result, herd, together, within_s=settings.within_s)
