@@ -213,7 +213,9 @@ def _build_parser() -> _Parser:
     p = sub.add_parser("calibrate", help="fit a network profile to a recorded run's timings")
     p.add_argument("source", metavar="RUN")
     p.add_argument(
-        "--base", default="broadband", help="the profile that supplies every field not fitted"
+        "--base",
+        help="the profile that supplies every field not fitted (default: the profile the run "
+        "recorded, else broadband)",
     )
     p.add_argument(
         "--fit",
@@ -385,13 +387,19 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":
-        result = simulate(policy, load_target(args.profile), args.sessions, args.seed)
+        target = load_target(args.profile)
+        writer = None
+        if args.out:  # checked before the work: an existing file fails now, not after it
+            from .runs.writer import RunWriter
+
+            writer = RunWriter(args.out, force=args.force)
+        result = simulate(policy, target, args.sessions, args.seed)
         saved = {}
-        if args.out:
+        if writer is not None:
             from .runs import save_run
 
             name = args.policy if not args.assignments else f"{args.policy}-custom"
-            path = save_run(result, args.out, force=args.force, policy_name=name)
+            path = save_run(result, writer, policy_name=name)
             saved = {"run_file": str(path)}
         return {
             "policy": args.policy,

@@ -329,6 +329,7 @@ def _scores(p95, peak, success=0.999, attempts=1.1):
         peak_over_capacity=peak,
         reconnected_99_s=40.0,
         lockstep_share=0.1,
+        in_step_share=0.1,
         lockstep="spread",
     )
 
@@ -433,10 +434,12 @@ def test_recommend_on_a_sweep_with_nothing_scored_explains_instead_of_raising():
 def test_recommend_on_a_real_sweep(serial):
     rec = recommend(serial, DEFAULT_OBJECTIVE)
     assert rec.total == len(serial.scored)
-    for s in serial.scored:
-        meets = s.scores.peak_over_capacity <= 2
-        if rec.chosen is not None and meets:
-            assert rec.chosen.scores.p95_s <= s.scores.p95_s
+    meeting = [s for s in serial.scored if s.scores.peak_over_capacity <= 2]
+    if meeting:
+        assert rec.chosen is not None and rec.chosen.scores.peak_over_capacity <= 2
+        assert rec.chosen.scores.p95_s == min(s.scores.p95_s for s in meeting)
+    else:
+        assert rec.chosen is None and rec.closest is not None
     assert rec.explanation
 
 
@@ -574,3 +577,11 @@ def test_a_lockstep_limit_that_the_fastest_policy_misses_is_explained():
     rec = recommend(result, "min peak_per_s; lockstep_share <= 0.01")
     assert rec.chosen is None  # even jitter 0.5 leaves more than 1 % together
     assert "of its dropped clients retry within the same 100 ms" in rec.explanation
+
+
+def test_a_share_bound_outside_zero_to_one_is_refused():
+    with pytest.raises(ConfigError, match="did you mean 99%"):
+        parse_objective("min p95_s; success_rate >= 99")
+    with pytest.raises(ConfigError, match=r"lies in \[0, 1\]"):
+        parse_objective("min p95_s; lockstep_share <= 150%")
+    assert parse_objective("min p95_s; in_step_share <= 0.5").constraints[0].bound == 0.5

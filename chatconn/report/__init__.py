@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..core.errors import RunFileError
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
-from ..runs.analysis import compare_runs
+from ..runs.analysis import compare_runs, simulated_twins
 from ..runs.load import Run, load_runs
 from .document import render_report
 from .findings import Finding, findings
@@ -35,9 +35,11 @@ def build_report(
     """The report's HTML and its findings, for runs already loaded."""
     if not runs:
         raise RunFileError("(none)", "no runs to report on")
-    rows = compare_runs(runs, thresholds)
+    twins = simulated_twins(runs)  # once: a replayed twin is simulated (and warned of) once
+    rows = compare_runs(runs, thresholds, twins=twins)
     found = findings(rows, thresholds)
-    return render_report(runs, rows, found, title=title, thresholds=thresholds), found
+    html = render_report(runs, rows, found, twins, title=title, thresholds=thresholds)
+    return html, found
 
 
 def write_report(

@@ -20,7 +20,6 @@ from plotly.offline import get_plotlyjs
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..plotdata import QUALITY_COLOURS as _QUALITY_COLOURS
 from ..plots import plot_compare, plot_live_vs_simulated, plot_quality, plot_timeline
-from ..runs.analysis import replay, twin_of
 from ..runs.load import Run
 from .findings import Finding, agreement, median_offset
 
@@ -112,8 +111,11 @@ def _figure(fig: go.Figure, number: int) -> str:
     return f'<div class="figure">{div}</div>'
 
 
-def _figures(runs: Sequence[Run], thresholds: QualityThresholds) -> list[str]:
+def _figures(
+    runs: Sequence[Run], twins: dict[int, tuple[Any, str]], thresholds: QualityThresholds
+) -> list[str]:
     parts: list[str] = []
+    index = {id(run): i for i, run in enumerate(runs)}
     n = 0
     profiles = dict.fromkeys(run.header.target_name for run in runs)
     for profile in profiles:
@@ -131,9 +133,8 @@ def _figures(runs: Sequence[Run], thresholds: QualityThresholds) -> list[str]:
             if run.kind != "live":
                 continue
             parts.append(f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>")
-            if run.header.target is not None:
-                twin = twin_of(run, runs)
-                simulated = twin.result if twin is not None else replay(run, sessions=20_000)
+            if index[id(run)] in twins:
+                simulated, _ = twins[index[id(run)]]
                 fig = plot_live_vs_simulated(
                     run, simulated, thresholds, title=f"{run.label} vs its simulation"
                 )
@@ -154,12 +155,13 @@ def render_report(
     runs: Sequence[Run],
     rows: Sequence[dict[str, Any]],
     found: Sequence[Finding],
+    twins: dict[int, tuple[Any, str]],
     *,
     title: str = "Connection report",
     thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
 ) -> str:
     """The whole HTML document for ``runs`` (``rows`` from compare_runs, ``found`` from
-    findings)."""
+    findings, ``twins`` from :func:`~chatconn.runs.analysis.simulated_twins`)."""
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = sorted({str(r.header.versions.get("chatconn")) for r in runs})
     live = sum(r.kind == "live" for r in runs)
@@ -191,7 +193,7 @@ def render_report(
             "<h2>Summary</h2>",
             _table(rows),
             f'<p class="meta">{_e(how)}</p>',
-            *_figures(runs, thresholds),
+            *_figures(runs, twins, thresholds),
             "<h2>Runs in this report</h2>",
             f'<ul class="meta">{files}</ul>',
         ]

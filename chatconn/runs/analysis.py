@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -24,11 +25,15 @@ from .format import environment
 from .load import Run
 
 __all__ = [
+    "REPLAYED_TWIN_SESSIONS",
     "attempts_frame",
     "compare_runs",
     "ks_critical",
+    "proportions_differ",
     "replay",
     "sessions_frame",
+    "simulated_twin",
+    "simulated_twins",
     "twin_of",
 ]
 
@@ -80,18 +85,60 @@ def ks_critical(n: int, m: int, alpha: float = 0.01) -> float:
     return c * math.sqrt((n + m) / (n * m))
 
 
+def proportions_differ(p1: float, n1: int, p2: float, n2: int, alpha: float = 0.01) -> bool:
+    """Whether success shares ``p1`` of ``n1`` and ``p2`` of ``n2`` sessions differ at level
+    ``alpha`` (two-sided two-proportion z-test, pooled). Use it before calling a live run's
+    success rate different from its twin's: 38/40 against 95 % is not a difference."""
+    if not 0 < alpha < 1:
+        raise ConfigError("alpha", alpha, "expected a significance level in (0, 1)")
+    if n1 < 1 or n2 < 1:
+        return False
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return False  # both all-or-nothing alike
+    z = abs(p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return bool(z > NormalDist().inv_cdf(1 - alpha / 2))
+
+
 def _share(counts: dict[str, int], total: int) -> dict[str, float]:
     return {k: (v / total if total else 0.0) for k, v in counts.items()}
 
 
+#: Sessions of the twin simulated for a live run that has no recorded twin.
+REPLAYED_TWIN_SESSIONS = 20_000
+
+
+def simulated_twin(run: Run, runs: Sequence[Run]) -> tuple[SimulationResult, str] | None:
+    """A live run's simulated twin and where it comes from: the recorded twin among
+    ``runs``, else a replay of :data:`REPLAYED_TWIN_SESSIONS` sessions; None for a
+    simulated run or a run against a real server (no profile)."""
+    if run.kind != "live" or run.header.target is None:
+        return None
+    twin = twin_of(run, runs)
+    if twin is not None:
+        return twin.result, twin.path.name
+    replayed = replay(run, sessions=REPLAYED_TWIN_SESSIONS)
+    return replayed, f"replayed ({REPLAYED_TWIN_SESSIONS:,} sessions)"
+
+
+def simulated_twins(runs: Sequence[Run]) -> dict[int, tuple[SimulationResult, str]]:
+    """:func:`simulated_twin` of every live run, by position in ``runs`` (computed once for
+    a report's table and its figures)."""
+    return {i: t for i, run in enumerate(runs) if (t := simulated_twin(run, runs)) is not None}
+
+
 def compare_runs(
-    runs: Sequence[Run], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+    runs: Sequence[Run],
+    thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
+    *,
+    twins: dict[int, tuple[SimulationResult, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per run: policy, profile, success, p50/p95, attempts, quality mix, and for
     live runs their simulated twin's (recorded, else replayed) success rate and median and
     the KS distance between the two (None when either side has no connected session)."""
+    twins = simulated_twins(runs) if twins is None else twins
     rows = []
-    for run in runs:
+    for i, run in enumerate(runs):
         s = run.result.summary(thresholds)
         ttc = s["time_to_connect_s"]
         row = {
@@ -112,16 +159,16 @@ def compare_runs(
             "strategy_share": s["strategy_share"],
             "twin": None,
             "twin_success_rate": None,
+            "twin_sessions": None,
             "twin_p50_s": None,
             "ks_to_twin": None,
             "ks_critical": None,
         }
-        if run.kind == "live" and run.header.target is not None:
-            twin = twin_of(run, runs)
-            simulated = twin.result if twin is not None else replay(run, sessions=20_000)
-            row["twin"] = twin.path.name if twin is not None else "replayed (20,000 sessions)"
+        if i in twins:
+            simulated, row["twin"] = twins[i]
             twin_summary = simulated.summary(thresholds)
             row["twin_success_rate"] = twin_summary["success_rate"]
+            row["twin_sessions"] = twin_summary["sessions"]
             row["twin_p50_s"] = twin_summary["time_to_connect_s"]["p50"]
             ok_live = int(run.result.connected.sum())
             ok_sim = int(simulated.connected.sum())

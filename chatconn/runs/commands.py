@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.profiles import NetworkProfile
 from .analysis import replay
 from .load import load_run, load_runs
 
@@ -48,8 +49,12 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
         from ..calibrate import calibrate
 
         run = load_run(args.source)
-        fit = args.fit.split(",") if args.fit else None
-        result = calibrate(run, base=args.base, fit=fit, seed=args.seed)
+        fit = [name.strip() for name in args.fit.split(",") if name.strip()] if args.fit else None
+        base = args.base
+        if base is None:  # the profile the run played, else broadband
+            recorded = run.header.target
+            base = recorded if isinstance(recorded, NetworkProfile) else "broadband"
+        result = calibrate(run, base=base, fit=fit, seed=args.seed)
         return {"file": str(run.path), "label": run.label, **result.to_dict()}
     from ..report import write_report  # plotly only for reports
 

@@ -27,7 +27,7 @@ DEFAULT_CHUNK = 1_000
 
 def save_run(
     source: Any,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | RunWriter,
     *,
     force: bool = False,
     policy_name: str | None = None,
@@ -35,7 +35,8 @@ def save_run(
     chunk: int = DEFAULT_CHUNK,
 ) -> Path:
     """Write a SimulationResult or a LiveRun to ``path`` (a file, or a directory to name
-    the file in); returns the file's path. Never replaces a file unless ``force``. A loaded
+    the file in, or an open :class:`RunWriter`, which it closes); returns the file's path.
+    Never replaces a file unless ``force``. A loaded
     :class:`~chatconn.runs.Run` is copied as it is on file (header, records and all).
 
     ``policy_name`` labels the run (default: the preset the policy equals, else
@@ -101,7 +102,7 @@ def _save_simulation(
         "last_error": result.last_error,
         "profile": result.profile,
     }
-    with RunWriter(path, force=force) as writer:
+    with path if isinstance(path, RunWriter) else RunWriter(path, force=force) as writer:
         writer.write(header)
         for first in range(0, result.sessions, chunk):
             part = {name: a[first : first + chunk] for name, a in arrays.items()}
@@ -131,7 +132,7 @@ def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
     by_session: dict[str, list[Any]] = {}
     for record in live.records:
         by_session.setdefault(record.session, []).append(record)
-    with RunWriter(path, force=force) as writer:
+    with path if isinstance(path, RunWriter) else RunWriter(path, force=force) as writer:
         writer.write(live.header)
         for i in range(result.sessions):
             for record in by_session.get(f"s{i}", ()):
