@@ -5,7 +5,7 @@
     from chatconn.runs import load_runs, save_run, replay, compare_runs, sessions_frame
 
     path = save_run(simulate(policy, profile, 10_000, seed=1), "data/runs/")
-    runs = load_runs("data/runs")            # every *.jsonl under it
+    runs = load_runs("data/runs")            # every *.jsonl in it
     assert (replay(runs[0]).ended_at == runs[0].result.ended_at).all()  # a simulated run
     sessions_frame(runs)                     # pandas, one row per session
 

@@ -191,7 +191,11 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _num(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+    """``value`` formatted by ``spec``; "-" right-aligned to the same width when undefined."""
+    if value is None:
+        width = spec.split(".")[0]
+        return "-".rjust(int(width) if width.isdigit() else 1)
+    return format(value, spec)
 
 
 def _pct(share: float | None) -> float | None:
