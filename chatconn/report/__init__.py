@@ -19,7 +19,8 @@ from pathlib import Path
 from ..core.errors import RunFileError
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..runs.analysis import compare_runs, simulated_twins
-from ..runs.load import Run, load_runs
+from ..runs.load import load_runs
+from ..runs.run import Run
 from .document import render_report
 from .findings import Finding, findings
 

@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..plotdata import QUALITY_COLOURS as _QUALITY_COLOURS
 from ..plots import plot_compare, plot_live_vs_simulated, plot_quality, plot_timeline
-from ..runs.load import Run
+from ..runs.run import Run
 from .findings import Finding, agreement, median_offset
 
 __all__ = ["render_report"]

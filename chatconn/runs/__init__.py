@@ -27,7 +27,8 @@ from .analysis import (
     twin_of,
 )
 from .format import FORMAT, VERSION
-from .load import Run, RunHeader, load_run, load_runs
+from .load import load_run, load_runs
+from .run import Run, RunHeader
 from .save import save_run
 from .writer import RunWriter, run_file_name
 

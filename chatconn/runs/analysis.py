@@ -22,7 +22,7 @@ from ..core.strategies import ErrorCategory, Strategy
 from ..plotdata import ks_distance
 from ..simulate import SimulationResult, simulate
 from .format import environment
-from .load import Run
+from .run import Run
 
 __all__ = [
     "REPLAYED_TWIN_SESSIONS",

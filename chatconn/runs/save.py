@@ -17,6 +17,7 @@ from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, Population
 from ..simulate import SimulationResult
 from .format import end_line, run_header, session_line, sessions_line
+from .run import Run
 from .writer import RunWriter
 
 __all__ = ["DEFAULT_CHUNK", "save_run"]
@@ -44,8 +45,6 @@ def save_run(
     """
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ConfigError("chunk", chunk, "expected a whole number >= 1")
-    from .load import Run  # load imports the live layer; save is imported by it
-
     if isinstance(source, Run):
         return _copy(source, path, force)
     if isinstance(source, SimulationResult):
