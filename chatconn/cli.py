@@ -1,4 +1,4 @@
-"""The ``chatconn`` command line: describe, simulate and stress retry policies.
+"""chatconn on the command line: describe, simulate, stress, record, report, tune policies.
 
 ::
 
