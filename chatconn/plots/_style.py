@@ -207,3 +207,24 @@ def _ecdf_axes(
         x = {"domain": [0, 0.56], "anchor": "y", **x}
         y = {"anchor": "x", **y}
     return {"xaxis": x, "yaxis": y}
+
+
+def _model_and_observed(model: Any, observed: Any, *, marker_size: int = 5) -> list[Any]:
+    """The two ECDF traces of "observed against a model" figures (overlay, calibration):
+    the model as a line, the observations (small samples) as a line with markers."""
+    styles = ((model, _INK, "lines"), (observed, _LIVE, "lines+markers"))
+    return [
+        go.Scatter(
+            name=(
+                f"{curve.name}: {curve.connected:,}/{curve.sessions:,} connected, "
+                f"p50 {_s(curve.p50)}, p95 {_s(curve.p95)}"
+            ),
+            x=curve.x,
+            y=curve.y,
+            mode=mode,
+            marker={"size": marker_size},
+            line={"shape": "hv", "color": colour, "width": 2.5},
+            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
+        )
+        for curve, colour, mode in styles
+    ]

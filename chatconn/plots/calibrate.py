@@ -15,9 +15,9 @@ from ._style import (
     _ecdf_axes,
     _figure,
     _heading,
+    _model_and_observed,
     _note,
     _pct,
-    _s,
 )
 
 
@@ -28,22 +28,7 @@ def calibration_figure(info: CalibrationInfo, *, title: str | None = None) -> go
 
     Traces: 0 fitted ECDF, 1 observed ECDF, 2 observed shares, 3 fitted shares.
     """
-    styles = ((info.fitted, _INK, "lines"), (info.observed, _LIVE, "lines+markers"))
-    traces: list[Any] = [
-        go.Scatter(
-            name=(
-                f"{curve.name}: {curve.connected:,}/{curve.sessions:,} connected, "
-                f"p50 {_s(curve.p50)}, p95 {_s(curve.p95)}"
-            ),
-            x=curve.x,
-            y=curve.y,
-            mode=mode,
-            marker={"size": 4},
-            line={"shape": "hv", "color": colour, "width": 2.5},
-            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
-        )
-        for curve, colour, mode in styles
-    ]
+    traces: list[Any] = _model_and_observed(info.fitted, info.observed, marker_size=4)
     for name, shares, colour in (
         ("observed share", info.observed_shares, _LIVE),
         ("fitted share", info.fitted_shares, _INK),

@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 from ..plotdata import ComparisonInfo, OverlayInfo, QualityInfo, TtcInfo
 from ._style import (
     _INK,
-    _LIVE,
     _PALETTE,
     _SHARE_TICKS,
     _TIME,
@@ -21,6 +20,7 @@ from ._style import (
     _figure,
     _heading,
     _log_range,
+    _model_and_observed,
     _note,
     _pct,
     _s,
@@ -99,22 +99,7 @@ def overlay_figure(info: OverlayInfo, *, title: str | None = None) -> go.Figure:
 
     Traces: 0 simulated (line), 1 live (line with markers: live runs are small).
     """
-    styles = ((info.simulated, _INK, "lines"), (info.live, _LIVE, "lines+markers"))
-    traces = [
-        go.Scatter(
-            name=(
-                f"{curve.name}: {curve.connected:,}/{curve.sessions:,} connected, "
-                f"p50 {_s(curve.p50)}, p95 {_s(curve.p95)}"
-            ),
-            x=curve.x,
-            y=curve.y,
-            mode=mode,
-            marker={"size": 5},
-            line={"shape": "hv", "color": colour, "width": 2.5},
-            hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
-        )
-        for curve, colour, mode in styles
-    ]
+    traces = _model_and_observed(info.simulated, info.live)
     empty = [c.name for c in (info.live, info.simulated) if not c.connected]
     layout = {
         **_ecdf_axes(info.x_range, "share of connected sessions"),
