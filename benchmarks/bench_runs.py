@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of  # benchmarks/_timing.py: the scripts run from this folder
 
 from chatconn import policy_preset, simulate
 from chatconn.core.profiles import load_target
@@ -41,18 +40,6 @@ from chatconn.runs.save import DEFAULT_CHUNK
 POLICY = "seed"
 TARGET = "global-users"
 COLUMNS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
-
-
-def best_of(repeats: int, *fns) -> list[float]:
-    """The best time of each of ``fns`` over ``repeats`` rounds, interleaved so that the
-    machine's drift hits a measurement and its baseline alike."""
-    best = [math.inf] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            began = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - began)
-    return best
 
 
 def records_of(result, target) -> list[dict]:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+from _timing import best_of  # benchmarks/_timing.py: the scripts run from this folder
 
 from chatconn import policy_preset, simulate
 from chatconn.calibrate import calibrate
@@ -39,18 +40,6 @@ POLICY = "seed"
 TARGET = "global-users"
 GRID = {"initial_delay": [0.25, 0.5, 1, 2], "multiplier": [1.5, 2], "jitter": [0, 0.2, 0.5]}
 CALIBRATE_BASE = "3g"
-
-
-def best_of(repeats: int, *fns) -> list[float]:
-    """The best time of each of ``fns`` over ``repeats`` rounds, interleaved so that the
-    machine's drift hits a measurement and its baseline alike."""
-    best = [math.inf] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            began = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - began)
-    return best
 
 
 def timed(fn):
