@@ -149,7 +149,7 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
             ((v, k) for k, v in row["strategy_share"].items() if k != _DIRECT and v >= 0.005),
             reverse=True,
         )
-        names = " and ".join(f"{k.replace('_', ' ')} ({v:.0%})" for v, k in used)
+        names = " and ".join(f"{k.replace('_', ' ')} {v:.0%}" for v, k in used)
         out.append(
             Finding(
                 "note",
