@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import math
 import os
 import sys
 import warnings
@@ -42,6 +40,7 @@ from .argtypes import (
     positive_int,
     seed,
 )
+from .cli_output import print_json, print_text
 from .core.errors import ChatconnError, ConfigError, RunFileWarning
 from .core.policy import RetryPolicy
 from .core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
@@ -59,7 +58,7 @@ from .live.session import Endpoint
 from .lockstep import lockstep
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
-from .tune.cli import add_tune_parser, print_tune, run_tune
+from .tune.cli import add_tune_parser, run_tune
 
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
@@ -280,96 +279,6 @@ def presets_report() -> dict[str, Any]:
     }
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no inf/NaN: write them as strings / null."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 1e4 else f"{value:.3g}"
-    return str(value)
-
-
-def _print_text(command: str, report: dict[str, Any]) -> None:
-    out = sys.stdout.write
-    if command == "presets":
-        out("policies:     " + ", ".join(report["policies"]) + "\n")
-        out("profiles:     " + ", ".join(report["profiles"]) + "\n")
-        out("populations:  " + ", ".join(report["populations"]) + "\n")
-    elif command == "schedule":
-        out(f"{'attempt':>7}  {'strategy':<17} {'timeout_s':>9}  wait before: p5 / p50 / p95 s\n")
-        for a in report["attempts"]:
-            w = a["wait_before_s"]
-            out(
-                f"{a['index']:>7}  {a['strategy']:<17} {a['timeout_s']:>9.3f}  "
-                f"{w['p5']:.3f} / {w['p50']:.3f} / {w['p95']:.3f}\n"
-            )
-    elif command in ("simulate", "run"):
-        t = report["time_to_connect_s"]
-        out(f"{report['policy']} on {report['profile']}: {report['sessions']} sessions\n")
-        out(f"  success rate      {report['success_rate']:.4%}\n")
-        out("  time to connect   " + "  ".join(f"{k} {_fmt(v)} s" for k, v in t.items()) + "\n")
-        out(f"  attempts (mean)   {report['attempts_mean']:.3f}\n")
-        out(
-            "  quality           "
-            + "  ".join(f"{k} {v}" for k, v in report["quality"].items())
-            + "\n"
-        )
-        shares = {k: v for k, v in report["strategy_share"].items() if v}
-        via = "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) or "-"
-        out(f"  connected via     {via}\n")
-        out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
-        if "run_file" in report:
-            out(f"  recorded in {report['run_file']}\n")
-    elif command in ("runs", "replay", "report", "calibrate"):
-        from .runs.commands import print_text
-
-        print_text(command, report, out)
-    elif command == "tune":
-        print_tune(report, sys.stdout)
-    elif command == "storm":
-        out(
-            f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "
-            f"capacity {report['capacity_per_s']}/s\n"
-        )
-        out(
-            f"  peak {report['peak_per_s']}/s ({report['peak_over_capacity']:.2f} x capacity), "
-            f"99 % back at {_fmt(report['reconnected_99_s'])} s, all at "
-            f"{_fmt(report['reconnected_all_s'])} s\n"
-        )
-        out(
-            f"  refused {report['refused']} attempts; {report['beyond_policy']} clients "
-            "would have given up under the policy's own limits\n"
-        )
-        herd = report["lockstep"]
-        if herd is None:
-            out("  lockstep: n/a (one client has no herd to be in lockstep with)\n")
-            return
-        worst = "" if herd["worst_attempt"] is None else f" at retry {herd['worst_attempt']}"
-        out(
-            f"  lockstep: {herd['verdict']} ({herd['worst_share']:.0%} of clients retry within "
-            f"the same {herd['window_s'] * 1000:.0f} ms{worst}) - {' '.join(herd['reasons'])}\n"
-        )
-
-
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse ``argv`` and return the report the command prints (raises on bad input)."""
     args = _build_parser().parse_args(argv)
@@ -502,11 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(report["exit_code"])
     try:
         if "--json" in argv:
-            json.dump(_finite(report), sys.stdout, default=_json_default, indent=None)
-            sys.stdout.write("\n")
+            print_json(report, sys.stdout)
         else:
-            command = next(a for a in argv if not a.startswith("-"))
-            _print_text(command, report)
+            print_text(next(a for a in argv if not a.startswith("-")), report, sys.stdout)
         sys.stdout.flush()
     except BrokenPipeError:  # `chatconn ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
