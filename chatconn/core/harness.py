@@ -233,6 +233,12 @@ def _share(bound: float, reference: float) -> float:
     return bound / reference if reference > 0 else math.inf
 
 
+def _round_up(value: float, digits: int = 3) -> float:
+    """``value`` rounded up to ``digits`` significant digits (0.012341 -> 0.0124)."""
+    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return float(f"{math.ceil(value / step - 1e-9) * step:.{digits}g}")
+
+
 def choose_time_scale(
     floor: HarnessFloor,
     *,
@@ -280,7 +286,7 @@ def choose_time_scale(
     in_time = wall_budget_s / makespan_at_1_s if makespan_at_1_s > 0 else 1.0
     scale = max(accurate, min(1.0, in_time))
     scale = float(min(max_scale, max(min_scale, scale)))
-    scale = float(f"{scale:.3g}")  # a scale people can read and type again
+    scale = _round_up(scale)  # a scale people can read and type again, never below
     bound = cost / scale
     share = _share(bound, reference_s)
     wall = makespan_at_1_s * scale

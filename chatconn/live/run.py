@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import numpy as np
 
 from ..agreement import Agreement, compare
@@ -288,11 +289,14 @@ async def _run_lab(
         lab.endpoint, lab.token, lab.profile, plan.scale,
         strategies=floor_strategies(policy.ladder),
     )  # fmt: skip
-    provider = HttpTokenProvider(lab.endpoint.http_url)
-    return await _run(
-        policy, sessions, concurrency, seed, plan.scale, lab.endpoint, provider, header, out,
-        on_session, None, plan, sampler,
-    )  # fmt: skip
+    # One keep-alive client for every session's token: a client and a TCP connect per
+    # session would be CPU spent beside other sessions' attempts (harness, not network).
+    async with httpx.AsyncClient(verify=default_tls(), timeout=None) as client:
+        provider = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        return await _run(
+            policy, sessions, concurrency, seed, plan.scale, lab.endpoint, provider, header,
+            out, on_session, None, plan, sampler,
+        )  # fmt: skip
 
 
 async def _run(
