@@ -11,7 +11,9 @@ profile seconds the local harness can add to a connect), never from a fixed thre
   a wide interval and 20,000 simulated ones a narrow one;
 - live *agrees* at a percentile when its interval, minus the twin's, reaches into
   ``[0, bound_s]``: what sampling and the harness (which can only add time) can explain;
-- success rates are compared by a two-sided two-proportion z-test at ``alpha``.
+- success rates are compared by a two-sided two-proportion z-test at ``alpha``;
+- a run whose bound exceeds 5 % of the simulated median is "inconclusive" rather than
+  "agrees": anything would agree with a bound that wide.
 
 The KS distance is kept as a detail (:attr:`Agreement.ks`), not as the headline: with
 hundreds of sessions it flags differences of a few milliseconds that nobody would act on.
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .core.errors import ConfigError
+from .core.harness import DEFAULT_TOLERANCE
 
 __all__ = ["DEFAULT_ALPHA", "Agreement", "PercentileCheck", "compare", "proportions_differ"]
 
@@ -87,8 +90,8 @@ class PercentileCheck:
 @dataclass(frozen=True, slots=True)
 class Agreement:
     """The verdict of :func:`compare`: ``verdict`` is "agrees", "slower", "faster",
-    "success differs" or "no data"; ``headline`` says it in a sentence; ``details`` gives the
-    medians, 90th percentiles and success rates side by side."""
+    "success differs", "inconclusive" or "no data"; ``headline`` says it in a sentence;
+    ``details`` gives the medians, 90th percentiles and success rates side by side."""
 
     verdict: str
     headline: str
@@ -147,10 +150,12 @@ def compare(
     bound_s: float = 0.0,
     alpha: float = DEFAULT_ALPHA,
     quantiles: tuple[float, ...] = (0.5, 0.9),
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> Agreement:
     """Live against simulated (each a :class:`~chatconn.simulate.SimulationResult`, a run,
     or an array of times to connect with NaN for failed sessions); see the module doc.
-    ``bound_s``: profile seconds the harness can add to a live connect (0: none known)."""
+    ``bound_s``: profile seconds the harness can add to a live connect (0: none known);
+    a bound above ``tolerance`` of the simulated median makes agreement "inconclusive"."""
     _check_alpha(alpha)
     if isinstance(bound_s, bool) or not isinstance(bound_s, int | float) or not bound_s >= 0:
         raise ConfigError("bound_s", bound_s, "expected profile seconds >= 0")
@@ -203,6 +208,13 @@ def compare(
         headline = (
             f"live is {word} by {_seconds(abs(worst.difference_s))} at {worst.name} — more than "
             f"sampling ({lok.size} sessions) and the harness can explain ({reach})"
+        )
+    elif bound_s > tolerance * checks[0].twin_s:
+        verdict = "inconclusive"
+        headline = (
+            f"inconclusive: the harness can add up to {_seconds(bound_s)} "
+            f"({bound_s / checks[0].twin_s:.0%} of the simulated median), too much to tell "
+            "agreement from distortion; use the automatic time scale"
         )
     else:
         verdict = "agrees"
