@@ -7,7 +7,7 @@ run's recorded *distortion bound* (:meth:`chatconn.core.harness.HarnessFloor.bou
 profile seconds the local harness can add to a connect), never from a fixed threshold:
 
 - each percentile gets a distribution-free confidence interval from order statistics
-  (the binomial ranks around ``q·n``, at level ``alpha`` per side), so 40 live sessions get
+  (exact binomial ranks around ``q·n``, two-sided at level ``alpha``), so 40 live sessions get
   a wide interval and 20,000 simulated ones a narrow one;
 - live *agrees* at a percentile when its interval, minus the twin's, reaches into
   ``[0, bound_s]``: what sampling and the harness (which can only add time) can explain;
@@ -33,7 +33,7 @@ from .core.harness import DEFAULT_TOLERANCE
 
 __all__ = ["DEFAULT_ALPHA", "Agreement", "PercentileCheck", "compare", "proportions_differ"]
 
-#: Significance level of every comparison (per side for the percentile intervals).
+#: Significance level of every comparison (two-sided; each percentile interval too).
 DEFAULT_ALPHA = 0.01
 
 
@@ -56,15 +56,35 @@ def _check_alpha(alpha: float) -> None:
         raise ConfigError("alpha", alpha, "expected a significance level in (0, 1)")
 
 
+def _binomial_cdf(n: int, q: float) -> np.ndarray:
+    """P(Bin(n, q) <= k) for k = 0..n (log-space pmf, stable for large n)."""
+    k = np.arange(n + 1)
+    log_pmf = (
+        np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
+        + k * math.log(q)
+        + (n - k) * math.log1p(-q)
+    )
+    return np.cumsum(np.exp(log_pmf - log_pmf.max())) / np.exp(log_pmf - log_pmf.max()).sum()
+
+
 def quantile_interval(sorted_values: np.ndarray, q: float, alpha: float) -> tuple[float, float]:
     """A distribution-free interval for the ``q``-quantile of the population a sorted sample
-    came from (order statistics at the normal approximation of the binomial ranks)."""
+    came from, two-sided at level ``alpha``: order statistics at exact binomial ranks (the
+    normal approximation above 5,000 values). Too few values to bound a side: that side is
+    infinite (10 values cannot put an upper bound on a 90th percentile)."""
     n = sorted_values.size
-    z = NormalDist().inv_cdf(1 - alpha / 2)
-    spread = z * math.sqrt(n * q * (1 - q))
-    low = max(0, math.floor(n * q - spread) - 1)
-    high = min(n - 1, math.ceil(n * q + spread))
-    return float(sorted_values[low]), float(sorted_values[high])
+    if n > 5000:
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        spread = z * math.sqrt(n * q * (1 - q))
+        low, high = math.floor(n * q - spread), math.ceil(n * q + spread) + 1
+    else:
+        cdf = _binomial_cdf(n, q)
+        # 1-based ranks: x_(l) <= quantile with P >= 1 - alpha/2 when P(Bin <= l-1) <= alpha/2
+        low = int(np.searchsorted(cdf, alpha / 2, side="right"))
+        high = int(np.searchsorted(cdf, 1 - alpha / 2, side="left")) + 1
+    lower = float(sorted_values[low - 1]) if low >= 1 else -math.inf
+    upper = float(sorted_values[high - 1]) if high <= n else math.inf
+    return lower, upper
 
 
 @dataclass(frozen=True, slots=True)
