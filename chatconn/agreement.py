@@ -12,8 +12,8 @@ profile seconds the local harness can add to a connect), never from a fixed thre
 - live *agrees* at a percentile when its interval, minus the twin's, reaches into
   ``[0, bound_s]``: what sampling and the harness (which can only add time) can explain;
 - success rates are compared by a two-sided two-proportion z-test at ``alpha``;
-- a run whose bound exceeds 5 % of the simulated median is "inconclusive" rather than
-  "agrees": anything would agree with a bound that wide.
+- a run whose bound exceeds 20 % of the simulated median (:data:`INCONCLUSIVE_SHARE`) is
+  "inconclusive" rather than "agrees": anything would agree with a bound that wide.
 
 The KS distance is kept as a detail (:attr:`Agreement.ks`), not as the headline: with
 hundreds of sessions it flags differences of a few milliseconds that nobody would act on.
@@ -31,8 +31,18 @@ import numpy as np
 from .core.errors import ConfigError
 from .core.harness import DEFAULT_TOLERANCE
 
-__all__ = ["DEFAULT_ALPHA", "Agreement", "PercentileCheck", "compare", "proportions_differ"]
+__all__ = [
+    "DEFAULT_ALPHA",
+    "INCONCLUSIVE_SHARE",
+    "Agreement",
+    "PercentileCheck",
+    "compare",
+    "proportions_differ",
+]
 
+#: A bound wider than this share of the simulated median makes the verdict "inconclusive":
+#: four times the 5 % an automatic time scale aims for (chatconn's choice).
+INCONCLUSIVE_SHARE = 4 * DEFAULT_TOLERANCE
 #: Significance level of every comparison (two-sided; each percentile interval too).
 DEFAULT_ALPHA = 0.01
 
@@ -170,12 +180,12 @@ def compare(
     bound_s: float = 0.0,
     alpha: float = DEFAULT_ALPHA,
     quantiles: tuple[float, ...] = (0.5, 0.9),
-    tolerance: float = DEFAULT_TOLERANCE,
 ) -> Agreement:
     """Live against simulated (each a :class:`~chatconn.simulate.SimulationResult`, a run,
     or an array of times to connect with NaN for failed sessions); see the module doc.
     ``bound_s``: profile seconds the harness can add to a live connect (0: none known);
-    a bound above ``tolerance`` of the simulated median makes agreement "inconclusive"."""
+    a bound above :data:`INCONCLUSIVE_SHARE` of the simulated median makes agreement
+    "inconclusive"."""
     _check_alpha(alpha)
     if isinstance(bound_s, bool) or not isinstance(bound_s, int | float) or not bound_s >= 0:
         raise ConfigError("bound_s", bound_s, "expected profile seconds >= 0")
@@ -229,7 +239,7 @@ def compare(
             f"live is {word} by {_seconds(abs(worst.difference_s))} at {worst.name} — more than "
             f"sampling ({lok.size} sessions) and the harness can explain ({reach})"
         )
-    elif bound_s > tolerance * checks[0].twin_s:
+    elif bound_s > INCONCLUSIVE_SHARE * checks[0].twin_s:
         verdict = "inconclusive"
         headline = (
             f"inconclusive: the harness can add up to {_seconds(bound_s)} "

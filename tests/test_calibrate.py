@@ -373,18 +373,23 @@ LAB = NetworkProfile(
 
 
 def test_fit_to_a_live_run_against_the_lab_finds_its_proxy_share_and_rtt():
-    """60 real sessions, 5 at a time, at time scale 0.2 (about 10 s here).
+    """60 real sessions, 5 at a time, at the automatic time scale (about 10 s here).
+
+    At a fixed 0.2 this failed on a loaded machine (fitted share 0.32 against 0.38 seen):
+    the harness's CPU time, magnified 5x, read as network time and the fit bent other
+    parameters to explain it. The automatic scale keeps the harness within 5 % of the
+    median connect, so the timings carry the network, not the machine.
 
     Honest tolerances for 60 sessions: the lab draws which sessions sit behind the proxy, so
     the run's own share (the sessions whose upgrade got a 403, from the attempt records) is
-    0.3 +/- 0.06 (one binomial sd); the fit must find that share (it did within 0.01 in
-    every trial run, loaded or not) and 0.3 within 0.2. RTT: about 40 first-attempt
-    successes give the median to +/- 6 %, and the CPU time client and lab spend per connect
-    in one process reads as RTT — +5 to +15 % here, up to +35 % with three runs at once on
-    two cores — so the band is asymmetric.
+    0.3 +/- 0.06 (one binomial sd); the fit must find that share within 0.05 and 0.3
+    within 0.2. RTT: about 40 first-attempt successes give the median to +/- 6 %; what the
+    harness may still add (up to 5 %, more when the machine's load changes during the run)
+    only lengthens it, so the band is asymmetric.
     """
     live = run(
-        run_live(LIVE_POLICY, 60, concurrency=5, seed=1, time_scale=0.2, lab_profile=LAB), 60
+        run_live(LIVE_POLICY, 60, concurrency=5, seed=1, time_scale="auto", lab_profile=LAB),
+        90,
     )
     base = LAB.with_changes(
         rtt_median_s=0.03, rtt_sigma=0.6, stall_probability=0.0, ws_blocked_share=0.0

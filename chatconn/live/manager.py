@@ -46,6 +46,7 @@ import numpy as np
 from ..core.adapt import adapt_policy
 from ..core.breaker import BreakerConfig, CircuitBreaker
 from ..core.errors import ConfigError
+from ..core.harness import HarnessFloor
 from ..core.planner import AttemptPlan, ConnectPlanner
 from ..core.policy import RetryPolicy
 from ..core.quality import classify
@@ -87,6 +88,13 @@ __all__ = ["ConnectionManager", "HeartbeatConfig"]
 #: Bounds of the steps before the first attempt (outside ``budget_s``, bounded here).
 TOKEN_BUDGET_S = 30.0
 DIAGNOSTICS_TIMEOUT_S = 5.0
+#: A diagnostics probe gets at least this many times the harness's 90th-percentile connect
+#: overhead in wall time, whatever the time scale: a probe that a busy machine cannot
+#: answer in ``DIAGNOSTICS_TIMEOUT_S * time_scale`` would report "cannot reach the server".
+PROBE_FLOOR_FACTOR = 4.0
+#: The harness floor assumed when none was measured: a busy 2-core laptop (chatconn's own
+#: measurement: floor probes reached ~50 ms at p90 with two CPU-bound processes beside them).
+ASSUMED_FLOOR = HarnessFloor(connect_p50_s=0.01, connect_p90_s=0.05)
 
 _NEXT_PHASE = {
     "tcp": None,
@@ -142,6 +150,7 @@ class ConnectionManager:
         ca_file: str | os.PathLike[str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        harness: HarnessFloor | None = None,
     ) -> None:
         if not isinstance(endpoint, Endpoint):
             raise ConfigError("endpoint", endpoint, "expected an Endpoint")
@@ -159,6 +168,10 @@ class ConnectionManager:
         self.heartbeat = heartbeat
         self.diagnostics = diagnostics
         self.time_scale = float(time_scale)
+        if harness is not None and not isinstance(harness, HarnessFloor):
+            raise ConfigError("harness", harness, "expected a HarnessFloor or None")
+        #: This machine's measured harness floor (diagnostics timeouts never go below it).
+        self.harness = harness
         self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
         self._ssl = client_tls(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
@@ -190,6 +203,16 @@ class ConnectionManager:
         if self.schedule is None:
             return math.inf
         return self.schedule.worst_case_s() * self.time_scale
+
+    @property
+    def probe_timeout_s(self) -> float:
+        """Wall seconds each diagnostics probe may take: ``DIAGNOSTICS_TIMEOUT_S`` scaled, but
+        never below :data:`PROBE_FLOOR_FACTOR` times the harness floor's p90 (the measured
+        one, else :data:`ASSUMED_FLOOR`)."""
+        floor = self.harness if self.harness is not None else ASSUMED_FLOOR
+        return max(
+            DIAGNOSTICS_TIMEOUT_S * self.time_scale, PROBE_FLOOR_FACTOR * floor.connect_p90_s
+        )
 
     def __repr__(self) -> str:
         return (
@@ -326,7 +349,7 @@ class ConnectionManager:
             report = await run_diagnostics(
                 self.endpoint,
                 await self._http_client(),
-                timeout_s=DIAGNOSTICS_TIMEOUT_S * self.time_scale,
+                timeout_s=self.probe_timeout_s,
                 ssl=self._ssl,
             )
             self.report = report

@@ -359,6 +359,7 @@ async def _run(
                 time_scale=time_scale,
                 session_tag=f"s{i}",
                 ssl=tls,
+                harness=plan.floor if plan is not None else None,
             )
             if writer is not None:
                 manager.subscribe(record_attempt)
