@@ -15,9 +15,10 @@ import pytest
 from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
+from chatconn.core.strategies import ErrorCategory
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.session import Endpoint
-from chatconn.runs import load_run
+from chatconn.runs import load_run, sessions_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -172,3 +173,44 @@ def test_the_command_line_loads_the_server_stack_only_to_serve():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_run_whose_token_fetch_fails_records_a_token_error_code(capsys, tmp_path):
+    out_file = tmp_path / "blackhole.jsonl"
+    code, out, err = run_cli(
+        capsys,
+        "run", "--lab", "--profile", "blackhole", "--policy", "seed", "--sessions", "3",
+        "--time-scale", "0.01", "--json", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["failure_kinds"] == {"TokenUnavailable": 3}
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    sessions = [x for x in lines if x["type"] == "session"]
+    assert [s["attempts"] for s in sessions] == [0, 0, 0]
+    assert {s["last_error"] for s in sessions} == {int(ErrorCategory.TOKEN)}
+    frame = sessions_frame(load_run(out_file))
+    assert set(frame["last_error"]) == {"token"}  # not "none"
+
+
+def test_run_with_only_a_url_skips_the_alternative_ports_rung_instead_of_aborting(
+    capsys, monkeypatch, tmp_path
+):
+    from chatconn.lab.thread import LabServerThread
+
+    monkeypatch.setenv("CHATCONN_TOKEN", "lab-token")
+    out_file = tmp_path / "url-only.jsonl"
+    with LabServerThread("corporate-firewall", time_scale=0.01) as lab:
+        code, out, err = run_cli(
+            capsys,
+            "run", "--url", lab.endpoint.primary, "--http-url", lab.endpoint.http_url,
+            "--policy", "seed", "--sessions", "2", "--time-scale", "0.01", "--json",
+            "--out", str(out_file),
+        )  # fmt: skip
+    assert code == 0, err  # no "multiple_ports needs alternative URLs" abort mid-run
+    report = json.loads(out)
+    assert report["success_rate"] == 1.0
+    assert report["strategy_counts"]["long_polling"] == 2
+    attempts = [json.loads(x) for x in out_file.read_text().splitlines()]
+    assert "multiple_ports" not in {a.get("strategy") for a in attempts}
+    assert attempts[-1]["type"] == "end"

@@ -9,14 +9,15 @@ import pickle
 import pytest
 
 from chatconn.core.adapt import RTT_TIMEOUT_FACTOR, adapt_policy
+from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.strategies import ErrorCategory, Strategy
 from chatconn.live.errors import ConnectFailed
 from chatconn.live.events import ConnectionState, EventBus, StateChanged, WarningEvent
 from chatconn.live.explain import explain_degraded, explain_failure
 from chatconn.live.records import AttemptRecord
-from chatconn.live.session import Endpoint
-from chatconn.live.tokens import Secret, StaticToken
+from chatconn.live.session import Endpoint, join_url
+from chatconn.live.tokens import HttpTokenProvider, Secret, StaticToken
 
 TOKEN = "tok-3f9a-very-secret"
 
@@ -164,3 +165,25 @@ def test_endpoint_errors_do_not_echo_credentials():
     with pytest.raises(ValueError) as info:
         Endpoint(("wss://user:pa55word@h:99999/ws?token=abc",), "https://h")
     assert "pa55word" not in str(info.value) and "abc" not in str(info.value)
+
+
+def test_endpoint_repr_shows_no_credentials_or_query_tokens():
+    endpoint = Endpoint(("ws://u:TOK@h/ws?token=TOK",), "http://h/?token=TOK")
+    assert "TOK" not in repr(endpoint)
+    assert repr(endpoint) == "Endpoint(('ws://h/ws',), 'http://h')"
+
+
+def test_http_paths_go_before_the_base_urls_query():
+    endpoint = Endpoint(("ws://h/ws",), "http://h:8/api/?token=T")
+    assert endpoint.http("/lp/connect") == "http://h:8/api/lp/connect?token=T"
+    assert join_url("http://u:pw@h/", "/token") == "http://u:pw@h/token"
+    provider = HttpTokenProvider("http://u:pw@h:8/?token=T")
+    assert provider.url == "http://h:8/token"  # shown without the secrets
+    assert "pw" not in repr(provider) and "T'" not in repr(provider)
+
+
+def test_an_http_url_with_credentials_is_refused_without_echoing_them():
+    with pytest.raises(ConfigError) as info:
+        Endpoint(("ws://h/ws",), "http://user:pa55@h:8/?token=T")
+    assert "http_url" in str(info.value) and "Authorization" in str(info.value)
+    assert "pa55" not in str(info.value) and "token=T" not in str(info.value)

@@ -12,7 +12,7 @@
           │    └── ServerUnavailable    REFUSED       HTTP 5xx from the server
           ├── AuthRejected              (fatal)       the server refused the token
           ├── CertificateRejected       (fatal)       the server's TLS certificate did not verify
-          ├── TokenUnavailable          (fatal)       the token provider failed after its retries
+          ├── TokenUnavailable          TOKEN (fatal) the token provider failed after its retries
           ├── ProtocolViolation         (fatal)       the server spoke something else (garbage)
           ├── CircuitOpen               (fatal)       the breaker is open: not trying now
           └── ConnectFailed             (final)       every attempt failed; carries the records
@@ -89,7 +89,10 @@ class CertificateRejected(LiveError):
 
 
 class TokenUnavailable(LiveError):
-    """The token provider failed after its own retries."""
+    """The token provider failed after its own retries (or took longer than the connect's
+    budget): no attempt was made. Run records count it as ``last_error`` "token"."""
+
+    category = ErrorCategory.TOKEN
 
 
 class ProtocolViolation(LiveError):

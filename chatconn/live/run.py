@@ -210,6 +210,7 @@ async def _run(
             except LiveError as exc:
                 kind = type(exc).__name__
                 errors[kind] = errors.get(kind, 0) + 1
+                last_error[i] = exc.category  # TOKEN when no attempt could start
             finally:
                 # Time from the first attempt, as the simulator counts it (the token fetch
                 # before it is not part of the policy's schedule).
@@ -220,7 +221,7 @@ async def _run(
                 await manager.close()
             attempts[i] = len(manager.records)
             failed = [r for r in manager.records if not r.connected]
-            if failed:
+            if failed and failed[-1].error_category:
                 last_error[i] = failed[-1].error_category
             records.extend(manager.records)
             if write_failures:
