@@ -660,3 +660,65 @@ def test_an_http_base_url_with_a_query_still_reaches_the_fallbacks():
             return strategies
 
     assert run(scenario()) == HTTP_STRATEGIES
+
+
+def test_retry_after_a_failure_starts_a_fresh_connect():
+    policy = RetryPolicy(max_attempts=2, base_timeout=1.0, initial_delay=0.01, max_delay=0.02)
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            async with ConnectionManager(lab.endpoint, lab.token, policy=policy) as manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                failed_attempts = len(manager.records)
+                lab.set_profile(CALM)  # the server is back; the user clicks Retry
+                session = await manager.retry()
+                again = manager.retry()  # connected: nothing to do
+                return failed_attempts, session.strategy, manager.state, again
+
+    failed_attempts, strategy, state, again = run(scenario())
+    assert failed_attempts == 2
+    assert strategy is Strategy.DIRECT_WEBSOCKET and state is ConnectionState.CONNECTED
+    assert again is None
+
+
+def test_auto_retry_connects_by_itself_after_the_breaker_cool_down():
+    policy = RetryPolicy(max_attempts=1, base_timeout=1.0)
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                lab.token,
+                policy=policy,
+                breaker=BreakerConfig(failure_threshold=1, cooldown_s=0.2),
+                auto_retry=True,
+            )
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                lab.set_profile(CALM)
+                for _ in range(1500):  # a hang guard, not a timing bound
+                    if manager.state is ConnectionState.CONNECTED:
+                        break
+                    await asyncio.sleep(0.02)
+                return manager.state, events
+
+    state, events = run(scenario())
+    assert state is ConnectionState.CONNECTED
+    assert any(isinstance(e, WarningEvent) and e.code == "auto_retry" for e in events)
+    states = [e.state for e in events if isinstance(e, StateChanged)]
+    assert states[:4] == [
+        ConnectionState.CONNECTING,
+        ConnectionState.FAILED,
+        ConnectionState.CONNECTING,
+        ConnectionState.CONNECTED,
+    ]
+
+
+def test_auto_retry_needs_a_breaker():
+    endpoint = Endpoint(("ws://127.0.0.1:9/ws",), "http://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="auto_retry"):
+        ConnectionManager(endpoint, "t", auto_retry=True)

@@ -363,7 +363,7 @@ class LiveView:
         loop, manager = self._client_loop, status.manager
         if loop is not None and manager is not None:
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(manager.reset_backoff)
+                loop.call_soon_threadsafe(manager.retry)
 
     # -- on the kernel's loop --------------------------------------------------------
     def _on_session(self, i: int, manager: ConnectionManager) -> None:

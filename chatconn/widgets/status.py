@@ -215,7 +215,8 @@ class StatusIndicator(_Bindable):
     ``variant``: ``"badge"`` (a coloured pill), ``"inline"`` (pill, one line of text and a
     progress bar) or ``"panel"`` (a diagnostic panel with a Retry button). ``on_retry`` is
     called with the indicator when Retry is clicked; without it, Retry on a bound manager
-    cuts the current wait short (:meth:`ConnectionManager.reset_backoff`).
+    calls :meth:`ConnectionManager.retry`: the current wait is cut short, or after a
+    failure a fresh connect starts.
     """
 
     def __init__(
@@ -274,7 +275,7 @@ class StatusIndicator(_Bindable):
         if self.on_retry is not None:
             self.on_retry(self)
         elif self.manager is not None:
-            self.manager.reset_backoff()
+            self.manager.retry()
 
     def texts(self) -> dict[str, str]:
         """What the indicator shows, as plain strings in the current language."""
