@@ -13,7 +13,13 @@ from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.strategies import ErrorCategory, Strategy
 from chatconn.live.errors import ConnectFailed
-from chatconn.live.events import ConnectionState, EventBus, StateChanged, WarningEvent
+from chatconn.live.events import (
+    HISTORY_LIMIT,
+    ConnectionState,
+    EventBus,
+    StateChanged,
+    WarningEvent,
+)
 from chatconn.live.explain import explain_degraded, explain_failure
 from chatconn.live.records import AttemptRecord
 from chatconn.live.session import Endpoint, join_url
@@ -187,3 +193,18 @@ def test_an_http_url_with_credentials_is_refused_without_echoing_them():
         Endpoint(("ws://h/ws",), "http://user:pa55@h:8/?token=T")
     assert "http_url" in str(info.value) and "Authorization" in str(info.value)
     assert "pa55" not in str(info.value) and "token=T" not in str(info.value)
+
+
+def test_event_bus_history_is_bounded_and_subscriber_errors_are_logged(caplog):
+    bus = EventBus(history_limit=3)
+    bus.subscribe(lambda event: 1 / 0)
+    events = [WarningEvent(float(i), "w", str(i)) for i in range(5)]
+    with caplog.at_level(logging.ERROR, logger="chatconn.live.events"):
+        for event in events:
+            bus.emit(event)
+    assert list(bus.history) == events[-3:]
+    assert bus.callback_errors == 5
+    logged = [r for r in caplog.records if r.name == "chatconn.live.events"]
+    assert len(logged) == 5 and "WarningEvent" in logged[0].getMessage()
+    assert logged[0].exc_info[0] is ZeroDivisionError
+    assert len(EventBus().history) == 0 and EventBus().history.maxlen == HISTORY_LIMIT

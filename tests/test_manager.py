@@ -722,3 +722,43 @@ def test_auto_retry_needs_a_breaker():
     endpoint = Endpoint(("ws://127.0.0.1:9/ws",), "http://127.0.0.1:9")
     with pytest.raises(ConfigError, match="auto_retry"):
         ConnectionManager(endpoint, "t", auto_retry=True)
+
+
+def test_cancelling_close_itself_is_not_swallowed():
+    class Stubborn(TokenSource):
+        """A badly written provider: ignores cancellation until released."""
+
+        def __init__(self) -> None:
+            self.entered = asyncio.Event()
+            self.release = asyncio.Event()
+
+        async def fetch(self, time_scale: float = 1.0) -> Secret:
+            self.entered.set()
+            while not self.release.is_set():
+                try:
+                    await self.release.wait()
+                except asyncio.CancelledError:
+                    continue
+            raise ConnectionError("released")
+
+    async def scenario():
+        async with LabServer(CALM) as lab:
+            provider = Stubborn()
+            manager = ConnectionManager(
+                lab.endpoint, provider, policy=one_shot(Strategy.DIRECT_WEBSOCKET, 5.0)
+            )
+            connecting = asyncio.create_task(manager.connect())
+            await provider.entered.wait()
+            closing = asyncio.create_task(manager.close())
+            for _ in range(5):  # close() cancels the connect and waits for it to end
+                await asyncio.sleep(0)
+            closing.cancel()  # the caller gives up on close() itself
+            for _ in range(5):
+                await asyncio.sleep(0)
+            provider.release.set()
+            closed, connected = await asyncio.gather(closing, connecting, return_exceptions=True)
+            return closed, connected
+
+    closed, connected = run(scenario())
+    assert isinstance(closed, asyncio.CancelledError)
+    assert isinstance(connected, TokenUnavailable | asyncio.CancelledError)

@@ -371,3 +371,37 @@ def test_every_preset_value_lies_on_its_sliders_step_grid():
             steps = (value - spec.low) / spec.step
             assert spec.low <= value <= spec.high, (name, spec.field, value)
             assert abs(steps - round(steps)) < 1e-6, (name, spec.field, value)
+
+
+def test_live_view_never_blocks_the_kernel_loop_to_simulate_or_to_wait(lab, monkeypatch):
+    from chatconn.widgets import live_view
+
+    on_loop: list[str] = []
+
+    def loop_running_here() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    real_simulate = live_view.simulate
+
+    def simulate(*args, **kwargs):
+        if loop_running_here():
+            on_loop.append("simulate")
+        return real_simulate(*args, **kwargs)
+
+    class Worker(threading.Thread):
+        def join(self, timeout=None):
+            if self.name == "chatconn-live-clients" and loop_running_here():
+                on_loop.append("join")
+            return super().join(timeout)
+
+    monkeypatch.setattr(live_view, "simulate", simulate)
+    monkeypatch.setattr(live_view.threading, "Thread", Worker)
+    view = LiveView(PolicyPanel("seed", target="fiber"), sessions=2, lab=lab)
+    assert view.simulated_sessions == 20_000  # the default: ~0.1 s of numpy
+    live = asyncio.run(view.run())
+    assert live is not None and live.result.sessions == 2
+    assert on_loop == []  # neither ran on the kernel's event loop
