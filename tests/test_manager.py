@@ -762,3 +762,71 @@ def test_cancelling_close_itself_is_not_swallowed():
     closed, connected = run(scenario())
     assert isinstance(closed, asyncio.CancelledError)
     assert isinstance(connected, TokenUnavailable | asyncio.CancelledError)
+
+
+# ---------------------------------------------- issue 12: behaviour the suite had not pinned
+def test_an_extended_timeout_success_is_connected_with_the_quality_of_profile_time():
+    # 1 s RTT at a time scale of 0.05: ~4.5 s of profile time (good), ~0.23 s of wall time
+    # (which would be "excellent" if the quality forgot to divide by the scale).
+    slow = NetworkProfile("slow", rtt_median_s=1.0, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
+
+    async def scenario():
+        async with LabServer(slow, time_scale=0.05) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                lab.token,
+                policy=one_shot(Strategy.EXTENDED_TIMEOUT, 30.0),
+                time_scale=0.05,
+            )
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                session = await manager.connect()
+                return session.strategy, manager.state, manager.explanation, events
+
+    strategy, state, explanation, events = run(scenario())
+    assert strategy is Strategy.EXTENDED_TIMEOUT
+    assert state is ConnectionState.CONNECTED  # a longer wait is not a fallback
+    assert explanation == ""
+    (finished,) = [e for e in events if isinstance(e, AttemptFinished)]
+    assert finished.connected and finished.quality is Quality.GOOD
+
+
+def test_a_cancelled_half_open_trial_frees_the_breaker_for_the_next_connect():
+    now = [0.0]  # the breaker's clock, moved by hand
+    entered = asyncio.Event()
+    calls = []
+
+    async def fetch_token():
+        calls.append(1)
+        if len(calls) == 2:  # the half-open trial: hangs until cancelled
+            entered.set()
+            await asyncio.Event().wait()
+        return "lab-token"
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                fetch_token,
+                policy=RetryPolicy(max_attempts=1, base_timeout=1.0),
+                breaker=BreakerConfig(failure_threshold=1, cooldown_s=30.0),
+                clock=lambda: now[0],
+            )
+            async with manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()  # the breaker opens
+                with pytest.raises(CircuitOpen):
+                    await manager.connect()
+                now[0] += 31.0  # cool-down over: the next connect is the half-open trial
+                trial = asyncio.create_task(manager.connect())
+                await entered.wait()
+                trial.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await trial
+                # Without abandon() the trial would stay "in flight" and refuse this one.
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                return len(calls)
+
+    assert run(scenario()) == 3

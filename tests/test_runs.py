@@ -645,3 +645,22 @@ def test_runs_lists_every_readable_file_and_flags_the_bad_one(good_file, capsys)
     text = capsys.readouterr().out
     assert f"{bad}\n  BAD: " in text and str(good_file) in text and str(other) in text
     assert main(["runs", str(good_file)]) == 0  # all good: exit 0 as before
+
+
+def test_close_fsyncs_the_run_file_before_closing_it(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.fstat(fd).st_ino)  # still open: flushed before the close
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "synced.jsonl"
+    writer = RunWriter(path)
+    writer.write({"type": "run"})
+    assert synced == []  # lines reach the OS at once, the disk at close
+    writer.close()
+    assert synced == [path.stat().st_ino]
+    writer.close()  # idempotent: no second fsync of a closed descriptor
+    assert len(synced) == 1
