@@ -125,7 +125,9 @@ def test_degraded_explanation_says_websocket_seems_blocked():
         _record(Strategy.LONG_POLLING, ErrorCategory.NONE, connected=True),
     ]
     text = explain_degraded(Strategy.LONG_POLLING, records)
-    assert "WebSocket seems blocked" in text and "long polling" in text
+    assert "WebSocket seems blocked" in text and "Long polling" in text
+    russian = text.say("ru")  # the same explanation, in Russian
+    assert "WebSocket заблокирован" in russian and "Длинные опросы" in russian
 
 
 def test_connect_failed_carries_explanation_and_records():

@@ -546,6 +546,7 @@ def test_a_failing_token_function_ends_in_failed_with_its_retries_an_event_and_a
     assert [e.state for e in states][-2:] == [ConnectionState.FAILED, ConnectionState.CLOSED]
     assert states[-2].reason == explanation
     assert "login token" in explanation
+    assert "токен для входа" in states[-2].reason.say("ru")  # the panel can say it in Russian
     assert not [e for e in events if isinstance(e, AttemptStarted)]
     assert stats["sessions"] == 0
 

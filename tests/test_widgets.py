@@ -27,7 +27,7 @@ from chatconn.live.events import (
     StateChanged,
     Waiting,
 )
-from chatconn.messages import LANGUAGES, MESSAGES, message
+from chatconn.messages import LANGUAGES, MESSAGES, Text, message, plural_form
 from chatconn.plotdata import QUALITY_COLOURS
 from chatconn.runs import load_run
 from chatconn.widgets import (
@@ -405,3 +405,67 @@ def test_live_view_never_blocks_the_kernel_loop_to_simulate_or_to_wait(lab, monk
     live = asyncio.run(view.run())
     assert live is not None and live.result.sessions == 2
     assert on_loop == []  # neither ran on the kernel's event loop
+
+
+# ------------------------------------------------------------ issue 12: plurals, explanations
+def test_counts_take_their_languages_plural_form():
+    # Russian one / few / many (CLDR), nominative forms: 1 попытка, 2 попытки, 5 попыток.
+    nominative = ("попытка", "попытки", "попыток")
+    words = {n: nominative[plural_form("ru", n)] for n in (1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 111)}
+    assert words == {
+        1: "попытка", 2: "попытки", 4: "попытки", 5: "попыток", 11: "попыток", 12: "попыток",
+        14: "попыток", 21: "попытка", 22: "попытки", 25: "попыток", 111: "попыток",
+    }  # fmt: skip
+    assert [plural_form("en", n) for n in (0, 1, 2, 21)] == [1, 0, 1, 1]
+    failed = {n: message("detail.failed", "ru", attempts=n, error="x") for n in (1, 2, 5, 21)}
+    assert failed == {  # after «после», the genitive: 1 попытки, 2 попыток, 5 попыток
+        1: "Сдались после 1 попытки (x).",
+        2: "Сдались после 2 попыток (x).",
+        5: "Сдались после 5 попыток (x).",
+        21: "Сдались после 21 попытки (x).",
+    }
+    assert message("detail.failed", "en", attempts=1, error="x") == "Gave up after 1 attempt (x)."
+    assert message("detail.failed", "en", attempts=3, error="x") == "Gave up after 3 attempts (x)."
+    assert message("ui.finished", "en", connected=1, total=1) == "1 of 1 session connected."
+    assert message("ui.finished", "ru", connected=5, total=21) == "Подключено: 5 из 21 сессии."
+
+
+def test_every_plural_in_the_table_gives_each_form_its_language_needs():
+    forms = {"en": 2, "ru": 3}
+    for language, table in MESSAGES.items():
+        for key, text in table.items():
+            for _, _, spec, _ in string.Formatter().parse(text):
+                if spec and "|" in spec:
+                    assert len(spec.split("|")) == forms[language], (language, key, spec)
+
+
+def test_the_russian_panel_shows_the_managers_explanation():
+    refused = Text("explain.refused")
+    events = [
+        StateChanged(0.0, S.CONNECTING, S.IDLE, "connect() called"),
+        AttemptStarted(0.01, 0, 1, Strategy.DIRECT_WEBSOCKET, 15.0, 0.0),
+        AttemptFinished(
+            0.02, 0, 1, Strategy.DIRECT_WEBSOCKET, 15.0, 0.01, False, ErrorCategory.REFUSED, None
+        ),
+        StateChanged(0.02, S.FAILED, S.CONNECTING, refused),
+    ]
+    en, ru = StatusIndicator("panel"), StatusIndicator("panel", language="ru")
+    for event in events:
+        en.handle(event)
+        ru.handle(event)
+    assert "The server refused every connection" in en.details.value
+    assert "Сервер отклонил все подключения" in ru.details.value
+    assert "Сдались после 1 попытки" in ru.details.value
+    assert "Gave up after 1 attempt (" in en.details.value
+    assert ru.texts()["explanation"] == refused.say("ru") != str(refused)
+    en.language = "ru"  # re-rendered in the new language
+    assert "Сервер отклонил все подключения" in en.details.value
+
+
+def test_a_failure_before_any_attempt_is_explained_not_counted():
+    token = Text("explain.token", detail="HTTP 503")
+    ru = StatusIndicator("panel", language="ru")
+    ru.handle(StateChanged(0.0, S.CONNECTING, S.IDLE, "connect() called"))
+    ru.handle(StateChanged(0.1, S.FAILED, S.CONNECTING, token))
+    assert ru.texts()["detail"] == ""  # no "gave up after 1 attempt": none was made
+    assert "Не удалось получить токен для входа (HTTP 503)" in ru.details.value

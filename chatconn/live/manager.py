@@ -86,7 +86,7 @@ from .events import (
     Waiting,
     WarningEvent,
 )
-from .explain import explain_degraded, explain_error, explain_failure
+from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
@@ -375,9 +375,7 @@ class ConnectionManager:
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
             wait = breaker.retry_after(self._clock())
-            self.explanation = (
-                f"Too many failed connects in a row; not trying for another {wait:.0f} s."
-            )
+            self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
             if self.auto_retry:
                 self._schedule_auto_retry()
