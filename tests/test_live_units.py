@@ -12,7 +12,7 @@ from chatconn.core.adapt import RTT_TIMEOUT_FACTOR, adapt_policy
 from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.strategies import ErrorCategory, Strategy
-from chatconn.live.errors import ConnectFailed
+from chatconn.live.errors import ConnectFailed, UpgradeRejected, status_error
 from chatconn.live.events import (
     HISTORY_LIMIT,
     ConnectionState,
@@ -210,3 +210,10 @@ def test_event_bus_history_is_bounded_and_subscriber_errors_are_logged(caplog):
     assert len(logged) == 5 and "WarningEvent" in logged[0].getMessage()
     assert logged[0].exc_info[0] is ZeroDivisionError
     assert len(EventBus().history) == 0 and EventBus().history.maxlen == HISTORY_LIMIT
+
+
+def test_a_404_from_an_http_fallback_points_at_the_base_url():
+    error = status_error(404, "http://h:8/lp/connect", what="the connect request")
+    assert isinstance(error, UpgradeRejected)
+    assert "is the HTTP base URL right?" in str(error)
+    assert "base URL" not in str(status_error(403, "http://h:8/lp/connect"))

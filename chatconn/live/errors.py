@@ -123,7 +123,8 @@ def status_error(
 
     401 -> AuthRejected (fatal); 404 on a session URL -> ConnectionReset (the server forgot
     the session); 5xx -> ServerUnavailable; other 4xx -> UpgradeRejected (a proxy in the
-    way); anything else -> ProtocolViolation. ``what`` names the request in the message.
+    way; a 404 says the URL may be wrong); anything else -> ProtocolViolation. ``what``
+    names the request in the message.
     """
     if status == 401:
         return AuthRejected(f"{where}: the server rejected the token (HTTP 401)")
@@ -131,6 +132,10 @@ def status_error(
         return ConnectionReset(f"{where}: the server no longer knows this session (HTTP 404)")
     if status >= 500:
         return ServerUnavailable(f"{where}: the server is unavailable (HTTP {status})")
+    if status == 404:  # no such path: more often a wrong base URL than a proxy
+        return UpgradeRejected(
+            f"{where}: {what} was answered HTTP 404: nothing there (is the HTTP base URL right?)"
+        )
     if 400 <= status < 500:
         return UpgradeRejected(f"{where}: {what} was answered HTTP {status}")
     return ProtocolViolation(f"{where}: unexpected HTTP {status} to {what}")
