@@ -72,6 +72,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def time_scale(text: str) -> float | str:
+    """``auto`` (chosen from this machine's measured harness floor) or a number > 0."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto or a number > 0, got {text!r}") from None
+
+
 def port(text: str) -> int:
     """A port P for a service that also uses P+1..P+3."""
     value = _int(text, "a port number")

@@ -50,6 +50,31 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _print_live(report: dict[str, Any], out: Any) -> None:
+    """What a live run adds: its time scale and why, the harness floor and the verdict."""
+    choice = report.get("time_scale_choice")
+    scale = f"{report['time_scale']:g}"
+    out(
+        f"  time scale        {scale}"
+        + (f" ({choice['mode']}: {choice['reason']})" if choice else "")
+        + "\n"
+    )
+    harness = report.get("harness")
+    if harness:
+        out(
+            f"  harness floor     connect +{harness['connect_p50_s'] * 1e3:.1f} ms "
+            f"(p90 {harness['connect_p90_s'] * 1e3:.1f} ms, {harness['probes']} probes), timers "
+            f"+{harness['loop_lag_p50_s'] * 1e3:.1f} ms: adds at most "
+            f"{harness['distortion_bound_s']:.3g} s of profile time to a connect\n"
+        )
+    versus = report.get("vs_simulation")
+    if versus:
+        out(f"  vs simulation     {versus['headline']}\n")
+        out(f"                    {versus['details']}\n")
+    if choice and choice.get("warning"):
+        out(f"  warning: {choice['warning']}\n")
+
+
 def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
     """The report of ``command`` for people (``--json`` off)."""
     out = stream.write
@@ -80,6 +105,8 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         via = "  ".join(f"{k} {v:.2%}" for k, v in shares.items()) or "-"
         out(f"  connected via     {via}\n")
         out(f"  {_fmt(report['sessions_per_s'])} sessions/s\n")
+        if command == "run":
+            _print_live(report, out)
         if "run_file" in report:
             out(f"  recorded in {report['run_file']}\n")
     elif command in ("runs", "replay", "report", "calibrate"):

@@ -39,6 +39,7 @@ __all__ = [
     "SessionConditions",
     "attempt_outcome",
     "draw_conditions",
+    "success_duration",
     "syn_loss_probability",
 ]
 
@@ -72,6 +73,12 @@ def _penalty(u: np.ndarray, q: float) -> np.ndarray:
     """Seconds of SYN retransmission for the draws ``u < q`` that lost packets."""
     losses = np.minimum(np.floor(np.log(np.maximum(u, 1e-300)) / math.log(q)), MAX_SYN_RETRIES)
     return np.exp2(losses) - 1.0
+
+
+def success_duration(profile: NetworkProfile, strategy: Strategy, rtt: float | np.ndarray):
+    """Seconds an attempt of ``strategy`` takes at ``rtt`` when nothing goes wrong: its
+    round trips, the server's auth and sync time and the sync payload's transfer."""
+    return rtt * ROUND_TRIPS[strategy] + (profile.auth_s + profile.sync_s + profile.transfer_s)
 
 
 def port_blocked_for(profile: NetworkProfile, strategy: Strategy) -> bool:
@@ -147,8 +154,7 @@ def attempt_outcome(
     (pass None otherwise). Rare events are applied to the few sessions they hit, in place.
     """
     rtt = conditions.rtt
-    duration = rtt * ROUND_TRIPS[strategy]
-    duration += profile.auth_s + profile.sync_s + profile.transfer_s
+    duration = success_duration(profile, strategy, rtt)
     if u_loss is not None:
         q = syn_loss_probability(profile)
         hit = np.flatnonzero(u_loss < q)

@@ -118,18 +118,11 @@ class ChaosProxy:
     ) -> None:
         if not isinstance(profile, NetworkProfile):
             raise ConfigError("profile", profile, "expected a NetworkProfile")
-        if (
-            isinstance(time_scale, bool)
-            or not isinstance(time_scale, int | float)
-            or not (0 < time_scale < 1e6)
-            or not math.isfinite(time_scale)
-        ):
-            raise ConfigError("time_scale", time_scale, "expected a number > 0")
+        self.time_scale = _checked_scale(time_scale)
         self.role = role if isinstance(role, str) else ("http" if role is None else f"ws{role}")
         self.role_index = role_index(role)
         self.profile = profile
         self.draws = rng if isinstance(rng, SessionDraws) else SessionDraws(rng)
-        self.time_scale = float(time_scale)
         self.host = host
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
@@ -208,6 +201,12 @@ class ChaosProxy:
     def reset_epoch(self) -> None:
         """Count outage windows from now."""
         self.set_profile(self.profile, reset_epoch=True)
+
+    def set_time_scale(self, time_scale: float) -> None:
+        """Scale injected times by ``time_scale`` for new connections from now on (open
+        ones keep theirs) and count outage windows from now."""
+        self.time_scale = _checked_scale(time_scale)
+        self.reset_epoch()
 
     def schedule(self, faults: Iterable[Fault | FaultKind | str]) -> None:
         """Queue per-connection overrides for the next connections, in order."""
@@ -377,6 +376,17 @@ class ChaosProxy:
             conn.close(reset=False)
 
 
+def _checked_scale(time_scale: Any) -> float:
+    if (
+        isinstance(time_scale, bool)
+        or not isinstance(time_scale, int | float)
+        or not (0 < time_scale < 1e6)
+        or not math.isfinite(time_scale)
+    ):
+        raise ConfigError("time_scale", time_scale, "expected a number > 0")
+    return float(time_scale)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """A bound, not yet listening TCP socket whose port stays reserved across shutdown().
 
@@ -385,7 +395,9 @@ def _bind(host: str, port: int) -> socket.socket:
     bound explicitly (both sockets with SO_REUSEADDR, neither listening).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted connections (see
+    # chatconn.lab.server._backend_socket): the proxy must not add Nagle delays of its own.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if port == 0:

@@ -21,6 +21,7 @@ from ..core.model import _penalty, draw_conditions, syn_loss_probability
 from ..core.profiles import FaultMode, NetworkProfile
 
 __all__ = [
+    "FLOOR_TAG_PREFIX",
     "PORT_BLOCK",
     "SESSION_HEADER",
     "UPGRADE_KINDS",
@@ -37,6 +38,11 @@ __all__ = [
 
 #: Header a client sends so that its connections share one session's conditions.
 SESSION_HEADER = "x-chatconn-session"
+#: Session tags starting with this are the harness's floor probes
+#: (:func:`chatconn.live.harness.measure_floor`): they meet the profile's median RTT and
+#: nothing else (no draws, loss, stall, reset, proxy or port rule), so their duration is
+#: known from the model and what they take beyond it is the harness's own cost.
+FLOOR_TAG_PREFIX = "chatconn-floor"
 _MAX_TAGS = 100_000
 
 
@@ -188,8 +194,11 @@ def decide(
     whether the request asks for a WebSocket upgrade. Draws, in the model's order: the
     session's conditions (once per tag), then ``u_loss`` if ``loss > 0``, then
     ``u_fault`` if stalls or resets are possible. A later rule overrides an earlier one.
-    A scheduled fault replaces every rule (and its ``rtt_s`` the drawn RTT).
+    A scheduled fault replaces every rule (and its ``rtt_s`` the drawn RTT). A floor probe
+    (tag starting with :data:`FLOOR_TAG_PREFIX`) passes at the median RTT, drawing nothing.
     """
+    if scheduled is None and session_tag is not None and session_tag.startswith(FLOOR_TAG_PREFIX):
+        return Decision(FaultKind.NONE, "", profile.rtt_median_s, 0.0)
     rtt, behind_proxy, ports_blocked = draws.conditions(profile, session_tag)
     kind, cause, penalty = FaultKind.NONE, "", 0.0
     if scheduled is not None:

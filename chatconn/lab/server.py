@@ -77,7 +77,10 @@ class _Uvicorn(uvicorn.Server):
 
 
 def _backend_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY only on sockets whose proto
+    # says TCP, and accepted sockets inherit it. Without it, a response written in two
+    # parts (headers, body) waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.setblocking(False)
@@ -337,6 +340,15 @@ class LabServer:
         """Count the profile's outage windows from now."""
         for proxy in self.proxies.values():
             proxy.reset_epoch()
+
+    def set_time_scale(self, time_scale: float) -> None:
+        """Play the profile at ``time_scale`` from now on (new connections; server times at
+        once) and count its outage windows from now. ``run_live`` uses it to switch from
+        the scale its harness probes ran at to the scale it chose."""
+        self._require_started()
+        for proxy in self.proxies.values():
+            proxy.set_time_scale(time_scale)
+        self.time_scale = self.hub.time_scale = next(iter(self.proxies.values())).time_scale
 
     def schedule(self, role: str, faults: Iterable[Fault | FaultKind | str]) -> None:
         """Per-connection overrides for the next connections to port ``role``, in order."""

@@ -159,6 +159,9 @@ class LabServerThread:
     def set_profile(self, profile: NetworkProfile | str, *, reset_epoch: bool = False) -> None:
         self.call(self._lab.set_profile, profile, reset_epoch=reset_epoch)
 
+    def set_time_scale(self, time_scale: float) -> None:
+        self.call(self._lab.set_time_scale, time_scale)
+
     def reset_epoch(self) -> None:
         self.call(self._lab.reset_epoch)
 

@@ -5,7 +5,17 @@ server under a profile (``lab_profile=...``) or against a real server (``endpoin
 Each session is a :class:`ConnectionManager` with its own seeded generator; the summary is
 the simulator's (:meth:`SimulationResult.summary`), with times in *profile time*
 (measured wall time divided by ``time_scale``) so it compares with ``chatconn simulate``.
-Per-attempt records keep the wall times and the scale. With ``out`` (a
+Per-attempt records keep the wall times and the scale.
+
+Against a lab, the time scale is chosen for you by default (``time_scale="auto"``): the
+run first measures this machine's harness floor (:mod:`chatconn.live.harness`: floor
+probes through the lab and event-loop lag), then takes the strongest compression that keeps
+the harness's cost within 5 % of the profile's median time to connect
+(:func:`chatconn.core.harness.choose_time_scale`). Sessions start at least one measured
+connect-overhead apart (so the harness does not queue behind itself), probes keep
+sampling the floor during the run, and the run reports its *distortion bound* — profile
+seconds the harness can add to a connect — and the verdict of its comparison with the
+simulated twin (:func:`chatconn.agreement.compare`). With ``out`` (a
 :class:`chatconn.runs.RunWriter` or a path), the run is recorded as it happens: each
 attempt's line when the attempt ends, each session's outcome when it ends (see
 :mod:`chatconn.runs.format`).
@@ -14,6 +24,7 @@ attempt's line when the attempt ends, each session's outcome when it ends (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import ssl as ssl_module
@@ -22,9 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import numpy as np
 
+from ..agreement import Agreement, compare
 from ..core.errors import ConfigError
+from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, as_population, target_from_dict
@@ -34,13 +48,14 @@ from ..runs.writer import RunWriter
 from ..simulate import SimulationResult
 from .errors import LiveError
 from .events import AttemptFinished
+from .harness import FloorSampler, RunPlan, floor_strategies, measure_floor, plan_run
 from .manager import ConnectionManager
 from .records import AttemptRecord
 from .session import Endpoint, redact_url
 from .tls import client_tls, default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 
-__all__ = ["LiveRun", "run_live"]
+__all__ = ["LiveRun", "check_time_scale", "prepare_lab", "probe_scale", "run_live"]
 
 MAX_LIVE_SESSIONS = 100_000
 
@@ -51,6 +66,11 @@ class LiveRun:
 
     ``header`` is the run file header describing it (policy, profile, seed, scale,
     versions, redacted target URL): :func:`chatconn.runs.save_run` writes it as is.
+
+    ``plan`` (lab runs): the time scale chosen and why, the harness floor measured before
+    the run, and the simulated twin; ``harness``: that floor merged with the one sampled
+    during the run (None for a real server); ``bound_s``: profile seconds the harness can
+    add to a connect; :meth:`agreement`: the verdict against the twin.
     """
 
     result: SimulationResult
@@ -58,6 +78,24 @@ class LiveRun:
     errors: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
     header: dict[str, Any] = field(default_factory=dict)
+    plan: RunPlan | None = None
+    harness: HarnessFloor | None = None
+
+    @property
+    def time_scale(self) -> float:
+        return float(self.header.get("time_scale", 1.0))
+
+    @property
+    def bound_s(self) -> float:
+        if self.harness is None:
+            return 0.0
+        attempts = self.plan.attempts if self.plan is not None else 1.0
+        return self.harness.bound_s(self.time_scale, attempts)
+
+    def agreement(self, twin: SimulationResult | None = None) -> Agreement | None:
+        """Live against ``twin`` (default: the planned twin), allowing for the harness."""
+        twin = twin if twin is not None else (self.plan.twin if self.plan else None)
+        return None if twin is None else compare(self.result, twin, bound_s=self.bound_s)
 
     def summary(self) -> dict[str, Any]:
         out = self.result.summary()
@@ -67,6 +105,14 @@ class LiveRun:
         out["strategy_counts"] = counts
         out["failure_kinds"] = dict(self.errors)
         out["wall_s"] = self.wall_s
+        out["time_scale"] = self.time_scale
+        if self.plan is not None:
+            out["time_scale_choice"] = self.plan.choice.to_dict()
+        if self.harness is not None:
+            out["harness"] = {**self.harness.to_dict(), "distortion_bound_s": self.bound_s}
+        agreement = self.agreement()
+        if agreement is not None:
+            out["vs_simulation"] = agreement.to_dict()
         return out
 
 
@@ -76,14 +122,70 @@ def _check_count(name: str, value: Any, limit: int) -> int:
     return value
 
 
+def check_time_scale(value: Any) -> float | None:
+    """A time scale: a finite number > 0, or "auto" (returned as None)."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError("time_scale", value, 'expected "auto" or a number > 0')
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError("time_scale", value, 'expected "auto" or a finite number > 0')
+    return float(value)
+
+
+#: Floor probes per transport before a run (one at a time; ~30 ms each at the probe scale).
+FLOOR_PROBES = 6
+#: Wall seconds a floor probe aims to take before the run (sets the probing scale).
+_PROBE_WALL_S = 0.03
+
+
+def probe_scale(policy: RetryPolicy, profile: NetworkProfile) -> float:
+    """The scale floor probes run at before an automatic run: a probe of the ladder's first
+    rung then takes about 30 ms, within [0.01, 1]."""
+    from ..core.model import success_duration
+
+    nominal = float(success_duration(profile, policy.ladder[0], profile.rtt_median_s))
+    return float(min(1.0, max(0.01, _PROBE_WALL_S / nominal)))
+
+
+async def prepare_lab(
+    lab: Any,
+    policy: RetryPolicy,
+    sessions: int,
+    concurrency: int,
+    *,
+    time_scale: float | None,
+    seed: int = 0,
+    wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
+) -> RunPlan:
+    """Measure the harness floor through a running :class:`~chatconn.lab.LabServer` (on
+    this loop), plan the run and, for an automatic scale (``time_scale`` None), switch the
+    lab to the scale chosen. ``run_live`` calls it; the notebook's live view too."""
+    profile = lab.profile
+    floor = await measure_floor(
+        lab.endpoint, lab.token, profile, lab.time_scale,
+        strategies=floor_strategies(policy.ladder), probes=FLOOR_PROBES,
+    )  # fmt: skip
+    plan = plan_run(
+        policy, profile, sessions, concurrency, floor, manual=time_scale, seed=seed,
+        wall_budget_s=wall_budget_s,
+    )  # fmt: skip
+    if time_scale is None:
+        lab.set_time_scale(plan.scale)
+    else:
+        lab.reset_epoch()
+    return plan
+
+
 async def run_live(
     policy: RetryPolicy,
     sessions: int,
     *,
     concurrency: int = 50,
     seed: int = 0,
-    time_scale: float = 1.0,
+    time_scale: float | str = "auto",
     lab_profile: NetworkProfile | None = None,
+    lab: Any = None,
     endpoint: Endpoint | None = None,
     token: TokenProvider | str | Secret | None = None,
     ca_file: str | None = None,
@@ -92,52 +194,60 @@ async def run_live(
     policy_name: str | None = None,
     metadata: dict[str, Any] | None = None,
     on_session: Callable[[int, ConnectionManager], Any] | None = None,
+    wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
 ) -> LiveRun:
     """Connect ``sessions`` times, at most ``concurrency`` at once; see the module doc.
 
-    Exactly one of ``lab_profile`` (start an in-process lab server with that profile and
-    the same ``time_scale``) and ``endpoint`` (a real server; pass ``token``) is required.
-    With ``out`` (a RunWriter, or a path opened without overwriting), records the run as
-    it happens; ``policy_name`` (default: the preset the policy equals, else "custom") and
-    ``metadata`` (under ``extra``) go into its header and :attr:`LiveRun.header`.
-    ``ca_file`` trusts a private CA for wss/https (verification is always on).
-    ``profile``, with ``endpoint``: the conditions that endpoint plays — a lab server you
-    started yourself — recorded in the header so the run has a simulated twin and a replay.
+    Exactly one target: ``lab_profile`` (start an in-process lab server playing it),
+    ``lab`` (a :class:`~chatconn.lab.LabServer` you started, running on this loop; its
+    profile is recorded and, with ``time_scale="auto"``, its scale is set) or ``endpoint``
+    (a real server; pass ``token``). ``time_scale``: "auto" (the default; 1 for a real
+    server) or a number, which gets a warning in :attr:`LiveRun.plan` when it lets the
+    harness distort the times by more than 5 %; ``wall_budget_s``: what an automatic
+    scale aims to finish in. With ``out`` (a RunWriter, or a path opened without
+    overwriting), records the run as it happens; ``policy_name`` (default: the preset the
+    policy equals, else "custom") and ``metadata`` (under ``extra``) go into its header and
+    :attr:`LiveRun.header`. ``ca_file`` trusts a private CA for wss/https (verification is
+    always on). ``profile``, with ``endpoint``: the conditions that endpoint plays — a lab
+    server you started yourself at that ``time_scale`` — recorded in the header so the run
+    has a simulated twin and a replay.
     """
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
     concurrency = _check_count("concurrency", concurrency, 10_000)
-    if (lab_profile is None) == (endpoint is None):
-        raise ConfigError("target", None, "give exactly one of lab_profile and endpoint")
+    if sum(target is not None for target in (lab_profile, lab, endpoint)) != 1:
+        raise ConfigError("target", None, "give exactly one of lab_profile, lab and endpoint")
     if profile is not None and not isinstance(profile, NetworkProfile):
         raise ConfigError("profile", profile, "expected the NetworkProfile the endpoint plays")
-    if profile is not None and lab_profile is not None:
-        raise ConfigError("profile", profile.name, "give it with endpoint=, not with lab_profile=")
-    if isinstance(time_scale, bool) or not isinstance(time_scale, int | float):
-        raise ConfigError("time_scale", time_scale, "expected a number > 0")
-    if not math.isfinite(time_scale) or time_scale <= 0:
-        raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+    if profile is not None and endpoint is None:
+        raise ConfigError("profile", profile.name, "give it with endpoint=, not with a lab")
+    manual = check_time_scale(time_scale)
     policy_name = policy_name or policy_preset_name_of(policy) or "custom"
     if lab_profile is not None:
         from ..lab.server import LabServer  # the lab is optional for real-server runs
 
-        async with LabServer(lab_profile, time_scale=time_scale, seed=seed) as lab:
-            provider = HttpTokenProvider(lab.endpoint.http_url)
-            header = run_header(
-                "live", policy=policy, target=lab_profile, seed=seed, sessions=sessions,
-                time_scale=time_scale, policy_name=policy_name,
-                target_url=redact_url(lab.endpoint.primary),
-                extra={"concurrency": concurrency, "server": "lab", **(metadata or {})},
+        start_scale = manual if manual is not None else probe_scale(policy, lab_profile)
+        async with LabServer(lab_profile, time_scale=start_scale, seed=seed) as own:
+            return await _run_lab(
+                own, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
+                policy_name, metadata, on_session, "lab",
             )  # fmt: skip
-            return await _run(
-                policy, sessions, concurrency, seed, time_scale, lab.endpoint, provider,
-                header, out, on_session, None,
-            )  # fmt: skip
+    if lab is not None:
+        return await _run_lab(
+            lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
+            policy_name, metadata, on_session, "lab (started by the caller)",
+        )  # fmt: skip
     if token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
+    if manual is None and profile is not None:
+        raise ConfigError(
+            "time_scale", "auto", "a lab you started plays at its own scale: pass lab= to "
+            "let the run choose it, or that scale as a number",
+        )  # fmt: skip
+    scale = 1.0 if manual is None else manual
     tls = client_tls(None, ca_file)
     header = run_header(
         "live", policy=policy, target=profile, seed=seed, sessions=sessions,
-        time_scale=time_scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
+        time_scale=scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
         extra={
             "concurrency": concurrency,
             "server": "real" if profile is None else "lab (started by the caller)",
@@ -145,9 +255,48 @@ async def run_live(
         },
     )  # fmt: skip
     return await _run(
-        policy, sessions, concurrency, seed, time_scale, endpoint, token,
-        header, out, on_session, tls,
+        policy, sessions, concurrency, seed, scale, endpoint, token, header, out, on_session,
+        tls, None, None,
     )  # fmt: skip
+
+
+async def _run_lab(
+    lab: Any,
+    policy: RetryPolicy,
+    sessions: int,
+    concurrency: int,
+    seed: int,
+    manual: float | None,
+    wall_budget_s: float,
+    out: RunWriter | str | os.PathLike[str] | None,
+    policy_name: str,
+    metadata: dict[str, Any] | None,
+    on_session: Callable[[int, ConnectionManager], Any] | None,
+    server: str,
+) -> LiveRun:
+    plan = await prepare_lab(
+        lab, policy, sessions, concurrency, time_scale=manual, seed=seed,
+        wall_budget_s=wall_budget_s,
+    )  # fmt: skip
+    header = run_header(
+        "live", policy=policy, target=lab.profile, seed=seed, sessions=sessions,
+        time_scale=plan.scale, policy_name=policy_name,
+        target_url=redact_url(lab.endpoint.primary),
+        harness={"floor": plan.floor.to_dict(), "time_scale": plan.choice.to_dict()},
+        extra={"concurrency": concurrency, "server": server, **(metadata or {})},
+    )  # fmt: skip
+    sampler = FloorSampler(
+        lab.endpoint, lab.token, lab.profile, plan.scale,
+        strategies=floor_strategies(policy.ladder),
+    )  # fmt: skip
+    # One keep-alive client for every session's token: a client and a TCP connect per
+    # session would be CPU spent beside other sessions' attempts (harness, not network).
+    async with httpx.AsyncClient(verify=default_tls(), timeout=None) as client:
+        provider = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        return await _run(
+            policy, sessions, concurrency, seed, plan.scale, lab.endpoint, provider, header,
+            out, on_session, None, plan, sampler,
+        )  # fmt: skip
 
 
 async def _run(
@@ -162,6 +311,8 @@ async def _run(
     out: RunWriter | str | os.PathLike[str] | None,
     on_session: Callable[[int, ConnectionManager], Any] | None,
     tls: ssl_module.SSLContext | None,
+    plan: RunPlan | None,
+    sampler: FloorSampler | None,
 ) -> LiveRun:
     connected = np.zeros(sessions, dtype=bool)
     ended = np.zeros(sessions)
@@ -177,6 +328,11 @@ async def _run(
     writer = out if isinstance(out, RunWriter) or out is None else RunWriter(out)
     if writer is not None:
         writer.write(header)
+    # Sessions start at least one connect overhead apart: started together, their CPU
+    # work would queue on this loop and read as network time.
+    pace = plan.floor.connect_p50_s if plan is not None else 0.0
+    loop = asyncio.get_running_loop()
+    next_start = loop.time()
 
     write_failures: list[Exception] = []
 
@@ -188,7 +344,13 @@ async def _run(
                 write_failures.append(exc)
 
     async def one(i: int) -> None:
+        nonlocal next_start
         async with gate:
+            if pace > 0:
+                now = loop.time()
+                start_at, next_start = max(now, next_start), max(now, next_start) + pace
+                if start_at > now:
+                    await asyncio.sleep(start_at - now)
             manager = ConnectionManager(
                 endpoint,
                 token,
@@ -232,16 +394,24 @@ async def _run(
                 )
 
     began = time.perf_counter()
+    harness: HarnessFloor | None = None
     try:
         try:  # a failure (say, the disk is full) stops every session, not only its own
-            async with asyncio.TaskGroup() as group:
-                for i in range(sessions):
-                    group.create_task(one(i))
+            async with contextlib.AsyncExitStack() as stack:
+                if sampler is not None:
+                    await stack.enter_async_context(sampler)
+                async with asyncio.TaskGroup() as group:
+                    for i in range(sessions):
+                        group.create_task(one(i))
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
         wall = time.perf_counter() - began
+        during = sampler.floor() if sampler is not None else None
+        if plan is not None:
+            harness = plan.floor.merged(during) if during is not None else plan.floor
         if writer is not None:
-            writer.write(end_line(sessions, wall, errors))
+            during_dict = {"during": during.to_dict()} if during is not None else None
+            writer.write(end_line(sessions, wall, errors, harness=during_dict))
     finally:
         if writer is not None and writer is not out:  # opened here from a path
             writer.close()
@@ -263,4 +433,7 @@ async def _run(
         population=population,
         kind="live",
     )
-    return LiveRun(result=result, records=tuple(records), errors=errors, wall_s=wall, header=header)
+    return LiveRun(
+        result=result, records=tuple(records), errors=errors, wall_s=wall, header=header,
+        plan=plan, harness=harness,
+    )  # fmt: skip

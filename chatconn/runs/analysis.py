@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from ..agreement import proportions_differ
 from ..core.errors import ConfigError, RunFileWarning
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..core.strategies import ErrorCategory, Strategy
@@ -83,21 +83,6 @@ def ks_critical(n: int, m: int, alpha: float = 0.01) -> float:
         return math.nan
     c = math.sqrt(-0.5 * math.log(alpha / 2))
     return c * math.sqrt((n + m) / (n * m))
-
-
-def proportions_differ(p1: float, n1: int, p2: float, n2: int, alpha: float = 0.01) -> bool:
-    """Whether success shares ``p1`` of ``n1`` and ``p2`` of ``n2`` sessions differ at level
-    ``alpha`` (two-sided two-proportion z-test, pooled). Use it before calling a live run's
-    success rate different from its twin's: 38/40 against 95 % is not a difference."""
-    if not 0 < alpha < 1:
-        raise ConfigError("alpha", alpha, "expected a significance level in (0, 1)")
-    if n1 < 1 or n2 < 1:
-        return False
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    if pooled in (0.0, 1.0):
-        return False  # both all-or-nothing alike
-    z = abs(p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return bool(z > NormalDist().inv_cdf(1 - alpha / 2))
 
 
 def _share(counts: dict[str, int], total: int) -> dict[str, float]:

@@ -9,14 +9,15 @@ line per write, so a crash or kill loses at most the line being written::
      "target_name": "3g", "seed": 1, "sessions": 40, "time_scale": 0.2,
      "target_url": "ws://127.0.0.1:40123/ws" | null,   # credentials and query removed
      "started_at": "2026-11-26T16:20:01+00:00", "host": "...",
-     "versions": {"chatconn": ..., "python": ..., "numpy": ..., ...}, "extra": {...}}
+     "versions": {"chatconn": ..., "python": ..., "numpy": ..., ...}, "extra": {...},
+     "harness": {"floor": {...HarnessFloor...}, "time_scale": {...ScaleChoice...}}}  # lab runs
     {"type": "attempt", ...AttemptRecord.to_dict()...}                 # live runs only
     {"type": "session", "index": 7, "connected": true, "ended_at": 1.23,
      "attempts": 2, "strategy": 0, "last_error": 1}                    # live: one per session
     {"type": "sessions", "first": 0, "connected": [...], "ended_at": [...], "attempts": [...],
      "strategy": [...], "last_error": [...], "profile": [...]}         # simulated: columns
     {"type": "end", "sessions": 40, "wall_s": 12.5, "failure_kinds": {...},
-     "finished_at": "..."}
+     "finished_at": "...", "harness": {"during": {...HarnessFloor...}}}
 
 ``ended_at`` is in profile seconds from the first attempt (live: wall seconds ÷ time scale,
 as the simulator counts); attempt records keep wall seconds and the scale. ``strategy`` is
@@ -90,6 +91,7 @@ def run_header(
     target_url: str | None = None,
     started_at: str | None = None,
     extra: dict[str, Any] | None = None,
+    harness: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The header line of a run file. ``target`` None: a real server (nothing to replay).
 
@@ -119,6 +121,7 @@ def run_header(
             "last_error": {c.name.lower(): int(c) for c in ErrorCategory},
         },
         "extra": dict(extra or {}),
+        **({"harness": harness} if harness is not None else {}),
     }
 
 
@@ -151,12 +154,20 @@ def sessions_line(first: int, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
-def end_line(sessions: int, wall_s: float, failure_kinds: dict[str, int] | None = None) -> dict:
-    """The last line of a finished run: how many sessions it recorded and how long it took."""
+def end_line(
+    sessions: int,
+    wall_s: float,
+    failure_kinds: dict[str, int] | None = None,
+    *,
+    harness: dict[str, Any] | None = None,
+) -> dict:
+    """The last line of a finished run: how many sessions it recorded and how long it took
+    (and, for live runs against a lab, the harness floor sampled during the run)."""
     return {
         "type": "end",
         "sessions": int(sessions),
         "wall_s": float(wall_s),
         "failure_kinds": dict(failure_kinds or {}),
         "finished_at": now_iso(),
+        **({"harness": harness} if harness is not None else {}),
     }

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ChatconnError, RunFileError, RunFileWarning
+from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarning
+from ..core.harness import HarnessFloor
 from ..core.profiles import as_population
 from ..core.strategies import ErrorCategory, Strategy
 from ..live.records import AttemptRecord
@@ -75,6 +76,7 @@ class _Reader:
         self.live: dict[int, dict[str, Any]] = {}
         self.records: list[AttemptRecord] = []
         self.end: dict[str, Any] | None = None
+        self.harness_during: HarnessFloor | None = None
         self.profiles = 1
 
     def fail(self, line: int, problem: str) -> RunFileError:
@@ -229,6 +231,14 @@ class _Reader:
         kinds = data.get("failure_kinds", {})
         if not isinstance(kinds, dict) or not all(_whole(v) for v in kinds.values()):
             raise self.fail(line, "failure_kinds must map error names to counts")
+        harness = data.get("harness")
+        if harness is not None:
+            if not isinstance(harness, dict) or not isinstance(harness.get("during"), dict):
+                raise self.fail(line, "the end mark's harness must hold a 'during' mapping")
+            try:
+                self.harness_during = HarnessFloor.from_dict(harness["during"])
+            except ConfigError as exc:
+                raise self.fail(line, f"the end mark's harness floor: {exc}") from None
         self.end = data
 
     def recorded(self) -> int:
@@ -329,6 +339,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         wall_s=float(reader.end["wall_s"]) if reader.end else None,
         errors=dict(reader.end.get("failure_kinds", {})) if reader.end else {},
         warnings=tuple(notes),
+        harness_during=reader.harness_during,
     )
 
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..core.harness import HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population, target_from_dict
 from ..live.records import AttemptRecord
@@ -38,6 +41,10 @@ class RunHeader:
     host: str
     versions: dict[str, Any]
     extra: dict[str, Any]
+    #: Live runs against a lab: the harness floor measured before the run and the time
+    #: scale chosen from it (None for older files, simulations and real servers).
+    harness: HarnessFloor | None = None
+    scale_choice: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunHeader:
@@ -72,6 +79,13 @@ class RunHeader:
             if data.get(name) is not None and not isinstance(data[name], dict):
                 raise ValueError(f"{name} is not a mapping")
         policy = RetryPolicy.from_dict(data["policy"])
+        harness = data.get("harness")
+        if harness is not None and (
+            not isinstance(harness, dict)
+            or not isinstance(harness.get("floor"), dict)
+            or not isinstance(harness.get("time_scale", {}), dict)
+        ):
+            raise ValueError("harness is not a mapping with a 'floor' mapping")
         target = data.get("target")
         return cls(
             kind=data["kind"],
@@ -87,6 +101,8 @@ class RunHeader:
             host=str(data.get("host", "")),
             versions=dict(data.get("versions") or {}),
             extra=dict(data.get("extra") or {}),
+            harness=HarnessFloor.from_dict(harness["floor"]) if harness else None,
+            scale_choice=dict(harness.get("time_scale") or {}) if harness else None,
         )
 
 
@@ -108,6 +124,27 @@ class Run:
     wall_s: float | None = None
     errors: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: The harness floor sampled during the run (from the end mark), if recorded.
+    harness_during: HarnessFloor | None = None
+
+    @property
+    def harness(self) -> HarnessFloor | None:
+        """The run's harness floor: before and during the run, merged (None: unmeasured)."""
+        before, during = self.header.harness, self.harness_during
+        if before is None or during is None:
+            return before or during
+        return before.merged(during)
+
+    @property
+    def bound_s(self) -> float:
+        """Profile seconds the harness could add to a connect in this run (0: unmeasured):
+        what :func:`chatconn.agreement.compare` allows a live run beyond sampling error."""
+        harness = self.harness
+        if harness is None:
+            return 0.0
+        ok = self.result.connected
+        attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
+        return harness.bound_s(self.header.time_scale, attempts)
 
     @property
     def kind(self) -> str:

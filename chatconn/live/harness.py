@@ -1,0 +1,257 @@
+"""Measure what the live harness itself adds to a connect on this machine.
+
+Use :func:`measure_floor` before a live run against a chatconn lab (``run_live`` does, for
+``time_scale="auto"``) and :class:`FloorSampler` during it. A *floor probe* is a real
+connect through the lab's chaos proxies whose session tag starts with
+:data:`~chatconn.lab.faults.FLOOR_TAG_PREFIX`: the proxy gives it the profile's median RTT
+and nothing else, so the model knows exactly how long it should take
+(:func:`chatconn.core.model.success_duration` × the time scale); what it takes beyond that
+is the harness's cost — client, proxy and server CPU on a shared machine, scheduling, and
+timers firing late. :class:`LoopLag` measures the last part alone: how late a short sleep
+wakes up. The summary is a :class:`~chatconn.core.harness.HarnessFloor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+import ssl as ssl_module
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+import numpy as np
+
+from ..core.harness import (
+    DEFAULT_WALL_BUDGET_S,
+    HarnessFloor,
+    ScaleChoice,
+    choose_time_scale,
+    makespan_s,
+)
+from ..core.model import success_duration
+from ..core.policy import RetryPolicy
+from ..core.profiles import NetworkProfile
+from ..core.strategies import Strategy
+from ..lab.faults import FLOOR_TAG_PREFIX
+from ..simulate import SimulationResult, simulate
+from .errors import LiveError
+from .session import Endpoint, PhaseClock
+from .tls import default_tls
+from .transports import open_session
+
+__all__ = [
+    "TWIN_SESSIONS",
+    "FloorSampler",
+    "LoopLag",
+    "RunPlan",
+    "floor_strategies",
+    "measure_floor",
+    "plan_run",
+    "probe_once",
+]
+
+#: A probe that takes longer than this many times its nominal duration (plus 1 s) is
+#: abandoned and not counted: it met an outage, not the harness.
+_PROBE_PATIENCE = 10.0
+_TAGS = itertools.count(1)
+
+
+def floor_strategies(ladder: Iterable[Strategy]) -> tuple[Strategy, ...]:
+    """The transports a ladder uses, one strategy each (WebSocket rungs share one)."""
+    seen: dict[str, Strategy] = {}
+    for strategy in ladder:
+        kind = "ws" if strategy.uses_websocket else strategy.value
+        seen.setdefault(kind, Strategy.DIRECT_WEBSOCKET if kind == "ws" else strategy)
+    return tuple(seen.values())
+
+
+async def probe_once(
+    endpoint: Endpoint,
+    token: str,
+    profile: NetworkProfile,
+    strategy: Strategy,
+    time_scale: float,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> float | None:
+    """One floor probe: wall seconds beyond the model's duration, or None if it failed."""
+    nominal = float(success_duration(profile, strategy, profile.rtt_median_s)) * time_scale
+    phases = PhaseClock()
+    tag = f"{FLOOR_TAG_PREFIX}-{next(_TAGS)}"
+    try:
+        async with asyncio.timeout(nominal * _PROBE_PATIENCE + 1.0):
+            session = await open_session(
+                strategy, endpoint, token, phases, session_tag=tag, ssl=ssl,
+                http_client=http_client,
+            )  # fmt: skip
+    except (TimeoutError, LiveError, OSError):
+        return None
+    took = phases.elapsed()
+    with contextlib.suppress(Exception):
+        await session.close()
+    return took - nominal
+
+
+class LoopLag:
+    """How late this event loop's timers fire: sleeps ``interval_s`` again and again and
+    records the overshoot. ``async with LoopLag() as lag: ...`` then ``lag.samples``."""
+
+    def __init__(self, interval_s: float = 0.01, max_samples: int = 20_000) -> None:
+        self.interval_s = interval_s
+        self.max_samples = max_samples
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while len(self.samples) < self.max_samples:
+            began = time.perf_counter()
+            await asyncio.sleep(self.interval_s)
+            self.samples.append(max(0.0, time.perf_counter() - began - self.interval_s))
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def measure_floor(
+    endpoint: Endpoint,
+    token: str,
+    profile: NetworkProfile,
+    time_scale: float,
+    *,
+    strategies: Iterable[Strategy] = (Strategy.DIRECT_WEBSOCKET,),
+    probes: int = 6,
+    ssl: ssl_module.SSLContext | None = None,
+) -> HarnessFloor:
+    """The harness floor on this machine now: ``probes`` floor probes per strategy, one at
+    a time, through a lab playing ``profile`` at ``time_scale``, with event-loop lag
+    sampled meanwhile. Failed probes are left out (an outage): all failing gives a floor
+    of 0 probes, which callers treat as unmeasured."""
+    overheads: dict[str, list[float]] = {}
+    strategies = tuple(strategies)
+    async with (
+        httpx.AsyncClient(verify=ssl or default_tls(), timeout=None) as client,
+        LoopLag() as lag,
+    ):
+        for _ in range(probes):
+            for strategy in strategies:
+                extra = await probe_once(
+                    endpoint, token, profile, strategy, time_scale, ssl=ssl, http_client=client
+                )
+                if extra is not None:
+                    overheads.setdefault(strategy.value, []).append(extra)
+    return HarnessFloor.from_samples(overheads, lag.samples)
+
+
+class FloorSampler:
+    """Floor probes and loop lag sampled *during* a live run, in the background.
+
+    Every ``every_s`` wall seconds (at least) one probe of each strategy in turn runs
+    beside the sessions, so the probes meet the same contention the sessions do.
+    ``async with FloorSampler(...) as sampler: ...`` then :meth:`floor`.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        token: str,
+        profile: NetworkProfile,
+        time_scale: float,
+        *,
+        strategies: Iterable[Strategy] = (Strategy.DIRECT_WEBSOCKET,),
+        every_s: float = 0.25,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> None:
+        self._args = (endpoint, token, profile)
+        self._scale = time_scale
+        self._strategies = tuple(strategies) or (Strategy.DIRECT_WEBSOCKET,)
+        self._every = every_s
+        self._ssl = ssl
+        self._overheads: dict[str, list[float]] = {}
+        self._lag = LoopLag()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        async with httpx.AsyncClient(verify=self._ssl or default_tls(), timeout=None) as client:
+            for strategy in itertools.cycle(self._strategies):
+                began = time.perf_counter()
+                extra = await probe_once(
+                    *self._args, strategy, self._scale, ssl=self._ssl, http_client=client
+                )
+                if extra is not None and math.isfinite(extra):
+                    self._overheads.setdefault(strategy.value, []).append(extra)
+                await asyncio.sleep(max(0.0, self._every - (time.perf_counter() - began)))
+
+    def floor(self) -> HarnessFloor:
+        return HarnessFloor.from_samples(self._overheads, self._lag.samples)
+
+    async def __aenter__(self) -> FloorSampler:
+        await self._lag.__aenter__()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._lag.__aexit__()
+
+
+#: Sessions of the simulated twin a live run is planned with and compared to.
+TWIN_SESSIONS = 20_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RunPlan:
+    """How a live run against a lab will run: its time scale (``choice``), the harness
+    floor it was chosen from, the simulated twin it is compared to, and the attempt a
+    connect typically ends at (``attempts``, the 90th percentile among connected twin
+    sessions: the bound covers the timers of the attempts before it)."""
+
+    choice: ScaleChoice
+    floor: HarnessFloor
+    twin: SimulationResult
+    attempts: float
+
+    @property
+    def scale(self) -> float:
+        return self.choice.scale
+
+
+def plan_run(
+    policy: RetryPolicy,
+    profile: NetworkProfile,
+    sessions: int,
+    concurrency: int,
+    floor: HarnessFloor,
+    *,
+    manual: float | None = None,
+    seed: int = 0,
+    wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
+) -> RunPlan:
+    """Simulate the run's twin and choose its time scale from ``floor`` (see
+    :func:`chatconn.core.harness.choose_time_scale`); ``manual``: keep that scale and
+    only say what it costs."""
+    twin = simulate(policy, profile, sessions=max(TWIN_SESSIONS, sessions), seed=seed)
+    ok = twin.connected
+    times = twin.time_to_connect[ok]
+    reference = float(np.median(times)) if times.size else float(np.median(twin.ended_at))
+    attempts = float(np.quantile(twin.attempts[ok], 0.9)) if ok.any() else policy.max_attempts
+    makespan = makespan_s(twin.ended_at[:sessions], concurrency)
+    choice = choose_time_scale(
+        floor, reference_s=reference, makespan_at_1_s=makespan, attempts=attempts,
+        manual=manual, wall_budget_s=wall_budget_s,
+    )  # fmt: skip
+    return RunPlan(choice, floor, twin, attempts)
