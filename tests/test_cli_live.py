@@ -280,3 +280,18 @@ def test_serve_refuses_a_token_argument():
     _, err = server.communicate(timeout=30)
     assert server.returncode == 2
     assert "process list" in err and "--token-env" in err
+
+
+def test_a_ladder_the_url_cannot_serve_fails_before_touching_the_run_file(
+    capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("CHATCONN_TOKEN", "lab-token")
+    existing = tmp_path / "keep.jsonl"
+    existing.write_text("an earlier run\n")
+    code, _, err = run_cli(
+        capsys,
+        "run", "--url", "ws://127.0.0.1:9/ws", "--set", "ladder=multiple_ports",
+        "--out", str(existing), "--force",
+    )  # fmt: skip
+    assert code == 2 and "ladder" in err and "alternative" in err
+    assert existing.read_text() == "an earlier run\n"  # --force replaced nothing

@@ -37,6 +37,7 @@ import httpx
 import numpy as np
 
 from ..agreement import Agreement, compare
+from ..core.adapt import drop_rungs
 from ..core.errors import ConfigError
 from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
 from ..core.policy import RetryPolicy
@@ -314,6 +315,8 @@ async def _run(
     plan: RunPlan | None,
     sampler: FloorSampler | None,
 ) -> LiveRun:
+    unusable = endpoint.unusable()  # no rung left: an error before the run file is touched
+    drop_rungs(policy, unusable, "; ".join(unusable.values()))
     connected = np.zeros(sessions, dtype=bool)
     ended = np.zeros(sessions)
     attempts = np.zeros(sessions, dtype=np.int16)
