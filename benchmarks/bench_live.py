@@ -152,7 +152,7 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--rtt-samples", type=int, default=50)

@@ -107,7 +107,7 @@ def peak_rss(sessions: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--loop-sessions", type=int, default=20_000)
     parser.add_argument("--rss-sessions", type=int, default=10_000_000)

@@ -146,7 +146,7 @@ def measure_calibrate(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--grid", default=json.dumps(GRID), help="the grid, as JSON")
     parser.add_argument("--sessions", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=10_000)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = [
     "add_policy_args",
     "bounded_int",
     "non_negative_float",
+    "policy_label",
     "port",
     "positive_float",
     "positive_int",
@@ -61,9 +63,12 @@ def non_negative_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
@@ -101,3 +106,13 @@ def add_policy_args(
         metavar="FIELD=VALUE",
         help=f"change {change}, e.g. --set jitter=0.2 (repeatable)",
     )
+
+
+def policy_label(name: str, assignments: Sequence[str], policy: Any) -> str:
+    """What a report calls the policy of ``--policy NAME --set ...``: the preset's name
+    while no ``--set`` changed it, else the preset it now equals, else "NAME (modified)"."""
+    if not assignments:
+        return name
+    from .core.presets import policy_preset_name_of
+
+    return policy_preset_name_of(policy) or f"{name} (modified)"

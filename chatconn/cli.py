@@ -36,6 +36,7 @@ from .argtypes import (
     add_policy_args,
     bounded_int,
     non_negative_float,
+    policy_label,
     positive_int,
     seed,
     time_scale,
@@ -85,6 +86,13 @@ class UsageError(ChatconnError):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and no abbreviations: ``--out`` must never be taken
+    for ``--outage-s``, nor any prefix for an option it happens to start."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
 
@@ -186,7 +194,12 @@ def _build_parser() -> _Parser:
     target.add_argument("--url", help="a real server's primary WebSocket URL (ws:// or wss://)")
     p.add_argument("--profile", default="broadband", help="the lab's network profile")
     p.add_argument("--alt-url", action="append", default=[], help="alternative WebSocket URLs")
-    p.add_argument("--http-url", help="the real server's HTTP base URL (default: from --url)")
+    p.add_argument(
+        "--http-url",
+        help="the real server's HTTP base URL for long polling and SSE (default: the host and "
+        "port of --url; a lab started by `chatconn serve` answers HTTP on P+3: use the "
+        "command line it prints)",
+    )
     p.add_argument(
         "--ca-file", help="trust this CA bundle (PEM) for wss/https; verification stays on"
     )
@@ -317,7 +330,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             path = save_run(result, writer, policy_name=name)
             saved = {"run_file": str(path)}
         return {
-            "policy": args.policy,
+            "policy": policy_label(args.policy, args.assignments, policy),
             "profile": args.profile,
             "seed": args.seed,
             **result.summary(),
@@ -330,7 +343,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         herd = None
         if args.clients >= 2:  # one client has no herd to be in lockstep with
             herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
-        report = {"policy": args.policy, "seed": args.seed, **result.to_dict()}
+        label = policy_label(args.policy, args.assignments, policy)
+        report = {"policy": label, "seed": args.seed, **result.to_dict()}
         return report | {"lockstep": None if herd is None else herd.to_dict()}
     if args.command == "run":
         return _run_live(args, policy)
@@ -387,7 +401,8 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
     target = args.profile if args.lab else "live"
     saved = {"run_file": str(out.path)} if out is not None else {}
     summary = live.summary()
-    return {"policy": args.policy, "profile": target, "seed": args.seed, **summary, **saved}
+    label = policy_label(args.policy, args.assignments, policy)
+    return {"policy": label, "profile": target, "seed": args.seed, **summary, **saved}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,8 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    if "exit_code" in report:  # serve: ran in the foreground, printed its own output
-        return int(report["exit_code"])
+    code = int(report.pop("exit_code", 0))  # `runs` with a bad file: 1, after its listing
+    if not report:  # serve: ran in the foreground, printed its own output
+        return code
     try:
         if "--json" in argv:
             print_json(report, sys.stdout)
@@ -423,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # `chatconn ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -372,3 +372,32 @@ def test_storm_reports_the_lockstep_detector_beside_the_herd(capsys):
     assert herd["causes"] == ["fixed_table"]
     assert main(["storm", "--policy", "aws-decorrelated", "--clients", "2000"]) == 0
     assert "  lockstep: spread (" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "inf"])
+def test_a_time_scale_out_of_range_says_greater_than_zero(capsys, value):
+    code = main(["run", "--lab", "--time-scale", value])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--time-scale" in err
+    assert "> 0" in err and ">= 0" not in err  # 0 itself is refused too
+
+
+def test_options_are_never_abbreviated(capsys):
+    # `--out` once silently meant `--outage-s` for tune (and would for storm).
+    code = main(["storm", "--clients", "10", "--out", "5"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "unrecognized arguments: --out" in err
+    code = main(["tune", "--vary", "jitter=0.1,0.2", "--out", "x.json"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--outage-s" not in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "storm"])
+def test_the_summary_names_a_policy_changed_by_set(capsys, command):
+    size = ["--sessions", "2000"] if command == "simulate" else ["--clients", "50"]
+    code = main([command, "--policy", "seed", "--set", "jitter=0.2", *size, "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and json.loads(out)["policy"] == "seed (modified)"
+    code = main([command, "--policy", "seed", "--set", "jitter=0.4", *size, "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and json.loads(out)["policy"] == "seed"  # unchanged: still the preset

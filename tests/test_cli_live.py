@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,9 +16,11 @@ import pytest
 from helpers import SUMMARY_KEYS
 
 from chatconn.cli import main
+from chatconn.core.strategies import ErrorCategory
+from chatconn.live.errors import AuthRejected
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.session import Endpoint
-from chatconn.runs import load_run
+from chatconn.runs import load_run, sessions_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,8 +115,10 @@ def test_run_against_a_closed_port_reports_failures_not_a_crash(capsys, monkeypa
     assert "s3cret-value" not in out + err
 
 
-def _serve(*args: str) -> subprocess.Popen[str]:
+def _serve(*args: str, **environ: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env.pop("CHATCONN_TOKEN", None)  # the lab's default token unless the test gives one
+    env.update(environ)
     return subprocess.Popen(
         [sys.executable, "-m", "chatconn.cli", "serve", *args],
         stdout=subprocess.PIPE,
@@ -172,3 +177,121 @@ def test_the_command_line_loads_the_server_stack_only_to_serve():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_run_whose_token_fetch_fails_records_a_token_error_code(capsys, tmp_path):
+    out_file = tmp_path / "blackhole.jsonl"
+    code, out, err = run_cli(
+        capsys,
+        "run", "--lab", "--profile", "blackhole", "--policy", "seed", "--sessions", "3",
+        "--time-scale", "0.01", "--json", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["failure_kinds"] == {"TokenUnavailable": 3}
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    sessions = [x for x in lines if x["type"] == "session"]
+    assert [s["attempts"] for s in sessions] == [0, 0, 0]
+    assert {s["last_error"] for s in sessions} == {int(ErrorCategory.TOKEN)}
+    frame = sessions_frame(load_run(out_file))
+    assert set(frame["last_error"]) == {"token"}  # not "none"
+
+
+def test_run_with_only_a_url_skips_the_alternative_ports_rung_instead_of_aborting(
+    capsys, monkeypatch, tmp_path
+):
+    from chatconn.lab.thread import LabServerThread
+
+    monkeypatch.setenv("CHATCONN_TOKEN", "lab-token")
+    out_file = tmp_path / "url-only.jsonl"
+    with LabServerThread("corporate-firewall", time_scale=0.01) as lab:
+        code, out, err = run_cli(
+            capsys,
+            "run", "--url", lab.endpoint.primary, "--http-url", lab.endpoint.http_url,
+            "--policy", "seed", "--sessions", "2", "--time-scale", "0.01", "--json",
+            "--out", str(out_file),
+        )  # fmt: skip
+    assert code == 0, err  # no "multiple_ports needs alternative URLs" abort mid-run
+    report = json.loads(out)
+    assert report["success_rate"] == 1.0
+    assert report["strategy_counts"]["long_polling"] == 2
+    attempts = [json.loads(x) for x in out_file.read_text().splitlines()]
+    assert "multiple_ports" not in {a.get("strategy") for a in attempts}
+    assert attempts[-1]["type"] == "end"
+
+
+def _until_ctrl_c(server: subprocess.Popen[str]) -> str:
+    lines = []
+    for line in server.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    return "".join(lines)
+
+
+def _stop(server: subprocess.Popen[str]) -> int:
+    server.send_signal(signal.SIGINT)
+    code = server.wait(timeout=20)
+    server.stdout.close()
+    server.stderr.close()
+    return code
+
+
+def test_serve_prints_the_run_command_line_that_reaches_its_http_port(capsys, monkeypatch):
+    server = _serve("--profile", "fiber", "--time-scale", "0.5")
+    try:
+        text = _until_ctrl_c(server)
+        line = text.split("Measure it with:")[1].strip().splitlines()[0]
+        words = shlex.split(line)
+        assert words[0] == "CHATCONN_TOKEN=lab-token"  # the public default, nothing secret
+        assert words[1:3] == ["chatconn", "run"] and words[words.index("--time-scale") + 1] == "0.5"
+        monkeypatch.setenv("CHATCONN_TOKEN", "lab-token")
+        # Long polling only: it must reach the lab's HTTP port (P+3), not the WebSocket port.
+        code, out, err = run_cli(
+            capsys, *words[2:], "--sessions", "1", "--set", "ladder=long_polling", "--json"
+        )
+    finally:
+        assert _stop(server) == 0
+    assert code == 0, err
+    assert json.loads(out)["strategy_counts"]["long_polling"] == 1
+
+
+def test_serve_takes_its_token_from_the_environment_and_never_prints_it():
+    server = _serve("--profile", "fiber", CHATCONN_TOKEN="s3cret-lab")
+    try:
+        text = _until_ctrl_c(server)
+        ws = re.search(r"ws://[\d.]+:\d+/ws", text).group(0)
+        http = re.search(r"http://[\d.]+:\d+", text).group(0)
+
+        async def connect(token: str) -> str:
+            async with ConnectionManager(Endpoint((ws,), http), token) as manager:
+                return (await manager.connect()).strategy.value
+
+        assert asyncio.run(asyncio.wait_for(connect("s3cret-lab"), 30)) == "direct_websocket"
+        with pytest.raises(AuthRejected):
+            asyncio.run(asyncio.wait_for(connect("lab-token"), 30))
+    finally:
+        assert _stop(server) == 0
+    assert "s3cret-lab" not in text and "$CHATCONN_TOKEN" in text
+
+
+def test_serve_refuses_a_token_argument():
+    server = _serve("--token", "visible-in-ps")
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 2
+    assert "process list" in err and "--token-env" in err
+
+
+def test_a_ladder_the_url_cannot_serve_fails_before_touching_the_run_file(
+    capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("CHATCONN_TOKEN", "lab-token")
+    existing = tmp_path / "keep.jsonl"
+    existing.write_text("an earlier run\n")
+    code, _, err = run_cli(
+        capsys,
+        "run", "--url", "ws://127.0.0.1:9/ws", "--set", "ladder=multiple_ports",
+        "--out", str(existing), "--force",
+    )  # fmt: skip
+    assert code == 2 and "ladder" in err and "alternative" in err
+    assert existing.read_text() == "an earlier run\n"  # --force replaced nothing

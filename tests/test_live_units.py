@@ -9,14 +9,21 @@ import pickle
 import pytest
 
 from chatconn.core.adapt import RTT_TIMEOUT_FACTOR, adapt_policy
+from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.strategies import ErrorCategory, Strategy
-from chatconn.live.errors import ConnectFailed
-from chatconn.live.events import ConnectionState, EventBus, StateChanged, WarningEvent
+from chatconn.live.errors import ConnectFailed, UpgradeRejected, status_error
+from chatconn.live.events import (
+    HISTORY_LIMIT,
+    ConnectionState,
+    EventBus,
+    StateChanged,
+    WarningEvent,
+)
 from chatconn.live.explain import explain_degraded, explain_failure
 from chatconn.live.records import AttemptRecord
-from chatconn.live.session import Endpoint
-from chatconn.live.tokens import Secret, StaticToken
+from chatconn.live.session import Endpoint, join_url
+from chatconn.live.tokens import HttpTokenProvider, Secret, StaticToken
 
 TOKEN = "tok-3f9a-very-secret"
 
@@ -118,7 +125,9 @@ def test_degraded_explanation_says_websocket_seems_blocked():
         _record(Strategy.LONG_POLLING, ErrorCategory.NONE, connected=True),
     ]
     text = explain_degraded(Strategy.LONG_POLLING, records)
-    assert "WebSocket seems blocked" in text and "long polling" in text
+    assert "WebSocket seems blocked" in text and "Long polling" in text
+    russian = text.say("ru")  # the same explanation, in Russian
+    assert "WebSocket заблокирован" in russian and "Длинные опросы" in russian
 
 
 def test_connect_failed_carries_explanation_and_records():
@@ -164,3 +173,47 @@ def test_endpoint_errors_do_not_echo_credentials():
     with pytest.raises(ValueError) as info:
         Endpoint(("wss://user:pa55word@h:99999/ws?token=abc",), "https://h")
     assert "pa55word" not in str(info.value) and "abc" not in str(info.value)
+
+
+def test_endpoint_repr_shows_no_credentials_or_query_tokens():
+    endpoint = Endpoint(("ws://u:TOK@h/ws?token=TOK",), "http://h/?token=TOK")
+    assert "TOK" not in repr(endpoint)
+    assert repr(endpoint) == "Endpoint(('ws://h/ws',), 'http://h')"
+
+
+def test_http_paths_go_before_the_base_urls_query():
+    endpoint = Endpoint(("ws://h/ws",), "http://h:8/api/?token=T")
+    assert endpoint.http("/lp/connect") == "http://h:8/api/lp/connect?token=T"
+    assert join_url("http://u:pw@h/", "/token") == "http://u:pw@h/token"
+    provider = HttpTokenProvider("http://u:pw@h:8/?token=T")
+    assert provider.url == "http://h:8/token"  # shown without the secrets
+    assert "pw" not in repr(provider) and "T'" not in repr(provider)
+
+
+def test_an_http_url_with_credentials_is_refused_without_echoing_them():
+    with pytest.raises(ConfigError) as info:
+        Endpoint(("ws://h/ws",), "http://user:pa55@h:8/?token=T")
+    assert "http_url" in str(info.value) and "Authorization" in str(info.value)
+    assert "pa55" not in str(info.value) and "token=T" not in str(info.value)
+
+
+def test_event_bus_history_is_bounded_and_subscriber_errors_are_logged(caplog):
+    bus = EventBus(history_limit=3)
+    bus.subscribe(lambda event: 1 / 0)
+    events = [WarningEvent(float(i), "w", str(i)) for i in range(5)]
+    with caplog.at_level(logging.ERROR, logger="chatconn.live.events"):
+        for event in events:
+            bus.emit(event)
+    assert list(bus.history) == events[-3:]
+    assert bus.callback_errors == 5
+    logged = [r for r in caplog.records if r.name == "chatconn.live.events"]
+    assert len(logged) == 5 and "WarningEvent" in logged[0].getMessage()
+    assert logged[0].exc_info[0] is ZeroDivisionError
+    assert len(EventBus().history) == 0 and EventBus().history.maxlen == HISTORY_LIMIT
+
+
+def test_a_404_from_an_http_fallback_points_at_the_base_url():
+    error = status_error(404, "http://h:8/lp/connect", what="the connect request")
+    assert isinstance(error, UpgradeRejected)
+    assert "is the HTTP base URL right?" in str(error)
+    assert "base URL" not in str(status_error(403, "http://h:8/lp/connect"))

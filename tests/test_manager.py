@@ -16,6 +16,7 @@ import pytest
 from helpers import run
 
 from chatconn.core.breaker import BreakerConfig
+from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import NetworkProfile, profile_preset
@@ -40,7 +41,8 @@ from chatconn.live.events import (
     WarningEvent,
 )
 from chatconn.live.manager import ConnectionManager, HeartbeatConfig
-from chatconn.live.tokens import HttpTokenProvider
+from chatconn.live.session import Endpoint
+from chatconn.live.tokens import HttpTokenProvider, Secret, TokenSource
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
 MARGIN_S = 1.5  # scheduling slack on a busy 2-core machine
@@ -513,3 +515,319 @@ def test_seeded_managers_draw_the_same_schedule():
 
     first, second = run(scenario())
     assert first == second
+
+
+# ------------------------------------------------- issue 12: connects that end clearly
+@pytest.mark.parametrize("gives", ["raises", "empty"])
+def test_a_failing_token_function_ends_in_failed_with_its_retries_an_event_and_a_reason(gives):
+    calls = []
+
+    async def fetch_token():
+        calls.append(1)
+        if gives == "raises":
+            raise ConnectionError("sign-in service down")
+        return ""
+
+    async def scenario():
+        async with LabServer(CALM) as lab:
+            manager = ConnectionManager(lab.endpoint, fetch_token, time_scale=0.05)
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                with pytest.raises(TokenUnavailable) as info:
+                    await manager.connect()
+                return str(info.value), manager.state, manager.explanation, events, lab.stats()
+
+    message, state, explanation, events, stats = run(scenario())
+    assert state is ConnectionState.FAILED  # not left "connecting" forever
+    assert len(calls) == 1 + 3  # the function and HttpTokenProvider's 3 retries
+    assert ("ConnectionError" if gives == "raises" else "empty token") in message
+    states = [e for e in events if isinstance(e, StateChanged)]
+    assert [e.state for e in states][-2:] == [ConnectionState.FAILED, ConnectionState.CLOSED]
+    assert states[-2].reason == explanation
+    assert "login token" in explanation
+    assert "токен для входа" in states[-2].reason.say("ru")  # the panel can say it in Russian
+    assert not [e for e in events if isinstance(e, AttemptStarted)]
+    assert stats["sessions"] == 0
+
+
+def test_token_fetch_follows_the_time_scale_and_is_bounded_by_the_connect_budget():
+    class Hanging(TokenSource):
+        async def fetch(self, time_scale: float = 1.0) -> Secret:
+            await asyncio.Event().wait()  # a sign-in service that never answers
+            raise AssertionError("unreachable")
+
+    async def scenario():
+        # The lab's /token sits behind the blackhole: the provider's 5 s per request and its
+        # waits shrink with the scale (5 s x 0.01 = 0.05 s), as every number of the policy.
+        async with LabServer(profile_preset("blackhole"), time_scale=0.01) as lab:
+            provider = HttpTokenProvider(lab.endpoint.http_url)
+            manager = ConnectionManager(
+                lab.endpoint, provider, policy=policy_preset("seed"), time_scale=0.01
+            )
+            async with manager:
+                with pytest.raises(TokenUnavailable) as scaled:
+                    await manager.connect()
+                records = list(manager.records)
+            # A provider with no timeout of its own is cut at the connect's budget.
+            async with ConnectionManager(
+                lab.endpoint, Hanging(), policy=one_shot(Strategy.DIRECT_WEBSOCKET, 0.5)
+            ) as short:
+                with pytest.raises(TokenUnavailable) as bounded:
+                    await short.connect()
+                state, budget = short.state, short.budget_s
+            return str(scaled.value), records, provider.requests, str(bounded.value), state, budget
+
+    scaled, records, requests, bounded, state, budget = run(scenario())
+    assert "no answer within 0.05 s" in scaled
+    assert requests == 4 and records == []
+    assert "no token within 0.5 s" in bounded and budget == 0.5
+    assert state is ConnectionState.FAILED
+
+
+def test_token_time_counts_against_the_deadline():
+    delay_s = 0.3
+
+    async def slow_token():
+        await asyncio.sleep(delay_s)
+        return "lab-token"
+
+    policy = RetryPolicy(
+        ladder=(Strategy.DIRECT_WEBSOCKET,), base_timeout=5.0, max_timeout=5.0, deadline=1.0
+    )
+
+    async def scenario():
+        async with LabServer(profile_preset("blackhole")) as lab:
+            async with ConnectionManager(lab.endpoint, slow_token, policy=policy) as manager:
+                with pytest.raises(ConnectFailed) as info:
+                    await manager.connect()
+                return info.value.records
+
+    records = run(scenario())
+    # The first attempt starts after the token: it gets what is left of the 1 s deadline.
+    assert records and records[0].timeout_s <= 1.0 - delay_s + 1e-9
+
+
+def test_a_rung_the_endpoint_cannot_serve_is_skipped_with_a_warning_before_any_attempt():
+    policy = RetryPolicy(
+        ladder=(Strategy.DIRECT_WEBSOCKET, Strategy.MULTIPLE_PORTS, Strategy.LONG_POLLING),
+        max_attempts=3,
+        base_timeout=1.0,
+        initial_delay=0.01,
+        max_delay=0.02,
+    )
+
+    async def scenario():
+        async with LabServer(CALM) as lab:
+            primary_only = Endpoint((lab.endpoint.primary,), lab.endpoint.http_url)
+            lab.schedule("ws0", [Fault.UPGRADE_403])
+            manager = ConnectionManager(primary_only, lab.token, policy=policy)
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                session = await manager.connect()
+                return session.strategy, events
+
+    strategy, events = run(scenario())
+    assert strategy is Strategy.LONG_POLLING
+    warnings = [e for e in events if isinstance(e, WarningEvent) and e.code == "rung_skipped"]
+    assert len(warnings) == 1 and "multiple_ports" in warnings[0].message
+    first_attempt = next(i for i, e in enumerate(events) if isinstance(e, AttemptStarted))
+    assert events.index(warnings[0]) < first_attempt
+    tried = [e.strategy for e in events if isinstance(e, AttemptStarted)]
+    assert tried == [Strategy.DIRECT_WEBSOCKET, Strategy.LONG_POLLING]
+
+
+def test_a_ladder_with_no_rung_the_endpoint_can_serve_is_refused_up_front():
+    endpoint = Endpoint(("ws://127.0.0.1:9/ws",), "http://127.0.0.1:9")
+    with pytest.raises(ConfigError) as info:
+        ConnectionManager(endpoint, "t", policy=one_shot(Strategy.MULTIPLE_PORTS))
+    assert "ladder" in str(info.value) and "alternative" in str(info.value)
+
+
+def test_an_http_base_url_with_a_query_still_reaches_the_fallbacks():
+    async def scenario():
+        async with LabServer(CALM) as lab:
+            http = lab.endpoint.http_url + "/?token=x"
+            endpoint = Endpoint((lab.endpoint.primary,), http)
+            strategies = []
+            for strategy in HTTP_STRATEGIES:
+                async with ConnectionManager(
+                    endpoint, HttpTokenProvider(http), policy=one_shot(strategy, 5.0)
+                ) as manager:
+                    session = await manager.connect()
+                    strategies.append(session.strategy)
+                    assert "token" not in session.url
+            return strategies
+
+    assert run(scenario()) == HTTP_STRATEGIES
+
+
+def test_retry_after_a_failure_starts_a_fresh_connect():
+    policy = RetryPolicy(max_attempts=2, base_timeout=1.0, initial_delay=0.01, max_delay=0.02)
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            async with ConnectionManager(lab.endpoint, lab.token, policy=policy) as manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                failed_attempts = len(manager.records)
+                lab.set_profile(CALM)  # the server is back; the user clicks Retry
+                session = await manager.retry()
+                again = manager.retry()  # connected: nothing to do
+                return failed_attempts, session.strategy, manager.state, again
+
+    failed_attempts, strategy, state, again = run(scenario())
+    assert failed_attempts == 2
+    assert strategy is Strategy.DIRECT_WEBSOCKET and state is ConnectionState.CONNECTED
+    assert again is None
+
+
+def test_auto_retry_connects_by_itself_after_the_breaker_cool_down():
+    policy = RetryPolicy(max_attempts=1, base_timeout=1.0)
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                lab.token,
+                policy=policy,
+                breaker=BreakerConfig(failure_threshold=1, cooldown_s=0.2),
+                auto_retry=True,
+            )
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                lab.set_profile(CALM)
+                for _ in range(1500):  # a hang guard, not a timing bound
+                    if manager.state is ConnectionState.CONNECTED:
+                        break
+                    await asyncio.sleep(0.02)
+                return manager.state, events
+
+    state, events = run(scenario())
+    assert state is ConnectionState.CONNECTED
+    assert any(isinstance(e, WarningEvent) and e.code == "auto_retry" for e in events)
+    states = [e.state for e in events if isinstance(e, StateChanged)]
+    assert states[:4] == [
+        ConnectionState.CONNECTING,
+        ConnectionState.FAILED,
+        ConnectionState.CONNECTING,
+        ConnectionState.CONNECTED,
+    ]
+
+
+def test_auto_retry_needs_a_breaker():
+    endpoint = Endpoint(("ws://127.0.0.1:9/ws",), "http://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="auto_retry"):
+        ConnectionManager(endpoint, "t", auto_retry=True)
+
+
+def test_cancelling_close_itself_is_not_swallowed():
+    class Stubborn(TokenSource):
+        """A badly written provider: ignores cancellation until released."""
+
+        def __init__(self) -> None:
+            self.entered = asyncio.Event()
+            self.release = asyncio.Event()
+
+        async def fetch(self, time_scale: float = 1.0) -> Secret:
+            self.entered.set()
+            while not self.release.is_set():
+                try:
+                    await self.release.wait()
+                except asyncio.CancelledError:
+                    continue
+            raise ConnectionError("released")
+
+    async def scenario():
+        async with LabServer(CALM) as lab:
+            provider = Stubborn()
+            manager = ConnectionManager(
+                lab.endpoint, provider, policy=one_shot(Strategy.DIRECT_WEBSOCKET, 5.0)
+            )
+            connecting = asyncio.create_task(manager.connect())
+            await provider.entered.wait()
+            closing = asyncio.create_task(manager.close())
+            for _ in range(5):  # close() cancels the connect and waits for it to end
+                await asyncio.sleep(0)
+            closing.cancel()  # the caller gives up on close() itself
+            for _ in range(5):
+                await asyncio.sleep(0)
+            provider.release.set()
+            closed, connected = await asyncio.gather(closing, connecting, return_exceptions=True)
+            return closed, connected
+
+    closed, connected = run(scenario())
+    assert isinstance(closed, asyncio.CancelledError)
+    assert isinstance(connected, TokenUnavailable | asyncio.CancelledError)
+
+
+# ---------------------------------------------- issue 12: behaviour the suite had not pinned
+def test_an_extended_timeout_success_is_connected_with_the_quality_of_profile_time():
+    # 1 s RTT at a time scale of 0.05: ~4.5 s of profile time (good), ~0.23 s of wall time
+    # (which would be "excellent" if the quality forgot to divide by the scale).
+    slow = NetworkProfile("slow", rtt_median_s=1.0, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
+
+    async def scenario():
+        async with LabServer(slow, time_scale=0.05) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                lab.token,
+                policy=one_shot(Strategy.EXTENDED_TIMEOUT, 30.0),
+                time_scale=0.05,
+            )
+            events = []
+            manager.subscribe(events.append)
+            async with manager:
+                session = await manager.connect()
+                return session.strategy, manager.state, manager.explanation, events
+
+    strategy, state, explanation, events = run(scenario())
+    assert strategy is Strategy.EXTENDED_TIMEOUT
+    assert state is ConnectionState.CONNECTED  # a longer wait is not a fallback
+    assert explanation == ""
+    (finished,) = [e for e in events if isinstance(e, AttemptFinished)]
+    assert finished.connected and finished.quality is Quality.GOOD
+
+
+def test_a_cancelled_half_open_trial_frees_the_breaker_for_the_next_connect():
+    now = [0.0]  # the breaker's clock, moved by hand
+    entered = asyncio.Event()
+    calls = []
+
+    async def fetch_token():
+        calls.append(1)
+        if len(calls) == 2:  # the half-open trial: hangs until cancelled
+            entered.set()
+            await asyncio.Event().wait()
+        return "lab-token"
+
+    async def scenario():
+        async with LabServer(profile_preset("server-down")) as lab:
+            manager = ConnectionManager(
+                lab.endpoint,
+                fetch_token,
+                policy=RetryPolicy(max_attempts=1, base_timeout=1.0),
+                breaker=BreakerConfig(failure_threshold=1, cooldown_s=30.0),
+                clock=lambda: now[0],
+            )
+            async with manager:
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()  # the breaker opens
+                with pytest.raises(CircuitOpen):
+                    await manager.connect()
+                now[0] += 31.0  # cool-down over: the next connect is the half-open trial
+                trial = asyncio.create_task(manager.connect())
+                await entered.wait()
+                trial.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await trial
+                # Without abandon() the trial would stay "in flight" and refuse this one.
+                with pytest.raises(ConnectFailed):
+                    await manager.connect()
+                return len(calls)
+
+    assert run(scenario()) == 3

@@ -195,3 +195,10 @@ def test_quality_counts_with_custom_thresholds():
     values = np.array([0.1, 0.7, 1.5, 5.0, np.nan])
     counts = quality_counts(values, QualityThresholds(0.5, 1.0, 2.0))
     assert counts == {"excellent": 1, "good": 1, "poor": 1, "critical": 2}
+
+
+def test_quality_counts_put_each_boundary_in_the_worse_class():
+    # Exactly on an edge: 2.0 s is good, 8.0 s poor, 15.0 s critical (as classify says).
+    values = np.array([np.nextafter(2.0, 0), 2.0, 8.0, 15.0])
+    assert quality_counts(values) == {"excellent": 1, "good": 1, "poor": 1, "critical": 1}
+    assert [classify(float(v)) for v in values] == list(Quality)

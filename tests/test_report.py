@@ -33,6 +33,7 @@ def row(**changes):
         "p50_s": 1.2,
         "p95_s": 3.1,
         "attempts_mean": 1.1,
+        "failed_attempts_mean": None,
         "quality": {"excellent": 0.6, "good": 0.4, "poor": 0.0, "critical": 0.0},
         "strategy_share": {"direct_websocket": 1.0, "long_polling": 0.0},
         "twin": None,
@@ -70,8 +71,12 @@ def test_live_runs_are_preferred_over_simulations_for_the_verdict():
 
 
 def test_low_success_and_total_failure_are_warnings():
-    (partial,) = texts([row(success_rate=0.9, attempts_mean=4.0)], "warning")
-    assert "only 90.0% of users connected" in partial and "4.0 attempts" in partial
+    (partial,) = texts(
+        [row(success_rate=0.9, attempts_mean=1.2, failed_attempts_mean=3.0)], "warning"
+    )
+    # Those who gave up made 3.0 attempts; 1.2 is the mean over everyone.
+    assert "only 90.0% of users connected" in partial
+    assert "gave up after 3.0 attempts on average" in partial and "1.2" not in partial
     none = row(success_rate=0.0, p50_s=None, p95_s=None, strategy_share={"direct_websocket": 0})
     (failed,) = texts([none], "warning")
     assert "no user connected" in failed
@@ -110,7 +115,7 @@ def test_different_success_rates_live_and_simulated_are_a_warning():
 
 
 def test_simulated_twins_do_not_repeat_their_live_runs_findings():
-    low = {"success_rate": 0.5, "attempts_mean": 4.0}
+    low = {"success_rate": 0.5, "attempts_mean": 4.0, "failed_attempts_mean": 6.0}
     rows = [
         row(twin="sim.jsonl", **low),
         row(kind="simulated", label="seed · 3g · simulated", file="sim.jsonl", **low),
@@ -246,3 +251,13 @@ def test_a_success_gap_the_sample_size_explains_is_not_a_disagreement():
     assert proportions_differ(30 / 40, 40, 0.99, 1000)
     assert not proportions_differ(1.0, 40, 1.0, 1000) and not proportions_differ(0, 5, 0, 9)
     assert not [t for t in texts([twin(success_rate=0.95, twin_success_rate=0.99)]) if "but" in t]
+
+
+def test_compare_runs_averages_the_attempts_of_those_who_gave_up(tmp_path):
+    policy = policy_preset("seed").with_changes(max_attempts=3, ladder=("direct_websocket",))
+    result = simulate(policy, load_target("flaky-wifi"), 400, seed=2)
+    assert 0 < result.connected.sum() < result.sessions  # some gave up, some connected
+    (r,) = compare_runs([load_run(save_run(result, tmp_path / "flaky.jsonl"))])
+    gave_up = result.attempts[~result.connected]
+    assert r["failed_attempts_mean"] == pytest.approx(gave_up.mean())
+    assert r["failed_attempts_mean"] > r["attempts_mean"]

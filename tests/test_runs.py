@@ -616,3 +616,51 @@ def test_replay_takes_an_explicit_session_count(good_file):
     assert replay(run).sessions == 30 and replay(run, sessions=7).sessions == 7
     with pytest.raises(ValueError, match="sessions"):
         replay(run, sessions=0)
+
+
+# -- issue 12: bad input ------------------------------------------------------------------------
+@pytest.mark.parametrize("where", [1, 2])
+def test_deeply_nested_json_is_a_run_file_error_not_a_recursion_error(good_file, where):
+    lines = lines_of(good_file)
+    lines[where - 1] = "[" * 100_000 + "]" * 100_000
+    rewrite(good_file, lines)
+    with pytest.raises(RunFileError, match=rf"line {where}: .*nested too deeply"):
+        load_run(good_file)
+
+
+def test_runs_lists_every_readable_file_and_flags_the_bad_one(good_file, capsys):
+    from chatconn.cli import main
+
+    other = save_run(
+        simulate(policy_preset("grpc"), load_target("3g"), 20, seed=4), good_file.parent / "b.jsonl"
+    )
+    bad = good_file.parent / "a-bad.jsonl"  # sorted first: listing must not stop at it
+    bad.write_text("[" * 100_000 + "\n")
+    assert main(["runs", str(good_file.parent), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(r["file"] for r in report["runs"]) == sorted([str(good_file), str(other)])
+    assert [b["file"] for b in report["bad"]] == [str(bad)]
+    assert "line 1" in report["bad"][0]["problem"]
+    assert main(["runs", str(good_file.parent)]) == 1
+    text = capsys.readouterr().out
+    assert f"{bad}\n  BAD: " in text and str(good_file) in text and str(other) in text
+    assert main(["runs", str(good_file)]) == 0  # all good: exit 0 as before
+
+
+def test_close_fsyncs_the_run_file_before_closing_it(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.fstat(fd).st_ino)  # still open: flushed before the close
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "synced.jsonl"
+    writer = RunWriter(path)
+    writer.write({"type": "run"})
+    assert synced == []  # lines reach the OS at once, the disk at close
+    writer.close()
+    assert synced == [path.stat().st_ino]
+    writer.close()  # idempotent: no second fsync of a closed descriptor
+    assert len(synced) == 1

@@ -40,7 +40,7 @@ def run_error(capsys, *argv: str) -> str:
 
 def test_json_has_scores_front_and_recommendation(capsys):
     report = run_json(capsys, "--policy", "seed", "--set", "deadline=600", *VARY, *QUICK)
-    assert report["policy"] == "seed" and report["profile"] == "global-users"
+    assert report["policy"] == "seed (modified)" and report["profile"] == "global-users"
     assert report["base"]["deadline"] == 600.0
     assert report["grid"] == {
         "initial_delay": [0.5, 2.0],

@@ -27,7 +27,7 @@ from chatconn.live.events import (
     StateChanged,
     Waiting,
 )
-from chatconn.messages import LANGUAGES, MESSAGES, message
+from chatconn.messages import LANGUAGES, MESSAGES, Text, message, plural_form
 from chatconn.plotdata import QUALITY_COLOURS
 from chatconn.runs import load_run
 from chatconn.widgets import (
@@ -225,13 +225,13 @@ class _FakeManager:
         self.bus = EventBus()
         self.time_scale = time_scale
         self.state = S.IDLE
-        self.resets = 0
+        self.retries = 0
 
     def subscribe(self, callback):
         return self.bus.subscribe(callback)
 
-    def reset_backoff(self):
-        self.resets += 1
+    def retry(self):
+        self.retries += 1
 
 
 def test_bind_subscribes_in_profile_time_and_retry_calls_back():
@@ -241,8 +241,8 @@ def test_bind_subscribes_in_profile_time_and_retry_calls_back():
     manager.bus.emit(StateChanged(0.0, S.CONNECTING, S.IDLE))
     manager.bus.emit(Waiting(0.2, 1, 0.5))  # 0.5 wall seconds = 1 s of profile time
     assert indicator.texts()["detail"] == "Next try in 1.0 s"
-    indicator.retry_button.click()  # no callback: cut the wait short
-    assert manager.resets == 1
+    indicator.retry_button.click()  # no callback: the manager's retry (tested live)
+    assert manager.retries == 1
     indicator.unbind()
     manager.bus.emit(StateChanged(0.3, S.FAILED, S.CONNECTING))
     assert indicator.texts()["state"] == "Connecting…"
@@ -371,3 +371,101 @@ def test_every_preset_value_lies_on_its_sliders_step_grid():
             steps = (value - spec.low) / spec.step
             assert spec.low <= value <= spec.high, (name, spec.field, value)
             assert abs(steps - round(steps)) < 1e-6, (name, spec.field, value)
+
+
+def test_live_view_never_blocks_the_kernel_loop_to_simulate_or_to_wait(lab, monkeypatch):
+    from chatconn.widgets import live_view
+
+    on_loop: list[str] = []
+
+    def loop_running_here() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    real_simulate = live_view.simulate
+
+    def simulate(*args, **kwargs):
+        if loop_running_here():
+            on_loop.append("simulate")
+        return real_simulate(*args, **kwargs)
+
+    class Worker(threading.Thread):
+        def join(self, timeout=None):
+            if self.name == "chatconn-live-clients" and loop_running_here():
+                on_loop.append("join")
+            return super().join(timeout)
+
+    monkeypatch.setattr(live_view, "simulate", simulate)
+    monkeypatch.setattr(live_view.threading, "Thread", Worker)
+    view = LiveView(PolicyPanel("seed", target="fiber"), sessions=2, lab=lab)
+    assert view.simulated_sessions == 20_000  # the default: ~0.1 s of numpy
+    live = asyncio.run(view.run())
+    assert live is not None and live.result.sessions == 2
+    assert on_loop == []  # neither ran on the kernel's event loop
+
+
+# ------------------------------------------------------------ issue 12: plurals, explanations
+def test_counts_take_their_languages_plural_form():
+    # Russian one / few / many (CLDR), nominative forms: 1 попытка, 2 попытки, 5 попыток.
+    nominative = ("попытка", "попытки", "попыток")
+    words = {n: nominative[plural_form("ru", n)] for n in (1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 111)}
+    assert words == {
+        1: "попытка", 2: "попытки", 4: "попытки", 5: "попыток", 11: "попыток", 12: "попыток",
+        14: "попыток", 21: "попытка", 22: "попытки", 25: "попыток", 111: "попыток",
+    }  # fmt: skip
+    assert [plural_form("en", n) for n in (0, 1, 2, 21)] == [1, 0, 1, 1]
+    failed = {n: message("detail.failed", "ru", attempts=n, error="x") for n in (1, 2, 5, 21)}
+    assert failed == {  # after «после», the genitive: 1 попытки, 2 попыток, 5 попыток
+        1: "Сдались после 1 попытки (x).",
+        2: "Сдались после 2 попыток (x).",
+        5: "Сдались после 5 попыток (x).",
+        21: "Сдались после 21 попытки (x).",
+    }
+    assert message("detail.failed", "en", attempts=1, error="x") == "Gave up after 1 attempt (x)."
+    assert message("detail.failed", "en", attempts=3, error="x") == "Gave up after 3 attempts (x)."
+    assert message("ui.finished", "en", connected=1, total=1) == "1 of 1 session connected."
+    assert message("ui.finished", "ru", connected=5, total=21) == "Подключено: 5 из 21 сессии."
+
+
+def test_every_plural_in_the_table_gives_each_form_its_language_needs():
+    forms = {"en": 2, "ru": 3}
+    for language, table in MESSAGES.items():
+        for key, text in table.items():
+            for _, _, spec, _ in string.Formatter().parse(text):
+                if spec and "|" in spec:
+                    assert len(spec.split("|")) == forms[language], (language, key, spec)
+
+
+def test_the_russian_panel_shows_the_managers_explanation():
+    refused = Text("explain.refused")
+    events = [
+        StateChanged(0.0, S.CONNECTING, S.IDLE, "connect() called"),
+        AttemptStarted(0.01, 0, 1, Strategy.DIRECT_WEBSOCKET, 15.0, 0.0),
+        AttemptFinished(
+            0.02, 0, 1, Strategy.DIRECT_WEBSOCKET, 15.0, 0.01, False, ErrorCategory.REFUSED, None
+        ),
+        StateChanged(0.02, S.FAILED, S.CONNECTING, refused),
+    ]
+    en, ru = StatusIndicator("panel"), StatusIndicator("panel", language="ru")
+    for event in events:
+        en.handle(event)
+        ru.handle(event)
+    assert "The server refused every connection" in en.details.value
+    assert "Сервер отклонил все подключения" in ru.details.value
+    assert "Сдались после 1 попытки" in ru.details.value
+    assert "Gave up after 1 attempt (" in en.details.value
+    assert ru.texts()["explanation"] == refused.say("ru") != str(refused)
+    en.language = "ru"  # re-rendered in the new language
+    assert "Сервер отклонил все подключения" in en.details.value
+
+
+def test_a_failure_before_any_attempt_is_explained_not_counted():
+    token = Text("explain.token", detail="HTTP 503")
+    ru = StatusIndicator("panel", language="ru")
+    ru.handle(StateChanged(0.0, S.CONNECTING, S.IDLE, "connect() called"))
+    ru.handle(StateChanged(0.1, S.FAILED, S.CONNECTING, token))
+    assert ru.texts()["detail"] == ""  # no "gave up after 1 attempt": none was made
+    assert "Не удалось получить токен для входа (HTTP 503)" in ru.details.value

@@ -32,7 +32,7 @@ SEED = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "runs")
     parser.add_argument("--force", action="store_true", help="replace existing sample files")
     args = parser.parse_args(argv)

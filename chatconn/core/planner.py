@@ -64,9 +64,13 @@ class ConnectPlanner:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
 
-    def first(self) -> AttemptPlan:
-        """Attempt 0, at elapsed 0."""
-        return self._plan(0, 0.0, 0.0)
+    def first(self, at: float = 0.0) -> AttemptPlan | GiveUp:
+        """Attempt 0 at elapsed ``at``: 0 in the simulator; in the live manager, the time
+        the token fetch and the diagnostics took, which counts against the deadline (the
+        attempt's timeout is shortened to end by it). GiveUp if the deadline has passed."""
+        if at > 0 and not within_deadline(self.schedule.policy, at):
+            return GiveUp(at, GiveUpReason.DEADLINE, 0)
+        return self._plan(0, at, 0.0)
 
     def after_failure(self, failed: AttemptPlan, failed_at: float) -> AttemptPlan | GiveUp:
         """The next attempt after ``failed`` ended unsuccessfully at elapsed ``failed_at``."""

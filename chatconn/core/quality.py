@@ -70,6 +70,21 @@ class QualityThresholds:
 DEFAULT_THRESHOLDS = QualityThresholds()
 
 
+def _codes(values: np.ndarray, thresholds: QualityThresholds) -> np.ndarray:
+    """The rule, written once: a time's class is the number of edges it has reached
+    (``>=``: a boundary value belongs to the worse class); NaN (failed) is CRITICAL."""
+    codes = np.zeros(values.shape, dtype=np.int8)
+    for edge in thresholds.edges:  # int8 + bool: no int64 temporaries on big arrays
+        codes += values >= edge
+    codes[np.isnan(values)] = Quality.CRITICAL
+    return codes
+
+
+def _check_times(values: np.ndarray, failed: str) -> None:
+    if values.size and np.nanmin(values, initial=0.0) < 0:
+        raise ConfigError("seconds", float(np.nanmin(values)), f"times must be >= 0 ({failed})")
+
+
 def classify(
     seconds: float | np.ndarray | None, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
 ) -> Quality | np.ndarray:
@@ -79,27 +94,15 @@ def classify(
     """
     if isinstance(seconds, np.ndarray):
         values = seconds.astype(float, copy=False)
-        if np.any(values < 0):
-            raise ConfigError(
-                "seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)"
-            )
-        codes = np.zeros(values.shape, dtype=np.int8)
-        for edge in thresholds.edges:  # int8 + bool: no int64 temporaries on big arrays
-            codes += values >= edge
-        codes[np.isnan(values)] = Quality.CRITICAL
-        return codes
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        _check_times(values, "NaN = failed")
+        return _codes(values, thresholds)
+    if seconds is None:
         return Quality.CRITICAL
     if isinstance(seconds, bool) or not isinstance(seconds, int | float | np.floating | np.integer):
         raise ConfigError("seconds", seconds, "expected a number of seconds or None")
-    if seconds < 0:
-        raise ConfigError("seconds", seconds, "times must be >= 0 (None or NaN = failed)")
-    if math.isnan(float(seconds)):
-        return Quality.CRITICAL
-    for quality, edge in zip(Quality, thresholds.edges, strict=False):
-        if seconds < edge:
-            return quality
-    return Quality.CRITICAL
+    value = np.array([float(seconds)])
+    _check_times(value, "None or NaN = failed")
+    return Quality(int(_codes(value, thresholds)[0]))
 
 
 def quality_counts(
@@ -107,8 +110,6 @@ def quality_counts(
 ) -> dict[str, int]:
     """Sessions per class, by lower-case name (NaN = failed counts as critical)."""
     values = np.asarray(seconds, dtype=float)
-    if values.size and np.nanmin(values, initial=0.0) < 0:
-        raise ConfigError("seconds", float(np.nanmin(values)), "times must be >= 0 (NaN = failed)")
-    below = [int(np.count_nonzero(values < edge)) for edge in thresholds.edges]
-    counts = [below[0], below[1] - below[0], below[2] - below[1], values.size - below[2]]
-    return {q.label: counts[q] for q in Quality}
+    _check_times(values, "NaN = failed")
+    codes = _codes(values, thresholds)  # int8: no int64 copy, as bincount would make
+    return {q.label: int(np.count_nonzero(codes == q)) for q in Quality}

@@ -75,3 +75,4 @@ class ErrorCategory(IntEnum):
     RESET = 3  # the connection was reset mid-handshake
     UPGRADE_REJECTED = 4  # a proxy answered the WebSocket upgrade with an HTTP error (403)
     DEADLINE = 5  # the total budget ended before the attempt could finish
+    TOKEN = 6  # no login token: the session failed before its first attempt (live only)

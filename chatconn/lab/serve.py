@@ -3,11 +3,18 @@
 ::
 
     chatconn serve --profile NAME [--port P] [--time-scale F] [--seed S] [--allow-remote]
-                   [--token T]
+                   [--token-env NAME]
 
 Binds 127.0.0.1 unless ``--allow-remote`` (then 0.0.0.0: anyone who can reach this machine
 can use the lab). With ``--port P`` the primary WebSocket proxy listens on P and the others
-on P+1 (alternative), P+2 (alternative) and P+3 (HTTP). Prints its URLs, then serves.
+on P+1 (alternative), P+2 (alternative) and P+3 (HTTP). Prints its URLs and the exact
+``chatconn run`` command line that uses all of them (``--url`` alone would send the HTTP
+fallbacks to the WebSocket port), then serves.
+
+The token the lab accepts comes from an environment variable (``--token-env``, default
+``CHATCONN_TOKEN``, the one ``chatconn run`` reads), never from an argument: arguments are
+visible to every user of the machine in its process list. Unset, the lab accepts
+``lab-token``.
 
 Wire it into a command line with ``add_serve_parser(subparsers)`` and, for the parsed
 arguments of that command, ``run_serve(args)`` (returns the exit code).
@@ -18,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shlex
 import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,6 +39,8 @@ if TYPE_CHECKING:  # the server stack (uvicorn, starlette, websockets) loads onl
 
 #: The lab's default token (kept equal to chatconn.lab.server.DEFAULT_TOKEN by a test).
 DEFAULT_TOKEN = "lab-token"
+#: The environment variable holding the token, for ``serve`` as for ``run``.
+DEFAULT_TOKEN_ENV = "CHATCONN_TOKEN"
 
 __all__ = ["add_serve_parser", "run_serve"]
 
@@ -42,6 +53,38 @@ def _profile(text: str) -> str:
             f"unknown profile {text!r}; known: " + ", ".join(profile_names())
         )
     return text
+
+
+def _no_token_argument(text: str) -> str:
+    raise argparse.ArgumentTypeError(
+        "a token on the command line shows in the process list; put it in an environment "
+        "variable and name it with --token-env (default CHATCONN_TOKEN)"
+    )
+
+
+def lab_token(args: argparse.Namespace) -> str:
+    """The token the lab accepts: ``$NAME`` of ``--token-env`` when set, else the default."""
+    return os.environ.get(args.token_env) or DEFAULT_TOKEN
+
+
+def run_command_line(lab: LabServer, args: argparse.Namespace) -> str:
+    """The ``chatconn run`` command line that reaches this lab on every port: its primary and
+    alternative WebSocket URLs, its HTTP URL (P+3, not the WebSocket port ``--url`` alone
+    would imply), its time scale, and where the token comes from (never the token itself,
+    unless it is the public default)."""
+    endpoint = lab.endpoint
+    words = ["chatconn", "run", "--url", endpoint.primary]
+    for url in endpoint.alternatives:
+        words += ["--alt-url", url]
+    words += ["--http-url", endpoint.http_url]
+    if lab.time_scale != 1.0:
+        words += ["--time-scale", f"{lab.time_scale:g}"]
+    if args.token_env != DEFAULT_TOKEN_ENV:
+        words += ["--token-env", args.token_env]
+    line = shlex.join(words)
+    if not os.environ.get(args.token_env):  # the public default token
+        line = f"{args.token_env}={DEFAULT_TOKEN} {line}"
+    return line
 
 
 def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -63,7 +106,13 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--time-scale", type=positive_float, default=1.0, help="multiplies every injected delay"
     )
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--token", default=DEFAULT_TOKEN, help="the token the lab accepts")
+    p.add_argument(
+        "--token-env",
+        default=DEFAULT_TOKEN_ENV,
+        metavar="NAME",
+        help=f"environment variable holding the token the lab accepts (unset: {DEFAULT_TOKEN})",
+    )
+    p.add_argument("--token", type=_no_token_argument, help=argparse.SUPPRESS)
     p.add_argument(
         "--allow-remote", action="store_true", help="listen on every interface (0.0.0.0)"
     )
@@ -80,10 +129,12 @@ def _print_urls(lab: LabServer, args: argparse.Namespace, out: TextIO) -> None:
     for key, value in urls.items():
         shown = ", ".join(value) if isinstance(value, list) else value
         out.write(f"  {key:<{width}}  {shown}\n")
-    token = lab.token if args.token == DEFAULT_TOKEN else "(the one given with --token)"
+    given = os.environ.get(args.token_env)
+    token = f"(the one in ${args.token_env})" if given else lab.token
     out.write(f"  {'lab token':<{width}}  {token}\n")
     if args.allow_remote:
         out.write("  listening on every interface (--allow-remote)\n")
+    out.write(f"Measure it with:\n  {run_command_line(lab, args)}\n")
     out.write("Ctrl-C to stop.\n")
     out.flush()
 
@@ -97,7 +148,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> None:
         seed=args.seed,
         host="0.0.0.0" if args.allow_remote else "127.0.0.1",
         port=args.port or 0,
-        token=args.token,
+        token=lab_token(args),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -42,7 +42,14 @@ from .manager import ConnectionManager, HeartbeatConfig
 from .records import AttemptRecord
 from .run import LiveRun, run_live
 from .session import Endpoint, PhaseClock, Session
-from .tokens import HttpTokenProvider, Secret, StaticToken, TokenProvider
+from .tokens import (
+    HttpTokenProvider,
+    RetryingTokenProvider,
+    Secret,
+    StaticToken,
+    TokenProvider,
+    TokenSource,
+)
 from .transports import open_session
 
 __all__ = [
@@ -72,12 +79,14 @@ __all__ = [
     "PhaseChanged",
     "PhaseClock",
     "ProtocolViolation",
+    "RetryingTokenProvider",
     "Secret",
     "ServerUnavailable",
     "Session",
     "StateChanged",
     "StaticToken",
     "TokenProvider",
+    "TokenSource",
     "TokenUnavailable",
     "UpgradeRejected",
     "Waiting",

@@ -116,7 +116,7 @@ async def run_diagnostics(
         async with asyncio.timeout(timeout_s):
             for _ in range(samples):
                 sent = time.perf_counter()
-                response = await client.get(endpoint.http_url + LATENCY_PATH)
+                response = await client.get(endpoint.http(LATENCY_PATH))
                 if response.status_code >= 400:
                     http_problem = f"HTTP {response.status_code}"
                     break

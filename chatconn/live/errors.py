@@ -12,7 +12,7 @@
           │    └── ServerUnavailable    REFUSED       HTTP 5xx from the server
           ├── AuthRejected              (fatal)       the server refused the token
           ├── CertificateRejected       (fatal)       the server's TLS certificate did not verify
-          ├── TokenUnavailable          (fatal)       the token provider failed after its retries
+          ├── TokenUnavailable          TOKEN (fatal) the token provider failed after its retries
           ├── ProtocolViolation         (fatal)       the server spoke something else (garbage)
           ├── CircuitOpen               (fatal)       the breaker is open: not trying now
           └── ConnectFailed             (final)       every attempt failed; carries the records
@@ -89,7 +89,10 @@ class CertificateRejected(LiveError):
 
 
 class TokenUnavailable(LiveError):
-    """The token provider failed after its own retries."""
+    """The token provider failed after its own retries (or took longer than the connect's
+    budget): no attempt was made. Run records count it as ``last_error`` "token"."""
+
+    category = ErrorCategory.TOKEN
 
 
 class ProtocolViolation(LiveError):
@@ -120,7 +123,8 @@ def status_error(
 
     401 -> AuthRejected (fatal); 404 on a session URL -> ConnectionReset (the server forgot
     the session); 5xx -> ServerUnavailable; other 4xx -> UpgradeRejected (a proxy in the
-    way); anything else -> ProtocolViolation. ``what`` names the request in the message.
+    way; a 404 says the URL may be wrong); anything else -> ProtocolViolation. ``what``
+    names the request in the message.
     """
     if status == 401:
         return AuthRejected(f"{where}: the server rejected the token (HTTP 401)")
@@ -128,6 +132,10 @@ def status_error(
         return ConnectionReset(f"{where}: the server no longer knows this session (HTTP 404)")
     if status >= 500:
         return ServerUnavailable(f"{where}: the server is unavailable (HTTP {status})")
+    if status == 404:  # no such path: more often a wrong base URL than a proxy
+        return UpgradeRejected(
+            f"{where}: {what} was answered HTTP 404: nothing there (is the HTTP base URL right?)"
+        )
     if 400 <= status < 500:
         return UpgradeRejected(f"{where}: {what} was answered HTTP {status}")
     return ProtocolViolation(f"{where}: unexpected HTTP {status} to {what}")

@@ -18,16 +18,20 @@ syncing -> connected.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from ..core.errors import ConfigError
 from ..core.quality import Quality
 from ..core.strategies import ErrorCategory, Strategy
 from .records import AttemptRecord
 
 __all__ = [
+    "HISTORY_LIMIT",
     "AttemptFinished",
     "AttemptStarted",
     "ConnectionEvent",
@@ -141,15 +145,28 @@ class WarningEvent(ConnectionEvent):
 
 
 _END = object()
+#: Events an EventBus keeps in :attr:`EventBus.history` (the latest; older ones drop off).
+HISTORY_LIMIT = 1000
+_log = logging.getLogger(__name__)
 
 
 class EventBus:
-    """Fan-out of events to callbacks and async iterators. A failing callback is isolated."""
+    """Fan-out of events to callbacks and async iterators.
 
-    def __init__(self) -> None:
+    A failing callback is isolated — the connection goes on — and logged (with its
+    traceback, at ERROR on the ``chatconn.live.events`` logger) and counted in
+    :attr:`callback_errors`. :attr:`history` keeps the latest ``history_limit`` events, so a
+    manager that reconnects for days does not grow without bound.
+    """
+
+    def __init__(self, history_limit: int = HISTORY_LIMIT) -> None:
+        if isinstance(history_limit, bool) or not isinstance(history_limit, int):
+            raise ConfigError("history_limit", history_limit, "expected a whole number >= 0")
+        if history_limit < 0:
+            raise ConfigError("history_limit", history_limit, "expected a whole number >= 0")
         self._callbacks: list[Callable[[ConnectionEvent], Any]] = []
         self._queues: list[asyncio.Queue[Any]] = []
-        self.history: list[ConnectionEvent] = []
+        self.history: deque[ConnectionEvent] = deque(maxlen=history_limit)
         self.callback_errors = 0
 
     def subscribe(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
@@ -169,6 +186,7 @@ class EventBus:
                 callback(event)
             except Exception:  # a subscriber's bug must not break the connection
                 self.callback_errors += 1
+                _log.exception("event subscriber %r failed on a %s event", callback, event.kind)
         for queue in self._queues:
             queue.put_nowait(event)
 

@@ -1,10 +1,17 @@
-"""Plain-language explanations of how a connect went, with a next step (pure)."""
+"""Plain-language explanations of how a connect went, with a next step (pure).
+
+Each function returns a :class:`~chatconn.messages.Text`: the English sentence (a ``str``)
+that also says itself in Russian (``text.say("ru")``). The words are in
+:data:`chatconn.messages.MESSAGES` under ``explain.*``, next to every other message a user
+reads, so both languages stay complete and in step.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ..core.strategies import ErrorCategory, Strategy
+from ..messages import Text
 from .errors import (
     AuthRejected,
     CertificateRejected,
@@ -15,73 +22,55 @@ from .errors import (
 )
 from .records import AttemptRecord
 
-__all__ = ["explain_degraded", "explain_error", "explain_failure"]
+__all__ = ["explain_circuit_open", "explain_degraded", "explain_error", "explain_failure"]
 
 
-def explain_failure(records: Sequence[AttemptRecord], firewall_suspected: bool = False) -> str:
+def explain_failure(records: Sequence[AttemptRecord], firewall_suspected: bool = False) -> Text:
     """Why every attempt failed, and what the user can do about it."""
     if not records:
-        return "No attempt could be made within the time allowed. Try again later."
+        return Text("explain.no_attempt")
     errors = {r.error_category for r in records}
     ws = [r for r in records if r.strategy.uses_websocket]
     http = [r for r in records if not r.strategy.uses_websocket]
     if firewall_suspected or (
         ws and all(r.error_category is ErrorCategory.UPGRADE_REJECTED for r in ws) and not http
     ):
-        return (
-            "WebSocket seems blocked by a proxy or firewall. Allow WebSocket for this site, "
-            "or use a policy whose ladder includes long polling or SSE."
-        )
+        return Text("explain.websocket_blocked")
     if errors == {ErrorCategory.REFUSED}:
-        return (
-            "The server refused every connection: it is probably down or restarting. "
-            "Check the server status; reconnecting later should work."
-        )
+        return Text("explain.refused")
     if errors == {ErrorCategory.TIMEOUT}:
-        return (
-            "The server never answered in time: the network may be very slow, or a firewall "
-            "silently drops the connection. Try another network or a longer timeout."
-        )
+        return Text("explain.timeout")
     if ws and http and all(r.error_category is not ErrorCategory.TIMEOUT for r in http):
-        return (
-            "Neither WebSocket nor the HTTP fallbacks could connect; the server may be "
-            "overloaded. Reconnecting later should work."
-        )
-    kinds = ", ".join(sorted(e.name.lower() for e in errors if e is not ErrorCategory.NONE))
-    return f"Every attempt failed ({kinds}). Check the network, then try again."
+        return Text("explain.overloaded")
+    kinds = tuple(sorted(e for e in errors if e is not ErrorCategory.NONE))
+    return Text("explain.mixed", kinds=kinds)
 
 
-def explain_degraded(strategy: Strategy, records: Sequence[AttemptRecord]) -> str:
+def explain_degraded(strategy: Strategy, records: Sequence[AttemptRecord]) -> Text:
     """Why the session runs on a fallback transport."""
     ws_failed = any(r.strategy.uses_websocket and not r.connected for r in records)
     if not strategy.uses_websocket and ws_failed:
-        return (
-            f"WebSocket seems blocked; connected with {strategy.value.replace('_', ' ')}, "
-            "which works but adds latency to messages."
-        )
+        return Text("explain.degraded_blocked", strategy=strategy)
     if strategy is Strategy.MULTIPLE_PORTS:
-        return "The main port seems blocked; connected on an alternative port."
-    return f"Connected with the fallback {strategy.value.replace('_', ' ')}."
+        return Text("explain.degraded_port")
+    return Text("explain.degraded", strategy=strategy)
 
 
-def explain_error(error: LiveError) -> str:
+def explain_circuit_open(retry_after_s: float) -> Text:
+    """The breaker is open: why nothing is tried, and for how long."""
+    return Text("explain.circuit_open", seconds=f"{retry_after_s:.0f}")
+
+
+def explain_error(error: LiveError) -> Text:
     """A fatal error (one that retrying cannot fix) in plain language, with a next step."""
     if isinstance(error, AuthRejected):
-        return "The server rejected the login token. Sign in again; retrying cannot help."
+        return Text("explain.auth")
     if isinstance(error, CertificateRejected):
-        return (
-            "The server's TLS certificate could not be verified, so nothing was sent to it. "
-            "If the server uses a private certificate authority, pass its CA file (ca_file=) "
-            "or an ssl.SSLContext (ssl=); otherwise check the URL's host name and the "
-            "certificate's validity. Retrying cannot help."
-        )
+        return Text("explain.certificate")
     if isinstance(error, TokenUnavailable):
-        return f"Could not get a login token ({error}). Check the sign-in service, then retry."
+        return Text("explain.token", detail=str(error))
     if isinstance(error, ProtocolViolation):
-        return (
-            "The server answered with something that is not the chat protocol. "
-            "Check the server URL."
-        )
+        return Text("explain.protocol")
     if isinstance(error, CircuitOpen):
-        return str(error)
-    return str(error)
+        return explain_circuit_open(error.retry_after_s)
+    return Text("explain.other", detail=str(error))

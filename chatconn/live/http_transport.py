@@ -46,7 +46,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .session import redact_url
+from .session import join_url, redact_url
 from .tls import default_tls, tls_error
 from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
 
@@ -165,7 +165,7 @@ class HttpSession:
         self._headers = headers  # the session tag only: never the token
         self.strategy = strategy
         self.session_id = ""
-        self.url = redact_url(base)
+        self.url = redact_url(join_url(base, ""))
         self.history: list[dict[str, Any]] = []
         self.sync_bytes = 0
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -189,10 +189,10 @@ class HttpSession:
             kwargs.setdefault("params", {})["session"] = self.session_id
         headers = {**self._headers, **kwargs.pop("headers", {})}
         kwargs.setdefault("timeout", _NO_TIMEOUT)
+        # The base URL's own query (a token, say) is kept: httpx's params= would replace it.
+        url = httpx.URL(join_url(self._base, path)).copy_merge_params(kwargs.pop("params", {}))
         try:
-            response = await self._client.request(
-                method, self._base + path, headers=headers, **kwargs
-            )
+            response = await self._client.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise transport_error(exc, where) from exc
         if not 200 <= response.status_code < 300:
@@ -293,7 +293,7 @@ class SseSession(HttpSession):
             async with aconnect_sse(
                 self._client,
                 "GET",
-                self._base + P.SSE_PATH,
+                join_url(self._base, P.SSE_PATH),
                 headers=headers,
                 timeout=_NO_TIMEOUT,
                 extensions={"trace": tracer},

@@ -20,10 +20,21 @@ transition and attempt.
 :class:`ssl.SSLContext` of your own). A certificate that does not verify ends the connect
 at once with :class:`~chatconn.live.errors.CertificateRejected`: retrying cannot help.
 
-A connect never hangs: the token fetch, the diagnostics and every attempt are bounded, so
-it ends within :attr:`ConnectionManager.budget_s`. A second ``connect()`` while one is in
-flight joins it (and emits a ``connect_in_progress`` warning) instead of opening a second
-connection. ``close()`` (or leaving ``async with``) releases every task and socket.
+A connect never hangs: the token fetch, the diagnostics and every attempt are bounded. The
+token is fetched within :data:`TOKEN_BUDGET_S` and :attr:`ConnectionManager.budget_s`
+(times the time scale, as the provider's own timeouts and retry waits), and its time counts
+against the policy's deadline. Any failure of the token provider — an exception, an empty
+token, no answer in time — ends the connect in ``failed`` with
+:class:`~chatconn.live.errors.TokenUnavailable` and an explanation; a plain async function
+given as the token provider gets :class:`~chatconn.live.tokens.RetryingTokenProvider`'s
+retries. A ladder rung the endpoint cannot serve (``multiple_ports`` without alternative
+URLs) is skipped, with a ``rung_skipped`` warning, before the first attempt.
+
+A second ``connect()`` while one is in flight joins it (and emits a ``connect_in_progress``
+warning) instead of opening a second connection. :meth:`ConnectionManager.retry` is a
+Retry button: it cuts a wait short, or starts a fresh connect after a failure;
+``auto_retry=True`` does that by itself once the breaker's cool-down has passed.
+``close()`` (or leaving ``async with``) releases every task and socket.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from ..core.adapt import adapt_policy
+from ..core.adapt import adapt_policy, drop_rungs
 from ..core.breaker import BreakerConfig, CircuitBreaker
 from ..core.errors import ConfigError
 from ..core.harness import HarnessFloor
@@ -76,16 +87,17 @@ from .events import (
     Waiting,
     WarningEvent,
 )
-from .explain import explain_degraded, explain_error, explain_failure
+from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
-from .tokens import Secret, StaticToken, TokenProvider
+from .tokens import RetryingTokenProvider, Secret, StaticToken, TokenProvider, TokenSource
 from .transports import open_session
 
 __all__ = ["ConnectionManager", "HeartbeatConfig"]
 
-#: Bounds of the steps before the first attempt (outside ``budget_s``, bounded here).
+#: Bounds of the steps before the first attempt, in profile seconds (times the time scale);
+#: the token fetch is also bounded by ``budget_s``.
 TOKEN_BUDGET_S = 30.0
 DIAGNOSTICS_TIMEOUT_S = 5.0
 #: A diagnostics probe gets at least this many times the harness's 90th-percentile connect
@@ -123,12 +135,25 @@ class HeartbeatConfig:
                 raise ConfigError(name, value, "expected a finite number of seconds > 0")
 
 
-def _as_provider(token: TokenProvider | str | Secret) -> TokenProvider:
+def _as_provider(token: TokenProvider | str | Secret) -> TokenSource:
+    """A string or Secret as a StaticToken; chatconn's providers as they are; any other
+    async callable with RetryingTokenProvider's retries (as the seed wraps any fetch)."""
     if isinstance(token, str | Secret):
         return StaticToken(token)
-    if callable(token):
+    if isinstance(token, TokenSource):
         return token
+    if callable(token):
+        return RetryingTokenProvider(token)
     raise ConfigError("token", "<hidden>", "expected a string, a Secret or a token provider")
+
+
+async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended, its outcome consumed. A cancellation of
+    the caller while it waits propagates (``suppress(BaseException)`` would swallow it)."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio does not log "exception was never retrieved"
 
 
 class ConnectionManager:
@@ -144,6 +169,7 @@ class ConnectionManager:
         breaker: BreakerConfig | None = None,
         heartbeat: HeartbeatConfig | None = None,
         diagnostics: bool = False,
+        auto_retry: bool = False,
         time_scale: float = 1.0,
         session_tag: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
@@ -165,6 +191,19 @@ class ConnectionManager:
         self._token_provider = _as_provider(token)
         self._rng = rng if rng is not None else _shared_rng()
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
+        if auto_retry and self._breaker is None:
+            raise ConfigError(
+                "auto_retry", auto_retry, "needs breaker=: its cool-down says when to try again"
+            )
+        #: Try again by itself after a failed connect, once the breaker's cool-down passed.
+        self.auto_retry = bool(auto_retry)
+        self._auto_retry: asyncio.TimerHandle | None = None
+        # Rungs the endpoint cannot serve leave the ladder before any attempt (an error now
+        # if none is left, rather than a stop mid-connect).
+        unusable = endpoint.unusable()
+        why = "; ".join(unusable.values())
+        self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
+        self._skipped = {s: unusable[s] for s in skipped}
         self.heartbeat = heartbeat
         self.diagnostics = diagnostics
         self.time_scale = float(time_scale)
@@ -199,7 +238,8 @@ class ConnectionManager:
     @property
     def budget_s(self) -> float:
         """Longest the current connect's attempts and waits can take, in wall seconds
-        (every attempt timing out); the token fetch and diagnostics are bounded apart."""
+        (every attempt timing out). The token fetch before them is bounded by it too (and by
+        :data:`TOKEN_BUDGET_S`), and the time it takes counts against the policy's deadline."""
         if self.schedule is None:
             return math.inf
         return self.schedule.worst_case_s() * self.time_scale
@@ -268,8 +308,13 @@ class ConnectionManager:
                 )
             )
         else:
-            task = self._task = asyncio.create_task(self._connect_flow(reconnect=False))
+            task = self._start_connect()
         return await self._join(task)
+
+    def _start_connect(self) -> asyncio.Task[Session]:
+        self._cancel_auto_retry()
+        task = self._task = asyncio.create_task(self._connect_flow(reconnect=False))
+        return task
 
     async def _join(self, task: asyncio.Task[Session]) -> Session:
         self._waiters += 1
@@ -277,9 +322,7 @@ class ConnectionManager:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             if self._waiters == 1 and not task.done():
-                task.cancel()  # the last caller gave up: stop connecting
-                with contextlib.suppress(BaseException):
-                    await task
+                await _cancel_and_wait(task)  # the last caller gave up: stop connecting
             raise
         finally:
             self._waiters -= 1
@@ -290,6 +333,54 @@ class ConnectionManager:
         if self._breaker is not None:
             self._breaker.reset()
         self._reset.set()
+
+    def retry(self) -> asyncio.Task[Session] | None:
+        """What a Retry button does: try again now, whatever the state.
+
+        While a connect is in flight, :meth:`reset_backoff` (its wait is cut short). After
+        a failure (or before any connect), a fresh connect starts in the background, the
+        breaker forgotten: its outcome arrives as events and in :attr:`state`. Returns the
+        connect task, or None when connected or closed. Call it on the manager's loop.
+        """
+        if self._closed:
+            return None
+        task = self._task
+        if task is not None and not task.done():
+            self.reset_backoff()
+            return task
+        if self.session is not None and self.state in (
+            ConnectionState.CONNECTED,
+            ConnectionState.DEGRADED,
+        ):
+            return None
+        if self._breaker is not None:
+            self._breaker.reset()
+        task = self._start_connect()
+        task.add_done_callback(_consume_exception)
+        return task
+
+    def _schedule_auto_retry(self) -> None:
+        """After a failed connect (``auto_retry``): a fresh one when the breaker allows it,
+        at the end of its cool-down (or one cool-down from now if it is still closed)."""
+        breaker = self._breaker
+        now = self._clock()
+        wait = breaker.retry_after(now) or breaker.config.cooldown_s
+        self.bus.emit(
+            WarningEvent(self._elapsed(), "auto_retry", f"trying again by itself in {wait:.0f} s")
+        )
+        self._auto_retry = asyncio.get_running_loop().call_later(wait, self._retry_by_itself)
+
+    def _retry_by_itself(self) -> None:
+        self._auto_retry = None
+        task = self._task
+        if self._closed or (task is not None and not task.done()):
+            return
+        self._start_connect().add_done_callback(_consume_exception)
+
+    def _cancel_auto_retry(self) -> None:
+        if self._auto_retry is not None:
+            self._auto_retry.cancel()
+            self._auto_retry = None
 
     async def _http_client(self) -> httpx.AsyncClient:
         """The HTTP client, created on first need (WebSocket-only connects never pay for it)."""
@@ -307,10 +398,10 @@ class ConnectionManager:
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
             wait = breaker.retry_after(self._clock())
-            self.explanation = (
-                f"Too many failed connects in a row; not trying for another {wait:.0f} s."
-            )
+            self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
+            if self.auto_retry:
+                self._schedule_auto_retry()
             raise CircuitOpen(self.explanation, wait)
         try:
             session = await self._attempts()
@@ -325,6 +416,8 @@ class ConnectionManager:
             if not self.explanation:
                 self.explanation = explain_error(exc)
             self._set_state(ConnectionState.FAILED, self.explanation)
+            if self.auto_retry and isinstance(exc, _LATER) and not self._closed:
+                self._schedule_auto_retry()
             raise
         if breaker is not None:
             breaker.record_success(self._clock())
@@ -333,16 +426,16 @@ class ConnectionManager:
     async def _attempts(self) -> Session:
         scale = self.time_scale
         self.explanation = ""
+        began = self._clock()
         self._set_phase(Phase.INITIALIZING)
-        try:
-            async with asyncio.timeout(TOKEN_BUDGET_S):
-                token = await self._token_provider()
-        except TimeoutError:
-            raise TokenUnavailable(f"no token within {TOKEN_BUDGET_S:g} s") from None
-        if not isinstance(token, Secret):
-            token = Secret(token)
+        policy = self._ladder_policy
+        for strategy, why in self._skipped.items():
+            self.bus.emit(
+                WarningEvent(self._elapsed(), "rung_skipped", f"{strategy.value} skipped: {why}")
+            )
+        schedule = self.schedule = Schedule.draw(policy, self._rng)
+        token = await self._fetch_token()
 
-        policy = self.policy
         firewall = False
         if self.diagnostics:
             self._set_phase(Phase.DIAGNOSTICS)
@@ -364,15 +457,18 @@ class ConnectionManager:
                 )
             )
             rtt = report.latency_s / scale if report.latency_s is not None else None
-            policy = adapt_policy(policy, rtt_s=rtt, websocket_blocked=firewall)
+            adapted = adapt_policy(policy, rtt_s=rtt, websocket_blocked=firewall)
+            if adapted != policy:
+                policy = adapted
+                schedule = self.schedule = Schedule.draw(policy, self._rng)
 
         records: list[AttemptRecord] = []
+        origin = began  # the token fetch and the diagnostics count against the deadline
         while True:  # a reset_backoff() starts a fresh schedule
             self._reset.clear()
-            schedule = self.schedule = Schedule.draw(policy, self._rng)
             planner = ConnectPlanner(schedule)
-            origin = self._clock()
-            step = planner.first()
+            step = planner.first((self._clock() - origin) / scale)
+            first: float | None = None  # when this schedule's first attempt started
             restarted = False
             while isinstance(step, AttemptPlan):
                 delay = step.start * scale - (self._clock() - origin)
@@ -381,22 +477,45 @@ class ConnectionManager:
                     if await self._wait(delay):
                         restarted = True
                         break
-                session, record = await self._one_attempt(step, token, policy, origin)
+                if first is None:
+                    first = self._clock()
+                session, record = await self._one_attempt(step, token, policy, first)
                 records.append(record)
                 self.records.append(record)
-                self.attempts_elapsed_s = self._clock() - origin
+                self.attempts_elapsed_s = self._clock() - first
                 if session is not None:
                     self._connected(session, records)
                     return session
                 step = planner.after_failure(step, (self._clock() - origin) / scale)
             if not restarted:
                 break
+            schedule = self.schedule = Schedule.draw(policy, self._rng)
+            origin = self._clock()
         self.explanation = explain_failure(records, firewall)
         raise ConnectFailed(
             f"could not connect after {len(records)} attempt(s)",
             explanation=self.explanation,
             records=tuple(records),
         )
+
+    async def _fetch_token(self) -> Secret:
+        """The token, within TOKEN_BUDGET_S and the budget (times the time scale); any
+        failure of the provider as TokenUnavailable, which names no token."""
+        bound = min(TOKEN_BUDGET_S * self.time_scale, self.budget_s)
+        try:
+            async with asyncio.timeout(bound):
+                token = await self._token_provider.fetch(self.time_scale)
+        except TimeoutError:
+            raise TokenUnavailable(f"no token within {bound:g} s (the connect's budget)") from None
+        except TokenUnavailable:
+            raise
+        except Exception as exc:  # a TokenSource of one's own that failed
+            raise TokenUnavailable(f"the token provider raised {type(exc).__name__}") from None
+        if isinstance(token, Secret):
+            return token
+        if isinstance(token, str) and token:
+            return Secret(token)
+        raise TokenUnavailable("the token provider gave no token (an empty value)")
 
     async def _wait(self, delay: float) -> bool:
         """Sleep ``delay`` s; True if reset_backoff() cut it short."""
@@ -541,11 +660,10 @@ class ConnectionManager:
         if self._closed:
             return
         self._closed = True
+        self._cancel_auto_retry()
         for task in (self._task, self._heartbeat_task):
             if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+                await _cancel_and_wait(task)
         if self.session is not None:
             with contextlib.suppress(Exception):
                 await self.session.close()
@@ -563,6 +681,8 @@ class ConnectionManager:
 
 
 _TAGS = itertools.count(1)
+#: Failures that trying again later may fix (auto_retry); the others need a person.
+_LATER = (ConnectFailed, TokenUnavailable)
 
 
 @functools.cache

@@ -37,6 +37,7 @@ import httpx
 import numpy as np
 
 from ..agreement import Agreement, compare
+from ..core.adapt import drop_rungs
 from ..core.errors import ConfigError
 from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
 from ..core.policy import RetryPolicy
@@ -314,6 +315,8 @@ async def _run(
     plan: RunPlan | None,
     sampler: FloorSampler | None,
 ) -> LiveRun:
+    unusable = endpoint.unusable()  # no rung left: an error before the run file is touched
+    drop_rungs(policy, unusable, "; ".join(unusable.values()))
     connected = np.zeros(sessions, dtype=bool)
     ended = np.zeros(sessions)
     attempts = np.zeros(sessions, dtype=np.int16)
@@ -373,6 +376,7 @@ async def _run(
             except LiveError as exc:
                 kind = type(exc).__name__
                 errors[kind] = errors.get(kind, 0) + 1
+                last_error[i] = exc.category  # TOKEN when no attempt could start
             finally:
                 # Time from the first attempt, as the simulator counts it (the token fetch
                 # before it is not part of the policy's schedule).
@@ -383,7 +387,7 @@ async def _run(
                 await manager.close()
             attempts[i] = len(manager.records)
             failed = [r for r in manager.records if not r.connected]
-            if failed:
+            if failed and failed[-1].error_category:
                 last_error[i] = failed[-1].error_category
             records.extend(manager.records)
             if write_failures:

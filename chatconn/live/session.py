@@ -11,20 +11,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy
 
-__all__ = ["Endpoint", "PhaseClock", "Session", "redact_url"]
+__all__ = ["Endpoint", "PhaseClock", "Session", "join_url", "redact_url"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Endpoint:
     """Where a chat server listens: WebSocket URLs (primary first, then alternatives) and
     the HTTP base URL for long polling, SSE, tokens and probes.
 
     ``ws://``/``wss://`` and ``http://``/``https://`` only; validated on construction.
+    URLs may carry a ``?query`` (a token, say), and WebSocket URLs ``user:password@``:
+    requests keep them (paths go in front of the query, :func:`join_url`) and the repr drops
+    them. The HTTP URL takes no ``user:password@``: its requests carry the token in the
+    ``Authorization`` header, which URL credentials would replace.
     """
 
     ws_urls: tuple[str, ...]
@@ -37,8 +41,29 @@ class Endpoint:
         for url in urls:
             _check_url("ws_urls", url, ("ws", "wss"))
         _check_url("http_url", self.http_url, ("http", "https"))
+        if "@" in urlsplit(self.http_url).netloc:
+            raise ConfigError(
+                "http_url",
+                redact_url(self.http_url),
+                "drop user:password@: HTTP requests carry the token in the Authorization "
+                "header, which URL credentials would replace",
+            )
         object.__setattr__(self, "ws_urls", urls)
-        object.__setattr__(self, "http_url", self.http_url.rstrip("/"))
+        object.__setattr__(self, "http_url", join_url(self.http_url, ""))
+
+    def __repr__(self) -> str:
+        urls = tuple(redact_url(url) for url in self.ws_urls)
+        return f"Endpoint({urls!r}, {redact_url(self.http_url)!r})"
+
+    def http(self, path: str) -> str:
+        """The URL of ``path`` (``/lp/connect``) on the HTTP base URL, its query kept."""
+        return join_url(self.http_url, path)
+
+    def unusable(self) -> dict[Strategy, str]:
+        """Strategies this endpoint cannot serve, each with the reason (for warnings)."""
+        if self.alternatives:
+            return {}
+        return {Strategy.MULTIPLE_PORTS: "multiple_ports needs alternative WebSocket URLs"}
 
     @property
     def primary(self) -> str:
@@ -70,6 +95,14 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]  # drop user:password@
     return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def join_url(base: str, path: str) -> str:
+    """``path`` appended to the path of the base URL ``base``, keeping its credentials and
+    query: ``join_url("http://u:p@h/api/?k=v", "/lp/connect")`` is
+    ``"http://u:p@h/api/lp/connect?k=v"``. An empty ``path`` strips a trailing slash."""
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query, ""))
 
 
 @dataclass(slots=True)

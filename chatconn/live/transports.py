@@ -36,7 +36,7 @@ import httpx
 
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy, parse_strategy
-from .errors import LiveError
+from .errors import ConnectionReset, LiveError
 from .http_transport import LongPollingSession, SseSession, open_long_polling, open_sse
 from .session import Endpoint, PhaseClock, Session
 from .ws_transport import PhaseMarks, WebSocketSession, open_websocket
@@ -147,9 +147,8 @@ async def _open_first(
                     raise error
                 else:
                     last_error = error
-        if winner is None:
-            assert last_error is not None
-            raise last_error
+        if winner is None:  # every leg failed (there is at least one: urls is not empty)
+            raise last_error or ConnectionReset("every alternative port failed")
         return winner
     finally:
         for leg in legs:

@@ -65,6 +65,13 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
 
 
+def _attempts(mean: float | None) -> str:
+    """'3.0 attempts', '1 attempt' (a mean of exactly one), or 'no attempt'."""
+    if not mean:
+        return "no attempt"  # a token that never came: no attempt could start
+    return "1 attempt" if mean == 1 else f"{mean:.1f} attempts"
+
+
 def findings(
     rows: Sequence[dict[str, Any]], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
 ) -> list[Finding]:
@@ -130,17 +137,16 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
     label, success = row["label"], row["success_rate"]
     if success is not None and success < SUCCESS_FLOOR:
         reached = [k for k, v in row["strategy_share"].items() if v > 0]
+        gave_up = _attempts(row["failed_attempts_mean"])  # over those who gave up only
         if success == 0:
             text = (
-                f"{label}: no user connected; every one gave up after "
-                f"{row['attempts_mean']:.1f} attempts on average. Its strategy ladder never "
-                "got through on this network."
+                f"{label}: no user connected; every one gave up after {gave_up} on average. "
+                "Its strategy ladder never got through on this network."
             )
         else:
             text = (
                 f"{label}: only {_pct(success)} of users connected; the rest gave up after "
-                f"{row['attempts_mean']:.1f} attempts on average. Those who connected used "
-                f"{', '.join(reached)}."
+                f"{gave_up} on average. Those who connected used {', '.join(reached)}."
             )
         out.append(Finding("warning", text))
     fallback = 1.0 - row["strategy_share"].get(_DIRECT, 0.0)

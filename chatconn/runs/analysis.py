@@ -118,7 +118,8 @@ def compare_runs(
     *,
     twins: dict[int, tuple[SimulationResult, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per run: policy, profile, success, p50/p95, attempts, quality mix, and for
+    """One row per run: policy, profile, success, p50/p95, attempts (per session, and per
+    session that gave up: ``failed_attempts_mean``, None when none did), quality mix, and for
     live runs their simulated twin's (recorded, else replayed) success rate and median and
     the KS distance between the two (None when either side has no connected session)."""
     twins = simulated_twins(runs) if twins is None else twins
@@ -140,6 +141,7 @@ def compare_runs(
             "p50_s": ttc["p50"],
             "p95_s": ttc["p95"],
             "attempts_mean": s["attempts_mean"],
+            "failed_attempts_mean": _mean_or_none(run.result.attempts[~run.result.connected]),
             "quality": _share(s["quality"], s["sessions"]),
             "strategy_share": s["strategy_share"],
             "twin": None,
@@ -164,6 +166,10 @@ def compare_runs(
                 row["ks_critical"] = ks_critical(ok_live, ok_sim)
         rows.append(row)
     return rows
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
 
 
 def sessions_frame(runs: Run | Sequence[Run]):

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import RunFileError
 from ..core.profiles import NetworkProfile
 from .analysis import replay
-from .load import load_run, load_runs
+from .load import load_run, run_files
 
 __all__ = ["print_text", "run_command"]
 
@@ -19,12 +20,23 @@ _ARRAYS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profi
 
 
 def run_command(args: argparse.Namespace) -> dict[str, Any]:
-    """The report of ``runs``, ``replay`` or ``report`` (raises on bad input)."""
+    """The report of ``runs``, ``replay`` or ``report`` (raises on bad input).
+
+    ``runs`` lists every file it can read and flags the others under ``bad`` (file and
+    problem) instead of stopping at the first; its ``exit_code`` is then 1.
+    """
     if args.command == "runs":
-        runs = load_runs(args.sources)
+        runs, bad = [], []
+        for path in run_files(args.sources):
+            try:
+                runs.append(load_run(path))
+            except RunFileError as exc:
+                bad.append({"file": str(path), "problem": str(exc)})
         return {
             "runs": [run.summary() for run in runs],
+            "bad": bad,
             "warnings": [w for run in runs for w in run.warnings],
+            "exit_code": 1 if bad else 0,
         }
     if args.command == "replay":
         run = load_run(args.source)
@@ -85,6 +97,8 @@ def print_text(command: str, report: dict[str, Any], out: Callable[[str], Any]) 
                 f"success {_pct(s['success_rate'])}, p50 {_s(t['p50'])}, "
                 f"p95 {_s(t['p95'])}{done}\n"
             )
+        for bad in report["bad"]:
+            out(f"{bad['file']}\n  BAD: {bad['problem']}\n")
     elif command == "replay":
         rec, rep = report["recorded"], report["replayed"]
         out(f"{report['file']}: {report['label']}\n")

@@ -267,6 +267,10 @@ def _lines(path: Path, data: bytes, notes: list[str]) -> Iterator[tuple[int, Any
             continue
         try:
             value = json.loads(raw.decode("utf-8"))
+        except RecursionError:  # [[[[... thousands deep: no run record looks like that
+            raise RunFileError(
+                path, "not a chatconn run record: JSON nested too deeply to read", number
+            ) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if number - 1 == last:  # no newline after it: a write cut short
                 notes.append(

@@ -32,6 +32,7 @@ from ..argtypes import (
     add_policy_args,
     bounded_int,
     non_negative_float,
+    policy_label,
     positive_float,
     positive_int,
     seed,
@@ -176,7 +177,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         result = sweep(base, grid, target, **options)
     rec = recommend(result, objective)
     return {
-        "policy": args.policy,
+        "policy": policy_label(args.policy, args.assignments, base),
         "profile": args.profile,
         "seed": args.seed,
         "workers": args.workers or 0,

@@ -23,7 +23,10 @@ on the clients' loop that would add ~100 ms to whichever connects were in flight
 profile time at ``time_scale=0.05``; and clients on a third thread would wait for the GIL
 behind the lab's thread at every hop (seconds of profile time per connect, measured). Events
 cross back with ``call_soon_threadsafe``; Cancel cancels the run's task on the lab's loop,
-and run_live closes every manager it opened.
+and run_live closes every manager it opened. The kernel's loop never blocks: the simulated
+twin is computed in a worker thread (``asyncio.to_thread``), and so is the wait for the
+clients' thread to end; the clients' loop and task, which both threads read, are guarded by
+a lock.
 """
 
 from __future__ import annotations
@@ -155,6 +158,8 @@ class LiveView:
         self.task: asyncio.Task[LiveRun | None] | None = None
         self._running = False
         self._cancel_requested = False
+        # Set on the lab's thread, read on the kernel's: only under _client_lock.
+        self._client_lock = threading.Lock()
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._client_task: asyncio.Task[Any] | None = None
         self._managers: dict[int, ConnectionManager] = {}
@@ -228,8 +233,9 @@ class LiveView:
 
     def cancel(self) -> None:
         """Stop the run in progress: every manager closes, no task is left behind."""
-        self._cancel_requested = True
-        loop, task = self._client_loop, self._client_task
+        with self._client_lock:
+            self._cancel_requested = True
+            loop, task = self._client_loop, self._client_task
         if loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):  # the worker's loop just closed
                 loop.call_soon_threadsafe(task.cancel)
@@ -241,9 +247,12 @@ class LiveView:
         ui = asyncio.get_running_loop()
         state = self.panel.state
         profile, population = lab_profile_for(state.target_value)
-        simulated = simulate(state.policy, profile, self.simulated_sessions, seed=state.seed)
         self._running = True
         try:
+            # Off the kernel's loop: it keeps serving the widgets meanwhile.
+            simulated = await asyncio.to_thread(
+                simulate, state.policy, profile, self.simulated_sessions, seed=state.seed
+            )
             self._begin(profile, population, simulated)
             done: concurrent.futures.Future[LiveRun | None] = concurrent.futures.Future()
             worker = self._worker = threading.Thread(
@@ -264,7 +273,7 @@ class LiveView:
             if self._refresh_handle is not None:
                 self._refresh_handle.cancel()
                 self._refresh_handle = None
-        worker.join(10.0)
+        await asyncio.to_thread(worker.join, 10.0)  # it has set `done`: ending, not blocking
         self.last_run = live
         self.save_button.disabled = live is None
         self._refresh(live)
@@ -330,7 +339,10 @@ class LiveView:
     async def _clients(
         self, state: PanelState, endpoint: Any, token: str, ui: asyncio.AbstractEventLoop
     ) -> LiveRun | None:
-        self._client_loop, self._client_task = asyncio.get_running_loop(), asyncio.current_task()
+        with self._client_lock:
+            self._client_loop = asyncio.get_running_loop()
+            self._client_task = asyncio.current_task()
+            cancelled = self._cancel_requested
 
         def post(callback: Callable[..., Any], *args: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the kernel's loop is gone
@@ -341,7 +353,7 @@ class LiveView:
             manager.subscribe(lambda event: post(self._on_event, i, manager, event))
 
         try:
-            if self._cancel_requested:
+            if cancelled:
                 return None
             return await run_live(
                 state.policy,
@@ -357,13 +369,16 @@ class LiveView:
         except asyncio.CancelledError:
             return None
         finally:
-            self._client_loop = self._client_task = None
+            with self._client_lock:
+                self._client_loop = self._client_task = None
 
     def _retry(self, status: StatusIndicator) -> None:
-        loop, manager = self._client_loop, status.manager
+        with self._client_lock:
+            loop = self._client_loop
+        manager = status.manager
         if loop is not None and manager is not None:
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(manager.reset_backoff)
+                loop.call_soon_threadsafe(manager.retry)
 
     # -- on the kernel's loop --------------------------------------------------------
     def _on_session(self, i: int, manager: ConnectionManager) -> None:

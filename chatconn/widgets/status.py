@@ -36,7 +36,8 @@ from ..live.events import (
     StateChanged,
     Waiting,
 )
-from ..messages import DEFAULT_LANGUAGE, check_language, message
+from ..messages import DEFAULT_LANGUAGE, Text, check_language, message
+from ..messages import say as _say
 from ..plotdata import QUALITY_COLOURS
 
 __all__ = ["ConnectionStatus", "Notice", "StatusIndicator"]
@@ -50,7 +51,8 @@ STATE_COLOURS = {
     ConnectionState.FAILED: QUALITY_COLOURS["critical"],
 }
 _TRYING = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
-#: States whose StateChanged reason is the manager's plain-language explanation (English).
+#: States whose StateChanged reason is the manager's plain-language explanation (a Text: it
+#: is shown in the indicator's language).
 _EXPLAINED = (ConnectionState.DEGRADED, ConnectionState.FAILED)
 
 
@@ -76,7 +78,7 @@ class ConnectionStatus:
     elapsed_s: float = 0.0  # profile seconds since the connect began
     waiting_s: float | None = None  # profile seconds until the next attempt
     last_error: ErrorCategory | None = None
-    reason: str = ""  # the manager's own explanation (English)
+    reason: str = ""  # the manager's own explanation (a Text, sayable in any language)
     ever_connected: bool = False
 
     def apply(self, event: ConnectionEvent) -> list[Notice]:
@@ -134,25 +136,6 @@ class ConnectionStatus:
         if self.state in STATE_COLOURS or self.quality is None:
             return STATE_COLOURS.get(self.state, STATE_COLOURS[ConnectionState.IDLE])
         return QUALITY_COLOURS[self.quality.label]
-
-
-def _localise(values: dict[str, Any], language: str) -> dict[str, Any]:
-    out = {}
-    for name, value in values.items():
-        if isinstance(value, Strategy):
-            value = message(f"strategy.{value.value}", language)
-        elif isinstance(value, Quality):
-            value = message(f"quality.{value.label}", language)
-        elif isinstance(value, ErrorCategory):
-            value = message(f"error.{value.name.lower()}", language)
-        elif value is None:
-            value = "?"
-        out[name] = value
-    return out
-
-
-def _say(key: str, language: str, **values: Any) -> str:
-    return message(key, language, **_localise(values, language))
 
 
 def _pill(text: str, colour: str) -> str:
@@ -215,7 +198,8 @@ class StatusIndicator(_Bindable):
     ``variant``: ``"badge"`` (a coloured pill), ``"inline"`` (pill, one line of text and a
     progress bar) or ``"panel"`` (a diagnostic panel with a Retry button). ``on_retry`` is
     called with the indicator when Retry is clicked; without it, Retry on a bound manager
-    cuts the current wait short (:meth:`ConnectionManager.reset_backoff`).
+    calls :meth:`ConnectionManager.retry`: the current wait is cut short, or after a
+    failure a fresh connect starts.
     """
 
     def __init__(
@@ -274,7 +258,7 @@ class StatusIndicator(_Bindable):
         if self.on_retry is not None:
             self.on_retry(self)
         elif self.manager is not None:
-            self.manager.reset_backoff()
+            self.manager.retry()
 
     def texts(self) -> dict[str, str]:
         """What the indicator shows, as plain strings in the current language."""
@@ -289,16 +273,27 @@ class StatusIndicator(_Bindable):
             out["strategy"] = message(f"strategy.{s.strategy.value}", lang)
         if s.quality is not None and s.state not in STATE_COLOURS:
             out["quality"] = message(f"quality.{s.quality.label}", lang)
-        if s.state is ConnectionState.FAILED:
+        if s.state is ConnectionState.FAILED and s.attempt is not None:  # else: no attempt
             error = s.last_error or ErrorCategory.TIMEOUT
-            out["detail"] = _say("detail.failed", lang, attempts=(s.attempt or 0) + 1, error=error)
+            out["detail"] = _say("detail.failed", lang, attempts=s.attempt + 1, error=error)
         elif s.state is ConnectionState.DEGRADED:
             out["detail"] = _say("detail.degraded", lang, strategy=s.strategy)
         elif s.waiting_s is not None:
             out["detail"] = message("waiting", lang, seconds=f"{s.waiting_s:.1f}")
         elif s.state in _TRYING and s.last_error:
             out["detail"] = _say("detail.last_error", lang, error=s.last_error)
+        out["explanation"] = self._explanation()
         return out
+
+    def _explanation(self) -> str:
+        """The manager's explanation of a failed or degraded connect, in the indicator's
+        language (a plain-string reason, from elsewhere, only in English)."""
+        s, lang = self.status, self._language
+        if s.state not in _EXPLAINED or not s.reason:
+            return ""
+        if isinstance(s.reason, Text):
+            return s.reason.say(lang)
+        return s.reason if lang == "en" else ""
 
     def _render(self) -> None:
         t, s, lang = self.texts(), self.status, self._language
@@ -325,6 +320,6 @@ class StatusIndicator(_Bindable):
                 for label, key in rows
             )
             detail = f"<div>{html.escape(t['detail'])}</div>" if t["detail"] else ""
-            if lang == "en" and s.reason and s.state in _EXPLAINED:  # the manager's own words
-                detail += f"<div style='color:#666'>{html.escape(s.reason)}</div>"
+            if t["explanation"]:  # the manager's own words
+                detail += f"<div style='color:#666'>{html.escape(t['explanation'])}</div>"
             self.details.value = f"<table>{cells}</table>{detail}"

@@ -24,8 +24,9 @@ import ipywidgets as W
 
 from ..live.events import ConnectionEvent
 from ..messages import DEFAULT_LANGUAGE
+from ..messages import say as _say
 from ..plotdata import QUALITY_COLOURS
-from .status import ConnectionStatus, Notice, _Bindable, _say
+from .status import ConnectionStatus, Notice, _Bindable
 
 __all__ = ["DEFAULT_TOAST_S", "Toasts"]
 
