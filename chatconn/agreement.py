@@ -140,9 +140,25 @@ class Agreement:
     def agrees(self) -> bool:
         return self.verdict == "agrees"
 
+    @property
+    def worst(self) -> PercentileCheck | None:
+        """The percentile furthest off among those that do not agree (None: all agree)."""
+        return _worst(self.percentiles)
+
+    @property
+    def label(self) -> str:
+        """The verdict in a few words, for a table cell or a legend: "agrees", "slower by
+        0.3 s at p50", "faster by 0.1 s at p90", "inconclusive", "success differs" or
+        "no data"."""
+        worst = self.worst
+        if self.verdict in ("slower", "faster") and worst is not None:
+            return f"{self.verdict} by {_seconds(abs(worst.difference_s))} at {worst.name}"
+        return self.verdict
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
+            "label": self.label,
             "headline": self.headline,
             "details": self.details,
             "live_success": self.live_success,
@@ -167,6 +183,11 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
     fa = np.searchsorted(a, grid, side="right") / a.size
     fb = np.searchsorted(b, grid, side="right") / b.size
     return float(np.max(np.abs(fa - fb)))
+
+
+def _worst(checks: tuple[PercentileCheck, ...] | list[PercentileCheck]) -> PercentileCheck | None:
+    off = [c for c in checks if c.verdict != "agrees"]
+    return max(off, key=lambda c: abs(c.difference_s)) if off else None
 
 
 def _seconds(value: float) -> str:
@@ -226,12 +247,11 @@ def compare(
     )
     details = f"{side_by_side}; {success}; {lok.size} vs {tok.size:,} connected sessions"
     harness = f"the harness adds at most {_seconds(bound_s)}" if bound_s > 0 else ""
-    off = [c for c in checks if c.verdict != "agrees"]
+    worst = _worst(checks)
     if differs:
         verdict = "success differs"
         headline = f"success differs: {success} (two-proportion test at {alpha:.0%})"
-    elif off:
-        worst = max(off, key=lambda c: abs(c.difference_s))
+    elif worst is not None:
         verdict = worst.verdict
         word = "slower" if verdict == "slower" else "faster"
         reach = harness or "no harness cost was recorded"

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import pytest
 
 import chatconn.plotdata
+from chatconn.agreement import compare
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import load_target, profile_preset
@@ -40,6 +41,7 @@ from chatconn.plotdata import (
 )
 from chatconn.plots import (
     NO_ATTEMPT,
+    NO_COMPARISON,
     NO_CONNECTED,
     NO_POLICY,
     NO_SESSION,
@@ -377,7 +379,58 @@ def test_overlay_of_live_times_and_a_simulation(seed_result):
 def test_overlay_with_an_empty_side(seed_result):
     info = overlay_info([], seed_result)
     assert info.ks is None and info.live.connected == 0 and info.live.success_rate is None
-    assert overlay_info([], []).ks is None
+    assert info.agreement is None  # no live session yet: no verdict to give
+    assert overlay_info([], []).ks is None and overlay_info([], []).agreement is None
+
+
+@pytest.fixture(scope="module")
+def broadband_twin():
+    return simulate(policy_preset("seed"), profile_preset("broadband"), 20_000, seed=1)
+
+
+def test_the_overlay_carries_the_verdict_of_compare_with_the_runs_bound(broadband_twin):
+    live_times = simulate(policy_preset("seed"), profile_preset("broadband"), 40, seed=9)
+    run = SimpleNamespace(result=live_times, bound_s=0.01)  # what Run and LiveRun offer
+    info = overlay_info(run, broadband_twin)
+    expected = compare(live_times, broadband_twin, bound_s=0.01)
+    assert info.bound_s == 0.01 and info.agreement is not None
+    assert info.agreement.to_dict() == expected.to_dict()
+    assert info.agreement.verdict == "agrees"  # 40 draws of the same model, seed fixed
+    # An explicit bound wins over the run's; bare times have none.
+    assert overlay_info(run, broadband_twin, bound_s=0.0).agreement.bound_s == 0.0
+    assert overlay_info(live_times.time_to_connect, broadband_twin).bound_s == 0.0
+    assert info.ks == pytest.approx(expected.ks)  # kept, as a detail
+
+
+def test_a_live_run_slower_than_sampling_and_its_bound_explain_is_called_slower(broadband_twin):
+    live = broadband_twin.time_to_connect[:100] + 0.5  # half a second on a ~0.23 s median
+    info = overlay_info(live, broadband_twin, bound_s=0.02)
+    assert info.agreement.verdict == "slower"
+    assert info.agreement.headline.startswith("live is slower by")
+    # The same times with a bound that covers the shift: the harness can explain it.
+    assert overlay_info(live, broadband_twin, bound_s=0.6).agreement.verdict in (
+        "agrees",
+        "inconclusive",  # a bound of 0.6 s on a 0.23 s median says nothing either way
+    )
+
+
+def test_the_harness_band_is_the_simulated_ecdf_shifted_right_by_the_bound(broadband_twin):
+    info = overlay_info(broadband_twin.time_to_connect[:50], broadband_twin, bound_s=0.04)
+    sim = info.simulated
+    half = info.band_x.size // 2
+    assert info.band_x.size == info.band_y.size == 2 * (2 * sim.x.size - 1)
+    lower_x, upper_x = info.band_x[:half], info.band_x[half:][::-1]
+    lower_y, upper_y = info.band_y[:half], info.band_y[half:][::-1]
+    np.testing.assert_allclose(upper_x - lower_x, 0.04)
+    np.testing.assert_array_equal(lower_y, upper_y)
+    # The lower edge is the simulated step line: every ECDF point is a corner of it.
+    assert set(zip(sim.x.tolist(), sim.y.tolist(), strict=True)) <= set(
+        zip(lower_x.tolist(), lower_y.tolist(), strict=True)
+    )
+    assert np.all(np.diff(lower_x) >= 0) and np.all(np.diff(lower_y) >= 0)
+    assert info.x_range[1] > info.band_x.max()  # the band is on the axis
+    empty = overlay_info(broadband_twin, broadband_twin)
+    assert empty.band_x.size == 0 and empty.bound_s == 0.0
 
 
 # --------------------------------------------------------------------------- storm
@@ -477,12 +530,22 @@ def test_plot_timeline():
 
 
 def test_plot_live_vs_simulated(seed_result):
-    fig = plot_live_vs_simulated(seed_result.time_to_connect[:100], seed_result)
+    fig = plot_live_vs_simulated(seed_result.time_to_connect[:100], seed_result, bound_s=0.05)
     check_style(fig)
-    assert [t.name.split(":")[0] for t in fig.data] == ["simulated", "live"]
-    assert "KS distance" in fig.layout.title.text
+    names = [t.name.split(":")[0] for t in fig.data]
+    assert names[:2] == ["simulated", "live"] and names[2].startswith("what the harness can add")
+    info = overlay_info(seed_result.time_to_connect[:100], seed_result, bound_s=0.05)
+    title = fig.layout.title.text.replace("<br>", " ")  # long lines are wrapped
+    headline, details = info.agreement.headline, info.agreement.details
+    # The verdict is the subtitle's first line; medians, p90 and success follow; KS last.
+    assert title.index(headline[1:]) < title.index("p50") < title.index("KS distance")
+    assert details in title and "p90" in title and "success" in title
+    band = fig.data[2]
+    assert band.fill == "toself" and np.array_equal(band.x, info.band_x)
+    assert "0.05 s" in band.name
     empty = plot_live_vs_simulated([], seed_result)
     assert f"{NO_CONNECTED} (live)" in notes(empty)
+    assert NO_COMPARISON in empty.layout.title.text and not empty.data[2].showlegend
 
 
 def test_plot_quality(grpc_result):

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -40,6 +41,12 @@ def row(**changes):
         "twin_success_rate": None,
         "twin_sessions": None,
         "twin_p50_s": None,
+        "harness_measured": True,
+        "bound_s": 0.01,
+        "verdict": None,
+        "vs_model": None,
+        "verdict_headline": None,
+        "verdict_details": None,
         "ks_to_twin": None,
         "ks_critical": None,
     }
@@ -90,28 +97,82 @@ def test_a_fallback_share_is_explained_with_its_cost():
     assert not [t for t in texts([row()]) if "fallback" in t]
 
 
-def twin(**changes):
-    return row(twin_success_rate=1.0, twin_sessions=1000, twin_p50_s=1.0, ks_critical=0.3) | changes
+DETAILS = "p50 1.5 s live vs 1 s, p90 2 s live vs 1.8 s; success 100% live vs 100% simulated"
 
 
-def test_agreement_with_the_model_follows_the_ks_test():
-    agreeing = [twin(ks_to_twin=0.1), twin(label="grpc · 3g · live", ks_to_twin=0.2)]
-    (good,) = [t for t in texts(agreeing, "good") if "KS" in t]
-    assert good.startswith("These live runs agree with their simulations")
-    assert "seed · 3g · live (0.10 < 0.30), grpc · 3g · live (0.20 < 0.30)" in good
-    (bad,) = texts([twin(ks_to_twin=0.5, p50_s=1.5)], "warning")
-    assert "differs from its simulation (medians 1.50 s live vs 1.00 s simulated; KS " in bad
+def twin(verdict="agrees", headline="agrees within sampling error", **changes):
+    """A live row compared with its twin: what compare_runs writes from compare()."""
+    return row(
+        twin_success_rate=1.0, twin_sessions=1000, twin_p50_s=1.0, verdict=verdict,
+        vs_model=verdict, verdict_headline=headline, verdict_details=DETAILS,
+    ) | changes  # fmt: skip
 
 
-def test_a_small_systematic_offset_is_a_note_that_names_the_time_scale():
-    (note,) = [t for t in texts([twin(ks_to_twin=0.9, p50_s=1.03, time_scale=0.02)]) if "KS" in t]
-    assert "is consistently 3.0% slower than its simulation" in note
-    assert "at time scale ×0.02 each millisecond of real overhead counts 50×" in note
+def test_agreeing_live_runs_are_listed_together_with_their_medians():
+    agreeing = [twin(p50_s=1.02), twin(label="grpc · 3g · live", bound_s=0.0)]
+    (good,) = [t for t in texts(agreeing, "good") if "agree" in t]
+    assert good.startswith("These live runs agree with their simulations within sampling error")
+    assert "seed · 3g · live (p50 1.02 s live vs 1.00 s, harness up to 10 ms)" in good
+    assert "grpc · 3g · live (p50 1.20 s live vs 1.00 s)" in good  # no harness: no allowance
+    assert not texts(agreeing, "warning")
 
 
-def test_different_success_rates_live_and_simulated_are_a_warning():
-    (bad,) = texts([twin(success_rate=0.5, twin_success_rate=1.0)], "warning")[1:]
-    assert "50.0% connected live but 100% in its simulation" in bad
+def test_a_live_run_slower_than_sampling_and_its_harness_explain_quotes_the_verdict():
+    headline = "live is slower by 0.5 s at p50 — more than sampling (40 sessions) and ..."
+    (bad,) = texts([twin("slower", headline, p50_s=1.5)], "warning")
+    assert bad.startswith(f"seed · 3g · live: {headline}. Side by side: {DETAILS}.")
+    assert "Check its timeline" in bad
+
+
+def test_a_run_recorded_before_the_harness_was_measured_says_so():
+    old = twin("slower", "live is slower by 0.5 s at p50", harness_measured=False, bound_s=0.0)
+    (bad,) = texts([old | {"time_scale": 0.02}], "warning")
+    assert "recorded before chatconn measured its own harness" in bad
+    assert "each millisecond of the harness's own cost reads as 50 ms" in bad
+    assert "automatic time scale" in bad
+
+
+def test_different_success_rates_and_inconclusive_runs_quote_their_headlines():
+    headline = "success differs: success 50% live vs 100% simulated (two-proportion test at 1%)"
+    (bad,) = texts([twin("success differs", headline, success_rate=0.5)], "warning")[1:]
+    assert bad.startswith(f"seed · 3g · live: {headline}. The lab and the model disagree")
+    unsure = "inconclusive: the harness can add up to 0.2 s (20% of the simulated median)"
+    (note,) = [t for t in texts([twin("inconclusive", unsure)], "note") if "inconclusive" in t]
+    assert note == f"seed · 3g · live: {unsure}. Side by side: {DETAILS}."
+    assert not [t for t in texts([twin("no data", "no session connected")]) if "no session" in t]
+
+
+def test_compare_runs_gives_a_live_run_the_verdict_of_compare_with_its_bound():
+    from chatconn.agreement import compare
+    from chatconn.runs import SAMPLE_DIR, load_runs, twin_of
+
+    runs = load_runs(SAMPLE_DIR)
+    rows = {r["label"]: r for r in compare_runs(runs)}
+    for label in ("seed · 3g · live", "seed · corporate-firewall · live"):
+        run = next(r for r in runs if r.label == label)
+        expected = compare(run, twin_of(run, runs).result, bound_s=0.0)
+        got = rows[label]
+        # Recorded before chatconn measured its harness: no allowance for it.
+        assert run.bound_s == 0.0 and got["bound_s"] == 0.0 and not got["harness_measured"]
+        assert (got["verdict"], got["vs_model"]) == (expected.verdict, expected.label)
+        assert got["verdict_headline"] == expected.headline
+        assert got["verdict_details"] == expected.details
+        assert got["ks_to_twin"] == pytest.approx(expected.ks)
+    assert rows["seed · 3g · simulated"]["verdict"] is None
+
+
+def test_agreement_label_says_the_verdict_in_a_few_words():
+    from chatconn.agreement import compare
+
+    rng = np.random.default_rng(1)
+    twin_times = rng.lognormal(0.0, 0.3, 20_000)
+    assert compare(rng.lognormal(0.0, 0.3, 200), twin_times).label == "agrees"
+    slower = compare(rng.lognormal(0.0, 0.3, 200) + 1.0, twin_times)
+    worst = slower.worst
+    assert worst is not None and slower.verdict == "slower"
+    assert slower.label == f"slower by {abs(worst.difference_s):.3g} s at {worst.name}"
+    assert slower.to_dict()["label"] == slower.label
+    assert compare(rng.lognormal(0.0, 0.3, 200) - 0.5, twin_times).label.startswith("faster by")
 
 
 def test_simulated_twins_do_not_repeat_their_live_runs_findings():
@@ -183,11 +244,23 @@ def test_live_runs_get_overlay_quality_and_timeline(tmp_path):
             lab_profile=profile_preset("fiber"), out=out, policy_name="seed",
         )
     )  # fmt: skip
-    document, _ = build_report([load_run(out)])
+    run = load_run(out)
+    document, found = build_report([run])
     for title in ("seed · fiber · live vs its simulation", "Connection quality · seed · fiber",
                   "Attempts of the first 30 sessions · seed · fiber"):  # fmt: skip
         assert json.dumps(title)[1:-1] in document, title  # as plotly's JSON writes it
     assert document.count('class="plotly-graph-div"') == 4
+    # The harness was measured: the verdict allows its bound, in the table, the overlay's
+    # subtitle and the findings alike.
+    assert run.harness is not None and run.bound_s > 0
+    (r,) = compare_runs([run])
+    assert r["bound_s"] == run.bound_s and r["harness_measured"]
+    assert f'">{r["vs_model"]}</td>' in document
+    medians = r["verdict_details"].split(";")[0]  # "p50 ... live vs ..., p90 ... vs ..."
+    assert json.dumps(medians)[1:-1] in document  # in the overlay's subtitle
+    assert json.dumps("what the harness can add")[1:-1] in document  # the band's name
+    said = " ".join(f.text for f in found)  # agreeing runs are listed, the others quoted
+    assert (run.label if r["verdict"] == "agrees" else r["verdict_headline"]) in said
 
 
 def test_nothing_is_overwritten_and_bad_inputs_are_named(runs, tmp_path, capsys):

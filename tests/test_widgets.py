@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import string
 import threading
 
@@ -13,6 +15,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget")  # plotly 7's FigureWidget is an anywidget
 
 from chatconn import ConfigError, JitterMode, RetryPolicy, Strategy, policy_preset
+from chatconn.core.harness import HarnessFloor, choose_time_scale
 from chatconn.core.profiles import population_preset, profile_preset
 from chatconn.core.quality import Quality
 from chatconn.core.strategies import ErrorCategory
@@ -28,7 +31,7 @@ from chatconn.live.events import (
     Waiting,
 )
 from chatconn.messages import LANGUAGES, MESSAGES, Text, message, plural_form
-from chatconn.plotdata import QUALITY_COLOURS
+from chatconn.plotdata import QUALITY_COLOURS, overlay_info
 from chatconn.runs import load_run
 from chatconn.widgets import (
     LiveView,
@@ -38,6 +41,7 @@ from chatconn.widgets import (
     Toasts,
     lab_profile_for,
 )
+from chatconn.widgets.live_view import scale_html
 
 S = ConnectionState
 
@@ -469,3 +473,55 @@ def test_a_failure_before_any_attempt_is_explained_not_counted():
     ru.handle(StateChanged(0.1, S.FAILED, S.CONNECTING, token))
     assert ru.texts()["detail"] == ""  # no "gave up after 1 attempt": none was made
     assert "Не удалось получить токен для входа (HTTP 503)" in ru.details.value
+
+
+def _plain(widget_html: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", widget_html))
+
+
+def test_live_view_chooses_the_scale_says_why_and_gives_the_verdict(lab):
+    panel = PolicyPanel("seed", target="fiber", seed=1)
+    view = LiveView(panel, sessions=5, lab=lab, simulated_sessions=2_000)
+    assert view.time_scale == "auto"
+    live = asyncio.run(view.run())
+    plan = view.plan
+    assert live is not None and plan is live.plan and plan.choice.mode == "auto"
+    assert live.time_scale == plan.scale == lab.lab.time_scale  # the lab plays the choice
+    # Times in profile time at the chosen scale, as run_live reports them.
+    np.testing.assert_allclose(sorted(view._times.values()), np.sort(live.result.ended_at))
+    said = _plain(view.scale_note.value)
+    assert f"Time scale {plan.scale:g}, chosen automatically ({plan.choice.reason})" in said
+    assert live.harness.describe() in said and f"up to {live.bound_s:.3g} s" in said
+    assert ("⚠" in said) == bool(plan.choice.warning)
+    # The overlay: the verdict of this run against the simulation, and the harness band.
+    info = overlay_info(live, view._simulated)
+    assert info.bound_s == live.bound_s > 0
+    title = view.overlay.layout.title.text.replace("<br>", " ")
+    assert info.agreement.headline[1:] in title and info.agreement.details in title
+    assert f"scale {plan.scale:g}" in title
+    np.testing.assert_array_equal(view.overlay.data[2].x, info.band_x)
+
+
+def test_a_given_scale_that_distorts_the_times_gets_a_warning_in_the_view(lab):
+    panel = PolicyPanel("seed", target="fiber", seed=1)
+    view = LiveView(panel, sessions=3, lab=lab, simulated_sessions=2_000, time_scale=0.01)
+    live = asyncio.run(view.run())
+    assert live is not None and view.plan.choice.mode == "manual"
+    assert live.time_scale == lab.lab.time_scale == 0.01  # set on the lab it was given
+    # Fiber connects in ~tens of ms: the harness's milliseconds x 100 are far above 5 %.
+    warning = view.plan.choice.warning
+    assert warning and f"time scale {0.01:g} lets this machine's harness add" in warning
+    assert '<span style="color:#b2182b">' in view.scale_note.value
+    assert warning in _plain(view.scale_note.value)
+
+
+def test_scale_html_says_the_scale_and_adds_a_warning_only_when_there_is_one():
+    floor = HarnessFloor(0.002, 0.003, 12, 0.0005, 0.001, 200)
+    auto = choose_time_scale(floor, reference_s=0.23, makespan_at_1_s=5.0)
+    text = scale_html(auto, floor, 0.004)
+    assert text.startswith(f"Time scale {auto.scale:g}, chosen automatically (")
+    assert floor.describe() in text and "up to 0.004 s to a connect" in text
+    assert "color:#b2182b" not in text
+    manual = choose_time_scale(floor, reference_s=0.23, makespan_at_1_s=5.0, manual=0.01)
+    assert manual.warning and html.escape(manual.warning) in scale_html(manual, floor, 0.3)
+    assert "Time scale 0.01, as given." in scale_html(manual, floor, 0.3)

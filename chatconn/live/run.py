@@ -196,6 +196,7 @@ async def run_live(
     metadata: dict[str, Any] | None = None,
     on_session: Callable[[int, ConnectionManager], Any] | None = None,
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
+    on_plan: Callable[[RunPlan], Any] | None = None,
 ) -> LiveRun:
     """Connect ``sessions`` times, at most ``concurrency`` at once; see the module doc.
 
@@ -208,7 +209,9 @@ async def run_live(
     scale aims to finish in. With ``out`` (a RunWriter, or a path opened without
     overwriting), records the run as it happens; ``policy_name`` (default: the preset the
     policy equals, else "custom") and ``metadata`` (under ``extra``) go into its header and
-    :attr:`LiveRun.header`. ``ca_file`` trusts a private CA for wss/https (verification is
+    :attr:`LiveRun.header`. ``on_plan`` (lab runs) is called with the :class:`RunPlan`
+    once the scale is chosen, before the first session (a view shows the scale and why
+    while the run goes on). ``ca_file`` trusts a private CA for wss/https (verification is
     always on). ``profile``, with ``endpoint``: the conditions that endpoint plays — a lab
     server you started yourself at that ``time_scale`` — recorded in the header so the run
     has a simulated twin and a replay.
@@ -230,12 +233,12 @@ async def run_live(
         async with LabServer(lab_profile, time_scale=start_scale, seed=seed) as own:
             return await _run_lab(
                 own, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
-                policy_name, metadata, on_session, "lab",
+                policy_name, metadata, on_session, "lab", on_plan=on_plan,
             )  # fmt: skip
     if lab is not None:
         return await _run_lab(
             lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
-            policy_name, metadata, on_session, "lab (started by the caller)",
+            policy_name, metadata, on_session, "lab (started by the caller)", on_plan=on_plan,
         )  # fmt: skip
     if token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
@@ -274,11 +277,15 @@ async def _run_lab(
     metadata: dict[str, Any] | None,
     on_session: Callable[[int, ConnectionManager], Any] | None,
     server: str,
+    *,
+    on_plan: Callable[[RunPlan], Any] | None = None,
 ) -> LiveRun:
     plan = await prepare_lab(
         lab, policy, sessions, concurrency, time_scale=manual, seed=seed,
         wall_budget_s=wall_budget_s,
     )  # fmt: skip
+    if on_plan is not None:
+        on_plan(plan)
     header = run_header(
         "live", policy=policy, target=lab.profile, seed=seed, sessions=sessions,
         time_scale=plan.scale, policy_name=policy_name,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..agreement import Agreement, compare
 from ..core.quality import DEFAULT_THRESHOLDS, Quality, QualityThresholds, quality_counts
 from ._common import (
     HISTOGRAM_BINS,
@@ -187,10 +188,18 @@ def ttc_info(result: Any, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) ->
 
 @dataclass(frozen=True, slots=True, eq=False)
 class OverlayInfo:
-    """Live and simulated time to connect of the same policy and profile, overlaid.
+    """Live and simulated time to connect of the same policy and profile, overlaid, with
+    the verdict of their comparison.
 
-    ``ks`` is the two-sample KS distance between the connected times (None when either side
-    has no connected session); success rates are compared separately, in the curves.
+    ``agreement`` is :func:`chatconn.agreement.compare` of the two, allowing ``bound_s``
+    profile seconds of harness cost (None when either side has no session yet): its
+    ``headline`` is what the figure says first, its ``details`` the medians, 90th
+    percentiles and success rates side by side. ``band_x``/``band_y`` outline (as one
+    closed polygon) the simulated ECDF and the same ECDF shifted right by ``bound_s``:
+    where live can land if the model holds and the harness adds what it can (empty when
+    ``bound_s`` is 0 or nothing simulated connected). ``ks`` is the two-sample KS distance
+    between the connected times (None when either side has no connected session): a
+    detail, not the verdict.
     """
 
     live: Curve
@@ -199,16 +208,43 @@ class OverlayInfo:
     bands: tuple[QualityBand, ...]
     x_range: tuple[float, float]
     thresholds: QualityThresholds
+    agreement: Agreement | None = None
+    bound_s: float = 0.0
+    band_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    band_y: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def harness_band(curve: Curve, bound_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The closed outline between ``curve``'s ECDF steps and the same steps ``bound_s``
+    seconds later (drawn as a shaded band): the steps forward, the shifted steps back."""
+    if bound_s <= 0 or not curve.x.size:
+        return np.empty(0), np.empty(0)
+    # An "hv" step line through (x_i, y_i): (x_0, y_0), (x_1, y_0), (x_1, y_1), ...
+    x = np.repeat(curve.x, 2)[1:]
+    y = np.repeat(curve.y, 2)[:-1]
+    return np.concatenate([x, x[::-1] + bound_s]), np.concatenate([y, y[::-1]])
 
 
 def overlay_info(
-    live: Any, simulated: Any, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+    live: Any,
+    simulated: Any,
+    thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
+    *,
+    bound_s: float | None = None,
 ) -> OverlayInfo:
-    """Both ECDFs, p50/p95, success rates and the KS distance of ``live`` vs ``simulated``."""
+    """Both ECDFs, p50/p95, success rates, the verdict of ``live`` against ``simulated``
+    and the harness band. ``bound_s``: profile seconds the harness can add to a live
+    connect; by default the live run's own (:attr:`chatconn.runs.Run.bound_s`,
+    :attr:`chatconn.live.LiveRun.bound_s`), 0 for bare times or a run without a harness
+    measurement."""
+    if bound_s is None:
+        bound_s = float(getattr(live, "bound_s", 0.0) or 0.0)
     a, b = connect_times(live), connect_times(simulated)
     ks = ks_distance(a, b)
     curves = (_curve("live", live), _curve("simulated", simulated))
-    x_range = _x_range([c.x for c in curves], thresholds)
+    agreement = compare(a, b, bound_s=bound_s) if a.size and b.size else None
+    band_x, band_y = harness_band(curves[1], bound_s)
+    x_range = _x_range([c.x for c in curves] + [band_x], thresholds)
     return OverlayInfo(
         live=curves[0],
         simulated=curves[1],
@@ -216,6 +252,10 @@ def overlay_info(
         bands=quality_bands(thresholds, x_range),
         x_range=x_range,
         thresholds=thresholds,
+        agreement=agreement,
+        bound_s=float(bound_s),
+        band_x=band_x,
+        band_y=band_y,
     )
 
 

@@ -10,7 +10,7 @@ Every chart comes in three layers, as Optuna's ``plot_edf`` over ``_get_edf_info
     plot_backoff(policy, samples, seed) backoff_info      backoff_figure     waits, starts
     plot_time_to_connect(result)        ttc_info          ttc_figure         ECDF + histogram
     plot_timeline(records)              timeline_info     timeline_figure    live attempts
-    plot_live_vs_simulated(live, sim)   overlay_info      overlay_figure     two ECDFs, KS
+    plot_live_vs_simulated(live, sim)   overlay_info      overlay_figure     two ECDFs, verdict
     plot_quality(result_or_times)       quality_info      quality_figure     classes
     plot_storm(storm_result)            storm_info        storm_figure       arrivals/s
     plot_lockstep(report_or_policy)     lockstep_info     lockstep_figure    share per retry
@@ -61,7 +61,7 @@ from ..plotdata import (
     timeline_info,
     ttc_info,
 )
-from ._style import NO_ATTEMPT, NO_CONNECTED, NO_POLICY, NO_SESSION, TEMPLATE
+from ._style import NO_ATTEMPT, NO_COMPARISON, NO_CONNECTED, NO_POLICY, NO_SESSION, TEMPLATE
 from .activity import storm_figure, timeline_figure
 from .calibrate import calibration_figure, plot_calibration
 from .connect import comparison_figure, overlay_figure, quality_figure, ttc_figure
@@ -72,6 +72,7 @@ from .update import figure_from_info, refresh, update_figure
 
 __all__ = [
     "NO_ATTEMPT",
+    "NO_COMPARISON",
     "NO_CONNECTED",
     "NO_POLICY",
     "NO_SESSION",
@@ -130,10 +131,13 @@ def plot_live_vs_simulated(
     simulated: Any,
     thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     *,
+    bound_s: float | None = None,
     title: str | None = None,
 ) -> go.Figure:
-    """A live run and a simulation of the same policy and profile, overlaid."""
-    return overlay_figure(overlay_info(live, simulated, thresholds), title=title)
+    """A live run and a simulation of the same policy and profile, overlaid, with the
+    verdict of :func:`chatconn.agreement.compare` as the subtitle and the harness band
+    (``bound_s``: by default the live run's recorded distortion bound)."""
+    return overlay_figure(overlay_info(live, simulated, thresholds, bound_s=bound_s), title=title)
 
 
 def plot_quality(

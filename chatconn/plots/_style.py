@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import plotly.graph_objects as go
@@ -14,6 +15,8 @@ NO_CONNECTED = "no session connected"
 NO_SESSION = "no session"
 NO_ATTEMPT = "no attempt recorded yet"
 NO_POLICY = "no policy to compare"
+#: The live-vs-simulated subtitle before both sides have a session.
+NO_COMPARISON = "nothing to compare yet"
 
 _FONT = {"family": "Inter, Helvetica Neue, Arial, sans-serif", "size": 14, "color": "#2a2f36"}
 _INK = "#1f2d3d"
@@ -32,6 +35,12 @@ def _s(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.2f} s" if value < 10 else f"{value:,.1f} s"
+
+
+def _wrap(text: str, width: int = 110) -> str:
+    """``text`` broken into lines of at most ``width`` characters, joined by ``<br>`` (a
+    plotly title does not wrap by itself)."""
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
 def _pct(value: float | None) -> str:

@@ -12,6 +12,7 @@ from ._style import (
     _PALETTE,
     _SHARE_TICKS,
     _TIME,
+    NO_COMPARISON,
     NO_CONNECTED,
     NO_POLICY,
     NO_SESSION,
@@ -25,6 +26,7 @@ from ._style import (
     _pct,
     _s,
     _vline,
+    _wrap,
 )
 
 
@@ -95,22 +97,46 @@ def ttc_figure(info: TtcInfo, *, title: str | None = None) -> go.Figure:
 
 # --------------------------------------------------------------------------- overlay
 def overlay_figure(info: OverlayInfo, *, title: str | None = None) -> go.Figure:
-    """Live and simulated ECDFs of time to connect over the quality bands.
+    """Live and simulated ECDFs of time to connect over the quality bands, the harness
+    band behind them, and the verdict as the subtitle: its headline, then the medians,
+    90th percentiles and success rates side by side (and the KS distance, as a detail).
 
-    Traces: 0 simulated (line), 1 live (line with markers: live runs are small).
+    Traces: 0 simulated (line), 1 live (line with markers: live runs are small), 2 the
+    harness band (the simulated ECDF shifted right by ``info.bound_s``; empty without one).
     """
     traces = _model_and_observed(info.simulated, info.live)
+    bound = f"{info.bound_s:.3g} s"
+    traces.append(
+        go.Scatter(
+            name=f"what the harness can add (up to {bound})",
+            x=info.band_x,
+            y=info.band_y,
+            mode="lines",
+            line={"width": 0, "color": _INK},
+            fill="toself",
+            fillcolor="rgba(31, 45, 61, 0.16)",
+            hoveron="fills",
+            hoverinfo="text",
+            text=(
+                f"live lands in here if the model holds: the simulation plus up to {bound} "
+                "that this machine's harness can add to a connect"
+            ),
+            showlegend=bool(info.band_x.size),
+        )
+    )
     empty = [c.name for c in (info.live, info.simulated) if not c.connected]
     layout = {
         **_ecdf_axes(info.x_range, "share of connected sessions"),
         "shapes": _band_shapes(info.bands),
         "annotations": [_note(f"{NO_CONNECTED} ({' and '.join(empty)})")] if empty else [],
     }
-    ks = "–" if info.ks is None else f"{info.ks:.3f}"
-    subtitle = (
-        f"KS distance {ks} · success live {_pct(info.live.success_rate)}, "
-        f"simulated {_pct(info.simulated.success_rate)}"
-    )
+    agreement = info.agreement
+    if agreement is None:
+        subtitle = NO_COMPARISON
+    else:
+        ks = "" if info.ks is None else f" · KS distance {info.ks:.3f}"
+        headline = agreement.headline[:1].upper() + agreement.headline[1:]
+        subtitle = f"<b>{_wrap(headline)}</b><br>{_wrap(agreement.details + ks)}"
     return _figure(traces, layout, title or "Live vs simulated time to connect", subtitle, 360)
 
 

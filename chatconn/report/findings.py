@@ -10,15 +10,19 @@ rule is testable with hand-made rows. Rules, in the order findings are listed:
 4. users reaching the server only through a fallback (long polling, SSE, alternative
    ports): how long that costs them;
 5. many attempts per user (server load);
-6. whether each live run agrees with its simulated twin: success rates, and the times of
-   those who connected by a two-sample KS test at the 1 % level. A significant difference
-   whose medians are within 5 % is reported as a small systematic offset (a live run at
-   a small time scale magnifies each millisecond of real overhead by 1/scale), a larger
-   one as a warning not to trust the model for that profile.
+6. whether each live run agrees with its simulated twin, in the words of
+   :func:`chatconn.agreement.compare` (the row's ``verdict`` and ``verdict_headline``, from
+   :func:`chatconn.runs.compare_runs`): medians and 90th percentiles compared with
+   intervals from the sample sizes, allowing the run's recorded distortion bound (what this
+   machine's harness could add), and success rates by a two-proportion test. Agreeing runs
+   are listed together; a run slower or faster than sampling and its harness explain is a
+   warning quoting the headline with the figures side by side (and, for a run recorded
+   before chatconn measured its harness, says so: nothing of the gap could be put down to
+   the harness); different success rates are a warning; an inconclusive run (its harness
+   could add more than 5 % of the median) a note.
 
 Rules 3–5 skip a simulated run that is the twin of a live run in the same report: the live
-run speaks for that policy and profile. Success rates are compared by a two-proportion
-z-test at the same 1 % level (:func:`chatconn.runs.analysis.proportions_differ`).
+run speaks for that policy and profile.
 """
 
 from __future__ import annotations
@@ -28,9 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds, classify
-from ..runs.analysis import proportions_differ
 
-__all__ = ["Finding", "agreement", "findings", "median_offset"]
+__all__ = ["Finding", "findings"]
 
 #: Below this success rate a run is called out (share of sessions connected).
 SUCCESS_FLOOR = 0.99
@@ -38,10 +41,6 @@ SUCCESS_FLOOR = 0.99
 FALLBACK_SHARE = 0.10
 #: Above this mean number of attempts per user, the server load is called out.
 ATTEMPTS_CEILING = 2.0
-#: Significance level of the live-vs-simulated comparisons (KS and success rates).
-AGREEMENT_ALPHA = 0.01
-#: A live median within this share of its twin's is a small offset, not a disagreement.
-SMALL_OFFSET = 0.05
 _DIRECT = "direct_websocket"
 
 
@@ -177,74 +176,31 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def median_offset(row: dict[str, Any]) -> float | None:
-    """How much later (> 0) or sooner the live median is than its twin's, as a share."""
-    live, twin = row.get("p50_s"), row.get("twin_p50_s")
-    return (live - twin) / twin if live and twin else None
-
-
-def agreement(row: dict[str, Any]) -> str | None:
-    """ "agrees", "offset" (significant, medians within SMALL_OFFSET) or "differs" for a live
-    run with a KS distance to its twin; None otherwise. The report's table uses it too."""
-    ks, critical = row.get("ks_to_twin"), row.get("ks_critical")
-    if ks is None or critical is None:
-        return None
-    if ks <= critical:
-        return "agrees"
-    offset = median_offset(row)
-    return "offset" if offset is not None and abs(offset) <= SMALL_OFFSET else "differs"
-
-
 def _agreement(rows: Sequence[dict[str, Any]]) -> list[Finding]:
     out = []
     agreeing: list[str] = []
     for row in rows:
-        if row["kind"] != "live" or row.get("twin_success_rate") is None:
+        verdict, headline = row.get("verdict"), row.get("verdict_headline")
+        if row["kind"] != "live" or verdict in (None, "no data"):
             continue
-        label, success, twin_success = row["label"], row["success_rate"], row["twin_success_rate"]
-        if proportions_differ(
-            success, row["sessions"], twin_success, row["twin_sessions"], alpha=AGREEMENT_ALPHA
-        ):
+        label, details = row["label"], row.get("verdict_details") or ""
+        if verdict == "agrees":
+            bound = row.get("bound_s") or 0.0
+            harness = f", harness up to {_s(bound)}" if bound > 0 else ""
+            medians = f"p50 {_s(row['p50_s'])} live vs {_s(row['twin_p50_s'])}"
+            agreeing.append(f"{label} ({medians}{harness})")
+        elif verdict == "success differs":
             out.append(
                 Finding(
                     "warning",
-                    f"{label}: {_pct(success)} connected live but {_pct(twin_success)} in its "
-                    "simulation: the lab and the model disagree on who gets through.",
+                    f"{label}: {headline}. The lab and the model disagree on who gets through.",
                 )
             )
-        ks, critical = row.get("ks_to_twin"), row.get("ks_critical")
-        if ks is None or critical is None:
-            continue
-        if ks <= critical:
-            agreeing.append(f"{label} ({ks:.2f} < {critical:.2f})")
-            continue
-        offset = median_offset(row)
-        medians = f"medians {_s(row['p50_s'])} live vs {_s(row['twin_p50_s'])} simulated"
-        if agreement(row) == "offset":
-            scale = row.get("time_scale") or 1.0
-            why = (
-                f"; at time scale ×{scale:g} each millisecond of real overhead counts "
-                f"{1 / scale:.0f}×"
-                if scale < 1
-                else ""
-            )
+        elif verdict == "inconclusive":
+            out.append(Finding("note", f"{label}: {headline}. Side by side: {details}."))
+        else:  # slower or faster than sampling and the harness explain
             out.append(
-                Finding(
-                    "note",
-                    f"{label} is consistently {abs(offset):.1%} "
-                    f"{'slower' if offset > 0 else 'faster'} than its simulation ({medians}; "
-                    f"KS distance {ks:.2f} above {critical:.2f}): a small, systematic cost the "
-                    f"model does not have{why}. The model's figures hold to within that.",
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    "warning",
-                    f"{label} differs from its simulation ({medians}; KS distance {ks:.2f}, "
-                    f"above {critical:.2f}): the live times have a cost the model lacks (or the "
-                    "reverse); check the timeline before relying on simulated figures.",
-                )
+                Finding("warning", f"{label}: {headline}. Side by side: {details}. {_why(row)}")
             )
     if agreeing:
         runs = "this live run agrees" if len(agreeing) == 1 else "these live runs agree"
@@ -253,9 +209,27 @@ def _agreement(rows: Sequence[dict[str, Any]]) -> list[Finding]:
             Finding(
                 "good",
                 f"{runs.capitalize()} with {'its' if len(agreeing) == 1 else 'their'} "
-                "simulations (KS distance below the 1 % critical value for their sample "
-                f"size): {', '.join(agreeing)}. No sign, at these sample sizes, that real "
+                "simulations within sampling error, allowing what this machine's harness "
+                f"could add: {'; '.join(agreeing)}. No sign, at these sample sizes, that real "
                 "connects differ from the model on these profiles.",
             ),
         )
     return out
+
+
+def _why(row: dict[str, Any]) -> str:
+    """What to do about a live run that is slower or faster than its simulation."""
+    if row.get("harness_measured"):
+        return "Check its timeline before relying on simulated figures for this profile."
+    scale = row.get("time_scale") or 1.0
+    magnified = (
+        f" (at time scale ×{scale:g} each millisecond of the harness's own cost reads as "
+        f"{1 / scale:.0f} ms)"
+        if scale < 1
+        else ""
+    )
+    return (
+        "It was recorded before chatconn measured its own harness, so none of the gap can "
+        f"be put down to it{magnified}; record it again with the automatic time scale "
+        "(chatconn run --lab) before relying on either side."
+    )

@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..agreement import proportions_differ
+from ..agreement import compare, proportions_differ
 from ..core.errors import ConfigError, RunFileWarning
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..core.strategies import ErrorCategory, Strategy
-from ..plotdata import ks_distance
 from ..simulate import SimulationResult, simulate
 from .format import environment
 from .run import Run
@@ -119,9 +118,16 @@ def compare_runs(
     twins: dict[int, tuple[SimulationResult, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per run: policy, profile, success, p50/p95, attempts (per session, and per
-    session that gave up: ``failed_attempts_mean``, None when none did), quality mix, and for
-    live runs their simulated twin's (recorded, else replayed) success rate and median and
-    the KS distance between the two (None when either side has no connected session)."""
+    session that gave up: ``failed_attempts_mean``, None when none did), quality mix, and
+    for live runs how they compare with their simulated twin (recorded, else replayed).
+
+    The comparison is :func:`chatconn.agreement.compare` allowing the run's distortion
+    bound (``bound_s``: :attr:`Run.bound_s`, 0 for runs recorded before chatconn measured
+    its harness, ``harness_measured`` False): ``verdict`` ("agrees", "slower", ...),
+    ``vs_model`` (the verdict in a few words: "slower by 0.3 s at p50"),
+    ``verdict_headline`` and ``verdict_details`` (medians, 90th percentiles and success
+    rates side by side). ``ks_to_twin`` (the KS distance between connected times) and
+    ``ks_critical`` are details, None when either side has no connected session."""
     twins = simulated_twins(runs) if twins is None else twins
     rows = []
     for i, run in enumerate(runs):
@@ -144,10 +150,16 @@ def compare_runs(
             "failed_attempts_mean": _mean_or_none(run.result.attempts[~run.result.connected]),
             "quality": _share(s["quality"], s["sessions"]),
             "strategy_share": s["strategy_share"],
+            "harness_measured": run.harness is not None,
+            "bound_s": run.bound_s if run.kind == "live" else None,
             "twin": None,
             "twin_success_rate": None,
             "twin_sessions": None,
             "twin_p50_s": None,
+            "verdict": None,
+            "vs_model": None,
+            "verdict_headline": None,
+            "verdict_details": None,
             "ks_to_twin": None,
             "ks_critical": None,
         }
@@ -157,12 +169,14 @@ def compare_runs(
             row["twin_success_rate"] = twin_summary["success_rate"]
             row["twin_sessions"] = twin_summary["sessions"]
             row["twin_p50_s"] = twin_summary["time_to_connect_s"]["p50"]
+            agreement = compare(run, simulated, bound_s=row["bound_s"])
+            row["verdict"], row["vs_model"] = agreement.verdict, agreement.label
+            row["verdict_headline"] = agreement.headline
+            row["verdict_details"] = agreement.details
             ok_live = int(run.result.connected.sum())
             ok_sim = int(simulated.connected.sum())
             if ok_live and ok_sim:  # KS compares the times of those who connected
-                row["ks_to_twin"] = ks_distance(
-                    run.result.time_to_connect, simulated.time_to_connect
-                )
+                row["ks_to_twin"] = agreement.ks
                 row["ks_critical"] = ks_critical(ok_live, ok_sim)
         rows.append(row)
     return rows

@@ -2,7 +2,7 @@
 
 ::
 
-    view = LiveView(panel, sessions=20, time_scale=0.05)
+    view = LiveView(panel, sessions=20)   # time_scale="auto": chosen for this machine
     display(view.widget)        # click "Run live"; or, in a cell: live = await view.run()
     view.cancel()               # what the Cancel button does
     view.close()                # stops the lab this view started
@@ -10,7 +10,12 @@
 A run takes the panel's policy, target and seed, starts a
 :class:`~chatconn.lab.thread.LabServerThread` playing the target (a population is a mix,
 and the lab plays one profile: its largest component, said in the view), and connects
-``sessions`` clients with :func:`~chatconn.live.run.run_live`. Through run_live's
+``sessions`` clients with :func:`~chatconn.live.run.run_live` against that lab
+(``lab=``). By default the time scale is automatic: run_live measures this machine's
+harness floor through the lab and picks the scale that keeps the harness's cost within 5 %
+of the profile's median time to connect; the view says which scale, why, and what the
+harness can add (a given scale that distorts more gets run_live's warning, in red), and
+the overlay's subtitle gives the verdict against the simulation. Through run_live's
 ``on_session`` hook every manager's events reach the view: the status indicator and the
 toasts follow the latest session, the progress bar counts finished sessions, and the
 timeline, the live-vs-simulated overlay and the quality classes refresh in place (at most
@@ -47,11 +52,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..core.errors import ConfigError
+from ..core.harness import HarnessFloor, ScaleChoice, describe_scale
 from ..core.profiles import NetworkProfile, Population
 from ..lab.thread import LabServerThread
 from ..live.events import AttemptFinished, ConnectionEvent, ConnectionState, StateChanged
+from ..live.harness import RunPlan
 from ..live.manager import ConnectionManager
-from ..live.run import LiveRun, run_live
+from ..live.run import LiveRun, check_time_scale, probe_scale, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
@@ -61,7 +68,7 @@ from .panel import PanelState, PolicyPanel
 from .status import StatusIndicator
 from .toasts import Toasts
 
-__all__ = ["LiveView", "lab_profile_for"]
+__all__ = ["LiveView", "lab_profile_for", "scale_html"]
 
 #: Shortest interval between two redraws of the figures during a run (seconds).
 REFRESH_S = 0.25
@@ -81,6 +88,16 @@ def lab_profile_for(target: NetworkProfile | Population) -> tuple[NetworkProfile
     raise ConfigError("target", target, "expected a NetworkProfile or a Population")
 
 
+def scale_html(choice: ScaleChoice, floor: HarnessFloor, bound_s: float) -> str:
+    """What the view says about a run's time scale, as HTML: :func:`describe_scale` (the
+    scale and why, the harness floor, what it can add: the overlay's shaded band) and, for
+    a given scale that distorts by more than the tolerance, its warning in red."""
+    text = html.escape(describe_scale(choice, floor, bound_s))
+    if choice.warning:
+        text += f'<br><span style="color:#b2182b">⚠ {html.escape(choice.warning)}</span>'
+    return text
+
+
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, value, "expected a whole number >= 1")
@@ -97,9 +114,11 @@ def _kernel_loop() -> asyncio.AbstractEventLoop:
 class LiveView:
     """Run N real sessions of the panel's policy against the lab; see the module doc.
 
-    ``lab``: a running or not yet started :class:`LabServerThread` to use (its
-    ``time_scale`` wins over ``time_scale``); by default the view starts its own on the first
-    run and :meth:`close` stops it.
+    ``time_scale``: "auto" (the default: chosen for this machine at every run, see
+    :func:`~chatconn.live.run.run_live`) or a number, which the lab is set to at every run.
+    ``lab``: a running or not yet started :class:`LabServerThread` to use; by default the
+    view starts its own on the first run and :meth:`close` stops it. :attr:`plan` is the
+    last run's plan (scale chosen, why, harness floor) as soon as it is made.
     """
 
     def __init__(
@@ -108,7 +127,7 @@ class LiveView:
         *,
         sessions: int = 20,
         concurrency: int = 20,
-        time_scale: float = 0.05,
+        time_scale: float | str = "auto",
         lab: LabServerThread | None = None,
         simulated_sessions: int = SIMULATED_SESSIONS,
         language: str = DEFAULT_LANGUAGE,
@@ -120,9 +139,10 @@ class LiveView:
         self.simulated_sessions = _count("simulated_sessions", simulated_sessions)
         self._lab = lab
         self._owns_lab = lab is None
-        self.time_scale = float(lab.lab.time_scale if lab is not None else time_scale)
-        if not math.isfinite(self.time_scale) or self.time_scale <= 0:
-            raise ConfigError("time_scale", time_scale, "expected a finite number > 0")
+        self._manual_scale = check_time_scale(time_scale)  # None: automatic
+        self.time_scale: float | str = self._manual_scale or "auto"
+        #: The plan of the last run (scale, why, harness floor), set before its sessions.
+        self.plan: RunPlan | None = None
         self._language = check_language(language)
         self.status = StatusIndicator("inline", language, on_retry=self._retry)
         self.toasts = Toasts(language)
@@ -137,6 +157,8 @@ class LiveView:
             min=0, max=self.sessions, value=0, style={"description_width": "initial"}
         )
         self.note = W.HTML()
+        #: The time scale of the run, why, and what the harness can add (warnings in red).
+        self.scale_note = W.HTML()
         self.timeline = go.FigureWidget(
             timeline_figure(timeline_info([]), title="Live timeline of attempts")
         )
@@ -147,6 +169,7 @@ class LiveView:
                 W.HBox([self.run_button, self.cancel_button, self.save_button, self.progress]),
                 self.status.widget,
                 self.note,
+                self.scale_note,
                 self.toasts.widget,
                 self.timeline,
                 self.overlay,
@@ -168,7 +191,7 @@ class LiveView:
         self._refresh_handle: asyncio.TimerHandle | None = None
         self._simulated: SimulationResult | None = None
         self._worker: threading.Thread | None = None
-        self._run_title = ""
+        self._run_title = self._title_head = ""
         self._render_labels()
 
     def _ipython_display_(self) -> None:  # pragma: no cover - needs a front end
@@ -274,6 +297,8 @@ class LiveView:
                 self._refresh_handle.cancel()
                 self._refresh_handle = None
         await asyncio.to_thread(worker.join, 10.0)  # it has set `done`: ending, not blocking
+        if live is not None and live.plan is not None and live.harness is not None:
+            self.scale_note.value = scale_html(live.plan.choice, live.harness, live.bound_s)
         self.last_run = live
         self.save_button.disabled = live is None
         self._refresh(live)
@@ -298,7 +323,15 @@ class LiveView:
         self.run_button.disabled, self.cancel_button.disabled = True, False
         self.save_button.disabled = True
         self.note.value = self._population_note(profile, population)
-        self._run_title = f"{profile.name} · {self.sessions} sessions · scale {self.time_scale:g}"
+        self.plan = None
+        scale = "auto" if self._manual_scale is None else f"{self._manual_scale:g}"
+        self._title_head = f"{profile.name} · {self.sessions} sessions"
+        self._run_title = f"{self._title_head} · scale {scale}"
+        self.scale_note.value = html.escape(
+            "Measuring this machine's harness floor to choose the time scale…"
+            if self._manual_scale is None
+            else f"Time scale {scale}, as given; measuring what the harness adds…"
+        )
         self._simulated = simulated
         self._refresh(None)
 
@@ -319,26 +352,26 @@ class LiveView:
         done: concurrent.futures.Future[LiveRun | None],
     ) -> None:
         try:
+            # A given scale, or the one the harness probes run at before an automatic one.
+            scale = self._manual_scale or probe_scale(state.policy, profile)
             if self._lab is None:
-                self._lab = LabServerThread(profile, time_scale=self.time_scale, seed=state.seed)
+                self._lab = LabServerThread(profile, time_scale=scale, seed=state.seed)
             if self._lab.running:
                 self._lab.set_profile(profile, reset_epoch=True)
             else:
                 self._lab.start()
                 if self._lab.profile != profile:
                     self._lab.set_profile(profile, reset_epoch=True)
-            endpoint, token = self._lab.endpoint, self._lab.token
+            self._lab.set_time_scale(scale)
             # The clients share the lab's loop and thread: timed against the lab without
             # waiting for the GIL behind a second busy thread.
-            live = self._lab.submit(self._clients(state, endpoint, token, ui)).result()
+            live = self._lab.submit(self._clients(state, ui)).result()
         except BaseException as exc:  # reported to run() on the kernel's loop
             done.set_exception(exc)
         else:
             done.set_result(live)
 
-    async def _clients(
-        self, state: PanelState, endpoint: Any, token: str, ui: asyncio.AbstractEventLoop
-    ) -> LiveRun | None:
+    async def _clients(self, state: PanelState, ui: asyncio.AbstractEventLoop) -> LiveRun | None:
         with self._client_lock:
             self._client_loop = asyncio.get_running_loop()
             self._client_task = asyncio.current_task()
@@ -361,10 +394,9 @@ class LiveView:
                 concurrency=self.concurrency,
                 seed=state.seed,
                 time_scale=self.time_scale,
-                endpoint=endpoint,
-                token=token,
-                profile=self._lab.profile,  # recorded: the saved run has a twin and a replay
+                lab=self._lab.lab,  # on this loop: run_live measures the harness through it
                 on_session=on_session,
+                on_plan=lambda plan: post(self._on_plan, plan),
             )
         except asyncio.CancelledError:
             return None
@@ -381,6 +413,12 @@ class LiveView:
                 loop.call_soon_threadsafe(manager.retry)
 
     # -- on the kernel's loop --------------------------------------------------------
+    def _on_plan(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self._run_title = f"{self._title_head} · scale {plan.scale:g}"
+        self.scale_note.value = scale_html(plan.choice, plan.floor, plan.choice.bound_s)
+        self._refresh(None)
+
     def _on_session(self, i: int, manager: ConnectionManager) -> None:
         self._managers[i] = manager
         self._following = manager
@@ -394,7 +432,7 @@ class LiveView:
         if isinstance(event, StateChanged) and event.state in _OUTCOMES and i not in self._times:
             spent = manager.attempts_elapsed_s
             ok = event.state is not ConnectionState.FAILED and spent is not None
-            self._times[i] = spent / self.time_scale if ok else math.nan
+            self._times[i] = spent / manager.time_scale if ok else math.nan
             self.progress.value = len(self._times)
             self._render_labels()
             if manager is self._following:
@@ -414,11 +452,17 @@ class LiveView:
         records = [r for i in sorted(self._managers) for r in list(self._managers[i].records)]
         times: Any = live if live is not None else np.array(list(self._times.values()))
         sim: Any = simulated if simulated is not None else np.empty(0)
+        # The finished run carries its own bound; until then, the one its plan predicts.
+        bound = None if live is not None else (self.plan.choice.bound_s if self.plan else 0.0)
         title = self._run_title
         update_figure(
             self.timeline, timeline_info(records), title=f"Live timeline of attempts · {title}"
         )
-        update_figure(self.overlay, overlay_info(times, sim), title=f"Live vs simulated · {title}")
+        update_figure(
+            self.overlay,
+            overlay_info(times, sim, bound_s=bound),
+            title=f"Live vs simulated · {title}",
+        )
         update_figure(self.quality, quality_info(times), title=f"Live connection quality · {title}")
 
     def close(self) -> None:
