@@ -263,8 +263,9 @@ def compare(
         verdict = "inconclusive"
         headline = (
             f"inconclusive: the harness can add up to {_seconds(bound_s)} "
-            f"({bound_s / checks[0].twin_s:.0%} of the simulated median), too much to tell "
-            "agreement from distortion; use the automatic time scale"
+            f"({bound_s / checks[0].twin_s:.1%} of the simulated median, above "
+            f"{INCONCLUSIVE_SHARE:.0%}), too much to tell agreement from distortion; a larger "
+            "time scale or a quieter machine narrows it"
         )
     else:
         verdict = "agrees"
