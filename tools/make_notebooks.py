@@ -53,28 +53,47 @@ display(panel.widget, simulation.widget)
 **Run live** connects real clients (websockets, httpx) to a lab server started inside this
 notebook, on loopback, behind the same network profile, with the panel's policy. The
 timeline fills as attempts complete; the overlay compares the live times with the
-simulation; the status shows what a user would see. `time_scale` shrinks every timeout,
+simulation; the status shows what a user would see. A *time scale* shrinks every timeout,
 wait and injected delay so a run takes seconds; times are shown in profile time.
 
-The lab and the clients share this Python process: each connect costs it 1–2 ms of CPU,
-which a small `time_scale` magnifies (÷ 0.05 = ×20) into profile time, and concurrent
-connects queue for the CPU. At `time_scale=0.2` with 5 sessions at a time, live broadband
-connects land within a few percent of the simulation; push the scale down only for slow
-profiles (corporate-firewall: its WebSocket rungs hang for minutes of profile time).
+**The time scale is chosen for this machine.** The lab and the clients share this Python
+process, and each connect costs it a little CPU and a timer that fires a little late —
+the *harness floor*. A time scale does not shrink that cost, and reading times back in
+profile time magnifies it (at a scale of 0.05, 2 ms reads as 40 ms). So before each run a
+few probe connects through the lab measure the floor here and now, and the view picks the
+strongest compression that keeps what the harness can add under 5 % of the profile's
+median time to connect. Under the buttons it says which scale, why, the floor it measured
+and the most the harness can add to a connect (the *bound*). `LiveView(panel,
+time_scale=0.05)` chooses the scale yourself; one that lets the harness distort the times
+by more than 5 % gets a warning in red.
 """),
         code("""
-live = LiveView(panel, sessions=20, concurrency=5, time_scale=0.2)
+live = LiveView(panel, sessions=20, concurrency=5)  # time_scale="auto"
 display(live.widget)
 """),
-        md("The button does the same as this cell, which runs one batch now:"),
+        md("""
+The button does the same as this cell, which runs one batch now and says what the view
+says: the scale and why, then the verdict against the simulation — medians, 90th
+percentiles and success rates side by side:
+"""),
         code("""
+from chatconn.core.harness import describe_scale
+
 run = await live.run()
+print(describe_scale(run.plan.choice, run.harness, run.bound_s))
+verdict = run.agreement()  # against the simulated twin, allowing the bound
+print(verdict.headline)
+print(verdict.details)
 summary = run.summary()
 summary["success_rate"], summary["time_to_connect_s"]["p50"], summary["strategy_counts"]
 """),
         md("""
 **What to look at:** the p95 in the time-to-connect title, the share of Critical sessions,
-and how far the live curve sits from the simulated one. Behind `corporate-firewall`, watch
+and the overlay's subtitle: the verdict first ("agrees within sampling error", or "live is
+slower by 0.3 s at p50 — more than sampling and the harness can explain"), then medians,
+p90 and success rates side by side. The grey band to the right of the simulated curve is
+what the harness can add: a live curve inside it, within sampling error, agrees. Behind
+`corporate-firewall`, watch
 the seed ladder spend minutes on WebSocket rungs before long polling connects — then try
 removing a rung, or shortening `base_timeout`, and see what it does to everyone else.
 
@@ -104,13 +123,18 @@ from chatconn.runs import SAMPLE_DIR, compare_runs, load_runs, replay, sessions_
 
 recorded = load_runs(SAMPLE_DIR)
 table = pd.DataFrame(compare_runs(recorded)).set_index("label")
-table[["sessions", "success_rate", "p50_s", "p95_s", "attempts_mean", "ks_to_twin",
-       "ks_critical"]].round(3)
+table[["sessions", "success_rate", "p50_s", "p95_s", "attempts_mean", "bound_s",
+       "vs_model"]].round(3)
 """),
         md("""
-**What to look at:** `ks_to_twin` is the largest gap between a live run's time-to-connect
-curve and its twin's; below `ks_critical` the live run shows no sign of differing from the
-model. Every recorded run, live or simulated, plots like a fresh one:
+**What to look at:** `vs_model` is each live run's verdict against its simulated twin
+(`chatconn.agreement.compare`): "agrees" when the live medians and 90th percentiles lie
+within what the two sample sizes and the harness explain, else "slower by … at p50",
+"faster …", "success differs" or "inconclusive". `bound_s` is the harness allowance: the
+profile seconds this machine's own harness could add to a connect at the run's time scale,
+as recorded with the run (0 for runs recorded before chatconn measured it — nothing of a
+gap is then put down to the harness). Every recorded run, live or simulated, plots like a
+fresh one, with the verdict as the overlay's subtitle:
 """),
         code("""
 def run_of(label):
@@ -143,37 +167,66 @@ frame.groupby(["profile", "policy", "kind"])["connected"].mean().unstack("kind")
 ## A run of your own
 
 Forty real sessions (websockets, httpx) against an in-process lab on loopback behind the
-**3G** profile. `time_scale` shrinks every timeout, wait and injected delay by the same
+**3G** profile. A time scale shrinks every timeout, wait and injected delay by the same
 factor so the run takes seconds; times are reported back in *profile time*.
+
+The scale is chosen for this machine (`time_scale="auto"`): `run_live` first measures the
+*harness floor* — what a connect costs here beyond what the network profile puts in it
+(client, chaos proxy and server sharing this process's CPU, timers firing late) — then
+takes the strongest compression that keeps that cost under 5 % of the profile's median
+time to connect, samples the floor again during the run, and records the *bound*: the most
+the harness can add to a connect, in profile seconds. Give a number instead to choose the
+scale yourself; one that distorts by more than 5 % comes with a warning. `wall_budget_s`
+is how long the sessions may take (10 s here): when real time would take longer, the scale
+compresses as far as the harness's 5 % allows.
 """),
         code("""
 from chatconn import policy_preset, profile_preset, simulate
+from chatconn.agreement import compare
+from chatconn.core.harness import describe_scale
 from chatconn.live import run_live
 from chatconn.runs import save_run
 
 policy = policy_preset("seed")
 profile = profile_preset("3g")
-TIME_SCALE = 0.1
+TIME_SCALE = "auto"  # or a number, e.g. 0.01 (with a warning if it distorts the times)
+SEED = 2
 SAVE_TO = None  # e.g. "../data/runs/mine/" to keep this run (a directory names the file)
 """),
         code("""
-live = await run_live(policy, 40, concurrency=20, seed=1, time_scale=TIME_SCALE,
-                      lab_profile=profile, policy_name="seed")
+live = await run_live(policy, 40, concurrency=20, seed=SEED, time_scale=TIME_SCALE,
+                      lab_profile=profile, policy_name="seed", wall_budget_s=10)
 if SAVE_TO:
     print("saved to", save_run(live, SAVE_TO))
+print(describe_scale(live.plan.choice, live.harness, live.bound_s))
+if live.plan.choice.warning:
+    print("warning:", live.plan.choice.warning)
 live.summary()["time_to_connect_s"]
 """),
         md("The simulator draws 100,000 sessions of the same policy and profile:"),
         code("""
-simulated = simulate(policy, profile, 100_000, seed=1)
+simulated = simulate(policy, profile, 100_000, seed=SEED)
 simulated.summary()["time_to_connect_s"]
 """),
         md("""
-**What to look at:** the two curves should lie close together; the KS distance in the
-title measures the largest vertical gap. A live curve that sits consistently to the right
-means the real stack adds time the model does not know about.
+**The verdict.** Live against simulated, like with like: medians and 90th percentiles each
+get an interval from their sample size (40 live sessions: wide; 100,000 simulated:
+narrow), and live agrees when the gap lies within what sampling and the bound explain —
+the harness can only add time. Success rates are compared by a two-proportion test:
 """),
-        code("plot_live_vs_simulated(live.result, simulated)"),
+        code("""
+verdict = compare(live, simulated, bound_s=live.bound_s)
+print(verdict.headline)
+print(verdict.details)
+"""),
+        md("""
+**What to look at:** the subtitle is that verdict, then medians, p90 and success rates side
+by side (the KS distance last, as a detail). The grey band is the simulated curve shifted
+right by the bound: where live lands if the model holds and the harness adds all it can. A
+live curve well to the right of the band means the real stack adds time the model does
+not know about.
+"""),
+        code("plot_live_vs_simulated(live, simulated)"),
         code("plot_quality(live.result)"),
         md("Each row is one live session; each bar one attempt, coloured by strategy:"),
         code("plot_timeline(live.records)"),
