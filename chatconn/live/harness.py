@@ -107,11 +107,14 @@ class LoopLag:
         self.samples: list[float] = []
         self._task: asyncio.Task[None] | None = None
 
+    async def _sample(self) -> None:
+        began = time.perf_counter()
+        await asyncio.sleep(self.interval_s)
+        self.samples.append(max(0.0, time.perf_counter() - began - self.interval_s))
+
     async def _run(self) -> None:
         while len(self.samples) < self.max_samples:
-            began = time.perf_counter()
-            await asyncio.sleep(self.interval_s)
-            self.samples.append(max(0.0, time.perf_counter() - began - self.interval_s))
+            await self._sample()
 
     async def __aenter__(self) -> LoopLag:
         self._task = asyncio.create_task(self._run())
@@ -122,6 +125,10 @@ class LoopLag:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            if not self.samples and exc_info[0] is None:
+                # A window shorter than one interval (every probe refused at once) still
+                # says how late this loop's timers fire: one sample, taken now.
+                await self._sample()
 
 
 async def measure_floor(
