@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 from chatconn.core.policy import RetryPolicy
@@ -37,3 +38,10 @@ def one_shot(strategy: Strategy, timeout: float) -> RetryPolicy:
         max_timeout=timeout,
         extended_timeout=timeout,
     )
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must stop on Ctrl-C (SIGINT) however the suite was
+    started: a shell starting it in the background without job control makes SIGINT ignored,
+    and an ignored signal is inherited across exec, so ``chatconn serve`` would never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import SUMMARY_KEYS
+from helpers import SUMMARY_KEYS, default_sigint
 
 from chatconn.cli import main
 from chatconn.core.strategies import ErrorCategory
@@ -125,6 +125,7 @@ def _serve(*args: str, **environ: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,  # Ctrl-C must reach it however the suite was started
     )
 
 

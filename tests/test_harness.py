@@ -254,6 +254,14 @@ def test_a_lab_you_started_is_switched_to_the_chosen_scale() -> None:
     assert lab_scale == hub_scale == live.plan.scale == live.time_scale
     assert live.header["extra"]["server"] == "lab (started by the caller)"
 
+    async def given():  # a scale given by number: the lab plays it too, not its own
+        async with LabServer(profile_preset("broadband"), time_scale=0.05) as lab:
+            live = await run_live(policy_preset("seed"), 3, lab=lab, time_scale=0.5)
+            return live, lab.time_scale
+
+    live, lab_scale = run(given(), 90)
+    assert live.time_scale == lab_scale == 0.5 and live.plan.choice.mode == "manual"
+
 
 @pytest.mark.parametrize(("profile", "sessions"), [("broadband", 100), ("3g", 60)])
 def test_automatic_runs_agree_with_the_simulation_on_a_busy_machine(

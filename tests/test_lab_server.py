@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import default_sigint
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
@@ -344,6 +345,7 @@ def test_serve_command_prints_urls_and_stops_on_ctrl_c():
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,  # Ctrl-C must reach it however the suite was started
     )
     try:
         assert process.stdout is not None

@@ -160,8 +160,8 @@ async def prepare_lab(
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
 ) -> RunPlan:
     """Measure the harness floor through a running :class:`~chatconn.lab.LabServer` (on
-    this loop), plan the run and, for an automatic scale (``time_scale`` None), switch the
-    lab to the scale chosen. ``run_live`` calls it; the notebook's live view too."""
+    this loop), plan the run (``time_scale`` None: choose the scale) and switch the lab to
+    the run's scale. ``run_live`` calls it; the notebook's live view too."""
     profile = lab.profile
     floor = await measure_floor(
         lab.endpoint, lab.token, profile, lab.time_scale,
@@ -171,10 +171,7 @@ async def prepare_lab(
         policy, profile, sessions, concurrency, floor, manual=time_scale, seed=seed,
         wall_budget_s=wall_budget_s,
     )  # fmt: skip
-    if time_scale is None:
-        lab.set_time_scale(plan.scale)
-    else:
-        lab.reset_epoch()
+    lab.set_time_scale(plan.scale)  # the scale chosen or given; outages count from now
     return plan
 
 
