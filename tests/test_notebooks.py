@@ -48,16 +48,15 @@ def kernel_spec_manager(tmp_path_factory: pytest.TempPathFactory):
     return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
 
 
-#: The verdict a notebook's live run of the lab may get against its simulation (``verdict``
-#: in its kernel). The model holds for the lab (same profile, same rules), so never
-#: "slower", "faster" or "success differs" beyond sampling error and the recorded bound;
-#: "agrees" when that bound is within INCONCLUSIVE_SHARE of the median, "inconclusive" when
-#: the harness floor sampled during the run (a very busy machine) makes it more.
+#: The verdict a notebook's live run of the lab must get against its simulation (``verdict``
+#: in its kernel), idle or beside two busy processes (issue 11): the model holds for the lab
+#: (same profile, same rules) and the automatic scale keeps the harness within 5 % of the
+#: median, so "agrees" — within sampling error and the run's recorded bound.
 VERDICT_CHECK = """
 from chatconn.agreement import INCONCLUSIVE_SHARE
 share = verdict.bound_s / verdict.percentiles[0].twin_s  # the bound against the median
-assert verdict.verdict in ("agrees", "inconclusive"), f"{verdict.headline} | {verdict.details}"
-assert (verdict.verdict == "inconclusive") == (share > INCONCLUSIVE_SHARE), (verdict, share)
+assert verdict.verdict == "agrees", f"{verdict.headline} | {verdict.details}"
+assert share <= INCONCLUSIVE_SHARE, (verdict, share)
 """
 #: What each notebook must have computed (run after its cells, in the same kernel). The
 #: numbers come from the model's documented behaviour, not from earlier runs.
@@ -116,6 +115,19 @@ def test_every_notebook_has_result_checks() -> None:
 def test_notebook_runs_headless_without_errors(
     path: Path, kernel_spec_manager, tmp_path: Path
 ) -> None:
+    _execute(path, kernel_spec_manager, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["01_tune_policy.ipynb", "02_live_vs_simulated.ipynb"])
+def test_live_notebooks_pass_on_a_busy_machine(
+    name: str, busy_machine, kernel_spec_manager, tmp_path: Path
+) -> None:
+    """Issue 11: beside two busy processes the live notebooks run, within their 60 s, and
+    their checks hold (a live overlay whose verdict is not "agrees" fails them)."""
+    _execute(NOTEBOOKS / name, kernel_spec_manager, tmp_path)
+
+
+def _execute(path: Path, kernel_spec_manager, tmp_path: Path) -> None:
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
