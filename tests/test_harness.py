@@ -277,3 +277,18 @@ def test_automatic_runs_agree_with_the_simulation_on_a_busy_machine(
     )  # fmt: skip
     verdict = compare(live, live.plan.twin, bound_s=live.bound_s, alpha=0.001)
     assert verdict.agrees, f"{verdict.headline}; {verdict.details}; {live.harness.describe()}"
+
+
+def test_quiet_heap_freezes_the_existing_heap_for_a_run_and_nested_runs() -> None:
+    import gc
+
+    from chatconn.live.harness import quiet_heap
+
+    assert gc.get_freeze_count() == 0
+    with quiet_heap():
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000  # the test session's objects: out of every collection's walk
+        with quiet_heap():  # a second run at the same time keeps it frozen
+            pass
+        assert gc.get_freeze_count() >= frozen
+    assert gc.get_freeze_count() == 0

@@ -49,7 +49,14 @@ from ..runs.writer import RunWriter
 from ..simulate import SimulationResult
 from .errors import LiveError
 from .events import AttemptFinished
-from .harness import FloorSampler, RunPlan, floor_strategies, measure_floor, plan_run
+from .harness import (
+    FloorSampler,
+    RunPlan,
+    floor_strategies,
+    measure_floor,
+    plan_run,
+    quiet_heap,
+)
 from .manager import ConnectionManager
 from .records import AttemptRecord
 from .session import Endpoint, redact_url
@@ -223,6 +230,32 @@ async def run_live(
         raise ConfigError("profile", profile.name, "give it with endpoint=, not with a lab")
     manual = check_time_scale(time_scale)
     policy_name = policy_name or policy_preset_name_of(policy) or "custom"
+    with quiet_heap():  # no full GC pass of this process's whole heap inside the timings
+        return await _run_target(
+            policy, sessions, concurrency, seed, manual, lab_profile, lab, endpoint, token,
+            ca_file, profile, out, policy_name, metadata, on_session, wall_budget_s, on_plan,
+        )  # fmt: skip
+
+
+async def _run_target(
+    policy: RetryPolicy,
+    sessions: int,
+    concurrency: int,
+    seed: int,
+    manual: float | None,
+    lab_profile: NetworkProfile | None,
+    lab: Any,
+    endpoint: Endpoint | None,
+    token: TokenProvider | str | Secret | None,
+    ca_file: str | None,
+    profile: NetworkProfile | None,
+    out: RunWriter | str | os.PathLike[str] | None,
+    policy_name: str,
+    metadata: dict[str, Any] | None,
+    on_session: Callable[[int, ConnectionManager], Any] | None,
+    wall_budget_s: float,
+    on_plan: Callable[[RunPlan], Any] | None,
+) -> LiveRun:
     if lab_profile is not None:
         from ..lab.server import LabServer  # the lab is optional for real-server runs
 
