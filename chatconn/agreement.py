@@ -37,6 +37,7 @@ __all__ = [
     "Agreement",
     "PercentileCheck",
     "compare",
+    "ks_sorted",
     "proportions_differ",
 ]
 
@@ -178,11 +179,16 @@ def _times(value: Any) -> np.ndarray:
     return np.asarray(times, dtype=float).ravel()
 
 
-def _ks(a: np.ndarray, b: np.ndarray) -> float:
-    grid = np.concatenate([a, b])
-    fa = np.searchsorted(a, grid, side="right") / a.size
-    fb = np.searchsorted(b, grid, side="right") / b.size
-    return float(np.max(np.abs(fa - fb)))
+def ks_sorted(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sample KS distance ``sup |F_x - F_y|`` of two *sorted* samples; 1.0 when exactly
+    one is empty, 0.0 when both are (nothing to tell apart). The one KS of the package:
+    :func:`chatconn.plotdata.ks_distance` and the calibration's objective use it."""
+    if not x.size or not y.size:
+        return float(x.size != y.size)
+    grid = np.concatenate((x, y))
+    fx = np.searchsorted(x, grid, side="right") / x.size
+    fy = np.searchsorted(y, grid, side="right") / y.size
+    return float(np.max(np.abs(fx - fy)))
 
 
 def _worst(checks: tuple[PercentileCheck, ...] | list[PercentileCheck]) -> PercentileCheck | None:
@@ -272,5 +278,5 @@ def compare(
         headline = "agrees within sampling error" + (f" ({harness})" if harness else "")
     return Agreement(
         verdict, headline, details, tuple(checks), p_live, p_twin, n_live, n_twin, differs,
-        float(bound_s), _ks(lok, tok), alpha,
+        float(bound_s), ks_sorted(lok, tok), alpha,
     )  # fmt: skip

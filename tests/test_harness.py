@@ -242,6 +242,7 @@ def test_an_automatic_run_records_its_floor_scale_and_bound(tmp_path) -> None:
     loaded = load_run(out)
     assert loaded.header.harness == plan.floor and loaded.header.scale_choice["mode"] == "auto"
     assert loaded.harness == live.harness and loaded.bound_s == pytest.approx(live.bound_s)
+    assert loaded.header.bound_attempts == plan.attempts  # one bound, live and read back
 
 
 def test_a_lab_you_started_is_switched_to_the_chosen_scale() -> None:

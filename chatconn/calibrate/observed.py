@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agreement import ks_sorted
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.strategies import ErrorCategory, Strategy
@@ -152,17 +153,6 @@ def outcome_stats(result: SimulationResult, max_attempts: int) -> OutcomeStats:
         outcome=np.bincount(category, minlength=_OUTCOMES) / n,
         attempts=np.bincount(tried, minlength=max_attempts) / n,
     )
-
-
-def ks_sorted(x: np.ndarray, y: np.ndarray) -> float:
-    """Two-sample KS distance of two *sorted* samples; 1.0 when exactly one is empty, 0.0
-    when both are (nothing to tell apart)."""
-    if not x.size or not y.size:
-        return float(x.size != y.size)
-    grid = np.concatenate((x, y))
-    fx = np.searchsorted(x, grid, side="right") / x.size
-    fy = np.searchsorted(y, grid, side="right") / y.size
-    return float(np.max(np.abs(fx - fy)))
 
 
 def distance(observed: OutcomeStats, simulated: OutcomeStats) -> dict[str, float]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -158,15 +158,7 @@ class HarnessFloor:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "connect_p50_s": self.connect_p50_s,
-            "connect_p90_s": self.connect_p90_s,
-            "probes": self.probes,
-            "loop_lag_p50_s": self.loop_lag_p50_s,
-            "loop_lag_p90_s": self.loop_lag_p90_s,
-            "lag_samples": self.lag_samples,
-            "by_strategy": dict(self.by_strategy),
-        }
+        return {**asdict(self), "by_strategy": dict(self.by_strategy)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HarnessFloor:
@@ -218,17 +210,7 @@ class ScaleChoice:
     warning: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "bound_s": self.bound_s,
-            "share": self.share,
-            "reference_s": self.reference_s,
-            "predicted_wall_s": self.predicted_wall_s,
-            "tolerance": self.tolerance,
-            "reason": self.reason,
-            "warning": self.warning,
-        }
+        return asdict(self)
 
 
 def _share(bound: float, reference: float) -> float:

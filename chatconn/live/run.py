@@ -40,6 +40,7 @@ from ..agreement import Agreement, compare
 from ..core.adapt import drop_rungs
 from ..core.errors import ConfigError
 from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
+from ..core.model import success_duration
 from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, as_population, target_from_dict
@@ -150,8 +151,6 @@ _PROBE_WALL_S = 0.03
 def probe_scale(policy: RetryPolicy, profile: NetworkProfile) -> float:
     """The scale floor probes run at before an automatic run: a probe of the ladder's first
     rung then takes about 30 ms, within [0.01, 1]."""
-    from ..core.model import success_duration
-
     nominal = float(success_duration(profile, policy.ladder[0], profile.rtt_median_s))
     return float(min(1.0, max(0.01, _PROBE_WALL_S / nominal)))
 
@@ -230,68 +229,43 @@ async def run_live(
         raise ConfigError("profile", profile.name, "give it with endpoint=, not with a lab")
     manual = check_time_scale(time_scale)
     policy_name = policy_name or policy_preset_name_of(policy) or "custom"
-    with quiet_heap():  # no full GC pass of this process's whole heap inside the timings
-        return await _run_target(
-            policy, sessions, concurrency, seed, manual, lab_profile, lab, endpoint, token,
-            ca_file, profile, out, policy_name, metadata, on_session, wall_budget_s, on_plan,
-        )  # fmt: skip
-
-
-async def _run_target(
-    policy: RetryPolicy,
-    sessions: int,
-    concurrency: int,
-    seed: int,
-    manual: float | None,
-    lab_profile: NetworkProfile | None,
-    lab: Any,
-    endpoint: Endpoint | None,
-    token: TokenProvider | str | Secret | None,
-    ca_file: str | None,
-    profile: NetworkProfile | None,
-    out: RunWriter | str | os.PathLike[str] | None,
-    policy_name: str,
-    metadata: dict[str, Any] | None,
-    on_session: Callable[[int, ConnectionManager], Any] | None,
-    wall_budget_s: float,
-    on_plan: Callable[[RunPlan], Any] | None,
-) -> LiveRun:
-    if lab_profile is not None:
-        from ..lab.server import LabServer  # the lab is optional for real-server runs
-
-        start_scale = manual if manual is not None else probe_scale(policy, lab_profile)
-        async with LabServer(lab_profile, time_scale=start_scale, seed=seed) as own:
-            return await _run_lab(
-                own, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
-                policy_name, metadata, on_session, "lab", on_plan=on_plan,
-            )  # fmt: skip
-    if lab is not None:
-        return await _run_lab(
-            lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
-            policy_name, metadata, on_session, "lab (started by the caller)", on_plan=on_plan,
-        )  # fmt: skip
-    if token is None:
+    if endpoint is not None and token is None:
         raise ConfigError("token", None, "a real server needs a token (or a token provider)")
-    if manual is None and profile is not None:
+    if endpoint is not None and manual is None and profile is not None:
         raise ConfigError(
             "time_scale", "auto", "a lab you started plays at its own scale: pass lab= to "
             "let the run choose it, or that scale as a number",
         )  # fmt: skip
-    scale = 1.0 if manual is None else manual
-    tls = client_tls(None, ca_file)
-    header = run_header(
-        "live", policy=policy, target=profile, seed=seed, sessions=sessions,
-        time_scale=scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
-        extra={
-            "concurrency": concurrency,
-            "server": "real" if profile is None else "lab (started by the caller)",
-            **(metadata or {}),
-        },
-    )  # fmt: skip
-    return await _run(
-        policy, sessions, concurrency, seed, scale, endpoint, token, header, out, on_session,
-        tls, None, None,
-    )  # fmt: skip
+    with quiet_heap():  # no full GC pass of this process's whole heap inside the timings
+        if lab_profile is not None:
+            from ..lab.server import LabServer  # the lab is optional for real-server runs
+
+            start_scale = manual if manual is not None else probe_scale(policy, lab_profile)
+            async with LabServer(lab_profile, time_scale=start_scale, seed=seed) as own:
+                return await _run_lab(
+                    own, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
+                    policy_name, metadata, on_session, "lab", on_plan=on_plan,
+                )  # fmt: skip
+        if lab is not None:
+            return await _run_lab(
+                lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
+                policy_name, metadata, on_session, "lab (started by the caller)", on_plan=on_plan,
+            )  # fmt: skip
+        scale = 1.0 if manual is None else manual
+        tls = client_tls(None, ca_file)
+        header = run_header(
+            "live", policy=policy, target=profile, seed=seed, sessions=sessions,
+            time_scale=scale, policy_name=policy_name, target_url=redact_url(endpoint.primary),
+            extra={
+                "concurrency": concurrency,
+                "server": "real" if profile is None else "lab (started by the caller)",
+                **(metadata or {}),
+            },
+        )  # fmt: skip
+        return await _run(
+            policy, sessions, concurrency, seed, scale, endpoint, token, header, out, on_session,
+            tls, None, None,
+        )  # fmt: skip
 
 
 async def _run_lab(
@@ -320,7 +294,11 @@ async def _run_lab(
         "live", policy=policy, target=lab.profile, seed=seed, sessions=sessions,
         time_scale=plan.scale, policy_name=policy_name,
         target_url=redact_url(lab.endpoint.primary),
-        harness={"floor": plan.floor.to_dict(), "time_scale": plan.choice.to_dict()},
+        harness={
+            "floor": plan.floor.to_dict(),
+            "time_scale": plan.choice.to_dict(),
+            "attempts": plan.attempts,  # the attempt the bound is counted at
+        },
         extra={"concurrency": concurrency, "server": server, **(metadata or {})},
     )  # fmt: skip
     sampler = FloorSampler(

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agreement import ks_sorted
 from ..core.quality import DEFAULT_THRESHOLDS, Quality, QualityThresholds
 from ..core.strategies import Strategy
 
@@ -61,10 +62,7 @@ def ks_distance(a: Any, b: Any) -> float:
     y = np.sort(_finite(b))
     if not x.size or not y.size:
         return math.nan
-    grid = np.concatenate((x, y))
-    fa = np.searchsorted(x, grid, side="right") / x.size
-    fb = np.searchsorted(y, grid, side="right") / y.size
-    return float(np.max(np.abs(fa - fb)))
+    return ks_sorted(x, y)
 
 
 def connect_times(source: Any) -> np.ndarray:

@@ -45,6 +45,8 @@ class RunHeader:
     #: scale chosen from it (None for older files, simulations and real servers).
     harness: HarnessFloor | None = None
     scale_choice: dict[str, Any] | None = None
+    #: The attempt a connect's bound is counted at (:attr:`LiveRun.plan` ``.attempts``).
+    bound_attempts: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunHeader:
@@ -84,8 +86,9 @@ class RunHeader:
             not isinstance(harness, dict)
             or not isinstance(harness.get("floor"), dict)
             or not isinstance(harness.get("time_scale", {}), dict)
+            or not _number(harness.get("attempts", 1.0))
         ):
-            raise ValueError("harness is not a mapping with a 'floor' mapping")
+            raise ValueError("harness is not a mapping with a 'floor' mapping (and attempts)")
         target = data.get("target")
         return cls(
             kind=data["kind"],
@@ -103,6 +106,9 @@ class RunHeader:
             extra=dict(data.get("extra") or {}),
             harness=HarnessFloor.from_dict(harness["floor"]) if harness else None,
             scale_choice=dict(harness.get("time_scale") or {}) if harness else None,
+            bound_attempts=float(harness["attempts"])
+            if harness and "attempts" in harness
+            else None,
         )
 
 
@@ -142,8 +148,10 @@ class Run:
         harness = self.harness
         if harness is None:
             return 0.0
-        ok = self.result.connected
-        attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
+        attempts = self.header.bound_attempts
+        if attempts is None:  # files from before it was recorded: the run's own p90
+            ok = self.result.connected
+            attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
         return harness.bound_s(self.header.time_scale, attempts)
 
     @property
