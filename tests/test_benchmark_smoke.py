@@ -124,3 +124,20 @@ def test_tune_benchmark_reports_sweep_overhead_speedups_and_fit_cost():
     for key in keys:
         assert finite_positive(sweep[key]), (key, sweep[key])
     assert finite_positive(fit["calibrate_over_simulate"]) and fit["evaluations"] > 0
+
+
+def test_agreement_benchmark_reports_ratios_bound_and_verdict():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_agreement.py"),
+            "--profiles", "broadband", "--sessions", "10", "--json",
+        ],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    (row,) = json.loads(out.stdout)["rows"]
+    assert row["profile"] == "broadband" and row["sessions"] == 10
+    assert row["time_scale"] > 0 and row["bound_s"] > 0 and row["wall_s"] > 0
+    assert row["p50_ratio"] > 0 and row["live_success"] > 0
+    assert row["verdict"] in ("agrees", "slower", "faster", "success differs", "inconclusive")
