@@ -27,6 +27,7 @@ import httpx
 import numpy as np
 
 from ..core.harness import (
+    DEFAULT_TOLERANCE,
     DEFAULT_WALL_BUDGET_S,
     HarnessFloor,
     ScaleChoice,
@@ -45,6 +46,7 @@ from .tls import default_tls
 from .transports import open_session
 
 __all__ = [
+    "PLANNING_MARGIN",
     "TWIN_SESSIONS",
     "FloorSampler",
     "LoopLag",
@@ -220,6 +222,10 @@ class FloorSampler:
 
 #: Sessions of the simulated twin a live run is planned with and compared to.
 TWIN_SESSIONS = 20_000
+#: An automatic scale aims at this fraction of the tolerance: the floor measured before a
+#: run, one probe at a time, understates the floor during it, when the run's own sessions
+#: contend for the loop (measured here beside two busy processes: 1.5-4x at p90).
+PLANNING_MARGIN = 2.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -251,17 +257,19 @@ def plan_run(
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
 ) -> RunPlan:
     """Simulate the run's twin and choose its time scale from ``floor`` (see
-    :func:`chatconn.core.harness.choose_time_scale`); ``manual``: keep that scale and
-    only say what it costs."""
+    :func:`chatconn.core.harness.choose_time_scale`), aiming at the tolerance divided by
+    :data:`PLANNING_MARGIN`; ``manual``: keep that scale and only say what it costs (its
+    warning against the full tolerance)."""
     twin = simulate(policy, profile, sessions=max(TWIN_SESSIONS, sessions), seed=seed)
     ok = twin.connected
     times = twin.time_to_connect[ok]
     reference = float(np.median(times)) if times.size else float(np.median(twin.ended_at))
     attempts = float(np.quantile(twin.attempts[ok], 0.9)) if ok.any() else policy.max_attempts
     makespan = makespan_s(twin.ended_at[:sessions], concurrency)
+    tolerance = DEFAULT_TOLERANCE if manual is not None else DEFAULT_TOLERANCE / PLANNING_MARGIN
     choice = choose_time_scale(
         floor, reference_s=reference, makespan_at_1_s=makespan, attempts=attempts,
-        manual=manual, wall_budget_s=wall_budget_s,
+        manual=manual, wall_budget_s=wall_budget_s, tolerance=tolerance,
     )  # fmt: skip
     return RunPlan(choice, floor, twin, attempts)
 
