@@ -47,3 +47,11 @@ def busy_machine() -> Iterator[list[subprocess.Popen]]:
             process.kill()
         for process in burners:
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def js_clients():
+    """The pinned real JavaScript clients (``tests/js``), installed once per lockfile."""
+    import jsclients
+
+    return jsclients.node_modules()
