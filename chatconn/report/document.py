@@ -82,8 +82,8 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         "<th>quality E / G / P / C</th><th>vs model</th></tr>"
     )
     body = []
-    order = {"live": 0, "simulated": 1}
-    for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order[r["kind"]])):
+    order = {"live": 0, "observed": 1, "simulated": 2}
+    for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order.get(r["kind"], 3))):
         agree, why = r.get("vs_model") or "—", ""
         if r.get("verdict_headline"):
             ks = "" if r.get("ks_to_twin") is None else f"; KS distance {r['ks_to_twin']:.3f}"
