@@ -35,6 +35,9 @@ def _duration(seconds: float) -> str:
 def export(policy: RetryPolicy) -> Export:
     notes = ws_only_note(policy, "gRPC")
     initial = first_wait(policy)
+    if initial < 0.001:
+        notes.append(f"backoff: gRPC's initial backoff is at least 1 ms (asked {initial:g} s)")
+        initial = 0.001
     cap = max(policy.delays) if policy.delays is not None else policy.max_delay
     min_connect = policy.base_timeout
     notes += timeout_note(policy, "gRPC", min_connect)
