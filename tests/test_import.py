@@ -52,7 +52,10 @@ def test_the_500_row_example_imports_into_a_run_that_runs_report_and_calibrate_a
     assert fit["profile"]["name"].endswith("(fitted)")
     html = tmp_path / "r.html"
     assert main(["report", str(out), "--out", str(html)]) == 0
-    assert "example-production-timings" in html.read_text()
+    page = html.read_text()
+    assert "Observed: example-production-timings" in page
+    for section in ("Time to connect by region", "calibrated to these sessions", "simulated twin"):
+        assert section in page
 
 
 def test_a_bad_row_names_file_and_line_and_nothing_is_written(tmp_path):
