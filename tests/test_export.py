@@ -323,3 +323,62 @@ def test_tune_ends_with_ship_it_the_recommended_policy_exported(capsys):
     text = capsys.readouterr().out
     assert "ship it (json):" in text and "follows the recommended policy exactly" in text
     assert main([*argv[:-1], "nope"]) == 2
+
+
+def test_stream_chat_wrapper_drives_the_real_sdk_by_the_policy(tmp_path, js_clients):
+    """The exported TypeScript manager, transpiled, around the real stream-chat client
+    against a port that refuses: every attempt of the policy, on its rung, within its
+    timeout, and the waits chatconn draws from the same random numbers."""
+    import jsclients
+
+    policy = policy_preset("seed").with_changes(
+        base_timeout=0.4, max_timeout=1.0, extended_timeout=1.0
+    )
+    out = export_policy(policy, "stream-chat")
+    assert out.config["sdk_options"] == {"enableWSFallback": True}
+    u = np.random.default_rng(11).random(policy.max_attempts)
+    expected_waits = draw_waits(policy, np.random.default_rng(11), 1)[0, :-1] * 1000
+    port = _closed_port()
+    body = textwrap.dedent(
+        f"""
+        const {{ StreamChat }} = require("stream-chat");
+        // In Node, the SDK's switch to long polling closes a WebSocket that is still
+        // connecting, and `ws` emits an 'error' nobody listens to (stream-chat 9.53.0,
+        // StableWSConnection._destroyCurrentWSConnection): kept from killing the process.
+        const sdkErrors = [];
+        process.on("uncaughtException", (e) => sdkErrors.push(String(e.message)));
+        process.on("unhandledRejection", () => {{}});  // the SDK's own retries, after a give-up
+        const u = {json.dumps(u.tolist())};
+        let i = 0;
+        const client = new StreamChat("key", {{ ...exported.SDK_OPTIONS,
+          baseURL: "http://127.0.0.1:{port}", allowServerSideConnect: true }});
+        const attempts = [], waits = [];
+        let started = 0;
+        (async () => {{
+          let error = null;
+          try {{
+            await exported.connectWithPolicy(client, {{ id: "u1" }}, client.devToken("u1"), {{
+              random: () => u[i++],
+              sleep: async (ms) => {{ waits.push(ms); }},
+              onAttempt: (a) => {{
+                const now = Date.now();
+                if (attempts.length) attempts[attempts.length - 1].lasted = now - started;
+                started = now;
+                attempts.push({{ ...a }});
+              }},
+            }});
+          }} catch (e) {{ error = String(e && e.message || e); }}
+          attempts[attempts.length - 1].lasted = Date.now() - started;
+          console.log(JSON.stringify({{ attempts, waits, error, sdkErrors }}));
+          process.exit(0);
+        }})();
+        """
+    )
+    (result,) = _transpile_and_run(jsclients, out.text, body, tmp_path)
+    attempts = result["attempts"]
+    assert result["error"], result  # the port refuses: the manager gives up after the last attempt
+    assert [a["rung"] for a in attempts] == out.config["manager"]["ladder"]
+    assert [a["timeoutMs"] for a in attempts] == out.config["manager"]["timeouts_ms"]
+    assert np.allclose(result["waits"], expected_waits, rtol=1e-12)
+    for a in attempts:  # bounded by its timeout (plus the SDK's cleanup on a busy machine)
+        assert a["lasted"] <= a["timeoutMs"] + 2000, a

@@ -42,9 +42,12 @@ _RUNG = {
 
 def export(policy: RetryPolicy) -> Export:
     notes = [
+        "connectUser can resolve without a connection (stream-chat 9.53.0: the long-poll "
+        "fallback's connect() returns nothing while a previous one is still connecting); the "
+        "wrapper counts only a result with a connection id or the user as connected",
         "inside each attempt the SDK retries the WebSocket itself after retryInterval(n) "
         "(250–500 ms, then 2–2.5 s, … up to 25 s) until the attempt's timeout; after a drop "
-        "it reconnects by retryInterval, not by this policy"
+        "it reconnects by retryInterval, not by this policy",
     ]
     if Strategy.MULTIPLE_PORTS in policy.ladder:
         notes.append("ladder: multiple_ports becomes the direct WebSocket (one URL in the SDK)")
@@ -126,7 +129,7 @@ export async function connectWithPolicy(
     options.onAttempt?.({{ attempt, rung, timeoutMs, waitMs }});
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {{
-      return await Promise.race([
+      const opened: any = await Promise.race([
         client.connectUser(user, token),
         new Promise<never>((_, reject) => {{
           timer = setTimeout(
@@ -135,6 +138,12 @@ export async function connectWithPolicy(
           );
         }}),
       ]);
+      // connectUser resolves undefined when the long-poll fallback is "already
+      // connecting" (connection_fallback.ts): only a connection id or the user counts.
+      if (!opened || !(opened.connection_id || opened.me)) {{
+        throw new Error(`attempt ${{attempt + 1}}: connectUser resolved without a connection`);
+      }}
+      return opened;
     }} catch (error) {{
       lastError = error;
       await client.disconnectUser().catch(() => undefined);
