@@ -221,3 +221,9 @@ def test_har_websocket_and_long_polling_attempts_become_sessions(tmp_path):
     assert observed.ended_at[1] == pytest.approx(2.0 + 0.076)
     assert "SECRET" not in out.read_text()
     assert load_run(path).kind == "observed"
+
+
+def test_replaying_an_observed_run_says_to_calibrate_it(tmp_path, capsys):
+    path, _ = import_timings(_csv(tmp_path / "t.csv", ["1.5,true"]), tmp_path / "o.jsonl")
+    assert main(["replay", str(path)]) == 2
+    assert "observed in production" in capsys.readouterr().err

@@ -117,7 +117,7 @@ def timeout_note(policy: RetryPolicy, library: str, fixed: float) -> list[str]:
         return []
     return [
         f"timeouts: {library} has one connect timeout ({fixed:g} s) for every attempt; the asked "
-        "timeouts grow (see the attempts below)"
+        "timeouts grow (the diff gives each attempt's)"
     ]
 
 

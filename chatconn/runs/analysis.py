@@ -43,6 +43,13 @@ def replay(run: Run, sessions: int | None = None) -> SimulationResult:
     (a live run's twin is more useful large). Warns when the run was recorded by another
     chatconn version (the model may have changed)."""
     h = run.header
+    if h.target is None and h.kind == "observed":
+        raise ConfigError(
+            "run",
+            str(run.path),
+            "it was observed in production: there is no profile to replay; fit one with "
+            "chatconn calibrate and simulate the policy on it",
+        )
     if h.target is None:
         raise ConfigError(
             "run", str(run.path), "it ran against a real server: there is no profile to replay"
