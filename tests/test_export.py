@@ -289,6 +289,9 @@ def test_every_format_exports_every_preset_and_says_what_differs(capsys):
     assert any("retry 1" in line and "wait" in line for line in lines)
     assert any("multiplier" in note for note in seed_io.notes)
     assert main(["export", "--policy", "seed", "--format", "nope"]) == 2
+    capsys.readouterr()
+    report = _cli_json(capsys, "export", "--policy", "seed", "--format", "json")
+    assert report["exact"] and json.loads(report["text"]) == policy_preset("seed").to_dict()
 
 
 def test_tune_ends_with_ship_it_the_recommended_policy_exported(capsys):

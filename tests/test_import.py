@@ -92,7 +92,7 @@ def test_an_existing_file_is_kept_without_force_and_replaced_whole_with_it(tmp_p
 def test_an_interrupted_import_leaves_nothing_partial(tmp_path):
     """A process killed while writing leaves the target absent (the temp file is hidden and
     the rename happens only after the end mark)."""
-    src = _csv(tmp_path / "t.csv", [f"{i / 100},true" for i in range(200_000)])
+    src = _csv(tmp_path / "t.csv", [f"{i / 100},true" for i in range(5_000)])
     out = tmp_path / "big.jsonl"
     script = (
         "import os, signal\n"
@@ -227,3 +227,36 @@ def test_replaying_an_observed_run_says_to_calibrate_it(tmp_path, capsys):
     path, _ = import_timings(_csv(tmp_path / "t.csv", ["1.5,true"]), tmp_path / "o.jsonl")
     assert main(["replay", str(path)]) == 2
     assert "observed in production" in capsys.readouterr().err
+
+
+def test_har_from_firefox_sse_and_bad_entries(tmp_path):
+    """No _resourceType (Firefox): a wss URL is a WebSocket attempt; an event-stream answer
+    an SSE attempt; an entry without timings is an error naming it, or skipped and counted."""
+    ws = _entry("2026-11-02T08:00:00.000+01:00", "websocket", 0, 0, _error="net::ERR_TIMED_OUT")
+    del ws["_resourceType"]
+    sse = _entry("2026-11-02T08:00:20.000+01:00", "page", 200, 120)
+    sse["request"]["url"] = "https://chat.example.com/events"
+    sse["response"]["content"]["mimeType"] = "text/event-stream"
+    broken = _entry("2026-11-02T08:01:00.000+01:00", "websocket", 101, 10)
+    del broken["timings"]
+    src = tmp_path / "ff.har"
+    src.write_text(json.dumps({"log": {"entries": [ws, sse, broken]}}))
+    with pytest.raises(TimingsFileError, match=r"log.entries\[2\]: no timings"):
+        read_timings(src)
+    observed = read_timings(src, skip_bad=True)
+    assert observed.skipped == 1 and observed.sessions == 1
+    assert observed.attempts.tolist() == [2] and observed.connected.tolist() == [True]
+    assert observed.strategy.tolist() == [Strategy.SSE_FALLBACK.code]
+    assert observed.last_error.tolist() == [ErrorCategory.TIMEOUT]  # the failed WebSocket
+    assert observed.ended_at[0] == pytest.approx(20.146)
+    only_chat = read_timings(src, skip_bad=True, url_match=r"/events")
+    assert only_chat.attempts.tolist() == [1]
+
+
+def test_sessions_frame_carries_the_segments(tmp_path):
+    from chatconn.runs import sessions_frame
+
+    path, _ = import_timings(EXAMPLE, tmp_path / "o.jsonl", mapping=EXAMPLE_MAP)
+    frame = sessions_frame(load_run(path))
+    assert len(frame) == 500
+    assert frame.groupby("segment_region").size()["europe"] > 100

@@ -196,7 +196,8 @@ def _mean_or_none(values: np.ndarray) -> float | None:
 def sessions_frame(runs: Run | Sequence[Run]):
     """A pandas DataFrame, one row per session of every run: ``run`` (label), ``file``,
     ``kind``, ``policy``, ``profile``, ``session``, ``connected``, ``time_to_connect_s``
-    (NaN if it gave up), ``ended_at_s``, ``attempts``, ``strategy``, ``last_error``."""
+    (NaN if it gave up), ``ended_at_s``, ``attempts``, ``strategy``, ``last_error``, and for
+    observed runs ``segment_LABEL`` per label (region, client_version, ...)."""
     import pandas as pd  # only for those who ask for frames
 
     runs = [runs] if isinstance(runs, Run) else list(runs)
@@ -220,6 +221,8 @@ def sessions_frame(runs: Run | Sequence[Run]):
                     "attempts": r.attempts.astype(np.int64),
                     "strategy": names[r.strategy],
                     "last_error": errors[r.last_error],
+                    # observed runs: one column per label (region, client_version, ...)
+                    **{f"segment_{label}": values for label, values in run.segments.items()},
                 }
             )
         )
