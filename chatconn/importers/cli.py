@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+import numpy as np
+
 from ..argtypes import add_policy_args, policy_label
 from .fields import FIELDS
 
@@ -77,7 +79,7 @@ def run_import(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
         attempts=observed.attempts,
         strategy=observed.strategy,
         last_error=observed.last_error,
-        profile=observed.connected.astype("int8") * 0,
+        profile=np.zeros(observed.sessions, dtype=np.int8),
         kind="observed",
     ).summary()
     summary.pop("elapsed_s", None)

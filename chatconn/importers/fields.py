@@ -39,7 +39,7 @@ __all__ = [
     "DURATION_FIELDS",
     "FIELDS",
     "LABEL_FIELDS",
-    "Mapping_",
+    "ColumnMapping",
     "parse_attempts",
     "parse_bool",
     "parse_duration",
@@ -100,7 +100,7 @@ _ERROR_RULES: tuple[tuple[re.Pattern[str], ErrorCategory], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping_:
+class ColumnMapping:
     """Which column feeds which field: ``columns[field] = column name``.
 
     Build it with :func:`parse_mapping`; ``labels`` maps label names to columns.
@@ -115,7 +115,7 @@ class Mapping_:
 
 def parse_mapping(
     header: Iterable[str], assignments: Iterable[str] | Mapping[str, str] = ()
-) -> Mapping_:
+) -> ColumnMapping:
     """Match columns to fields: explicit ``COLUMN=FIELD`` first, then same-named columns.
 
     Raises :class:`ConfigError` for a malformed assignment, an unknown field, a column
@@ -182,7 +182,7 @@ def parse_mapping(
             ", ".join(header),
             "no connected column: add one (true/false) or map yours with --map COLUMN=connected",
         )
-    return Mapping_(columns=columns, labels=labels)
+    return ColumnMapping(columns=columns, labels=labels)
 
 
 def _text(value: Any) -> str:

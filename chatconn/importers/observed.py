@@ -1,7 +1,7 @@
 """Rows of timings into observed sessions: checked values, per-session arrays, segments.
 
 Pure: :func:`sessions_from_rows` takes ``(line, mapping)`` rows and a column
-:class:`~chatconn.importers.fields.Mapping_` and returns :class:`ObservedSessions`. A bad
+:class:`~chatconn.importers.fields.ColumnMapping` and returns :class:`ObservedSessions`. A bad
 row raises :class:`~chatconn.importers.errors.TimingsFileError` naming the file and line,
 or with ``skip_bad`` is counted (the first few problems are kept to show the user).
 """
@@ -21,7 +21,7 @@ from .errors import TimingsFileError
 from .fields import (
     DURATION_FIELDS,
     MAX_SEGMENT_VALUES,
-    Mapping_,
+    ColumnMapping,
     parse_attempts,
     parse_bool,
     parse_duration,
@@ -92,7 +92,7 @@ class ObservedSessions:
 
 def sessions_from_rows(
     rows: Iterable[tuple[int, dict[str, Any]]],
-    mapping: Mapping_,
+    mapping: ColumnMapping,
     *,
     path: str | Path,
     format: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from ..core.errors import RunFileError
 from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
+from ..core.strategies import ErrorCategory
 from ..runs.format import end_line, now_iso, run_header, sessions_line
 from ..runs.writer import RunWriter, run_file_name
 from .observed import ObservedSessions
@@ -58,8 +60,6 @@ def observed_header(
 
 
 def _iso(unix_s: float) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(unix_s, UTC).isoformat(timespec="seconds")
 
 
@@ -140,8 +140,6 @@ def write_observed(
 
 
 def _failure_kinds(observed: ObservedSessions) -> dict[str, int]:
-    from ..core.strategies import ErrorCategory
-
     failed = observed.last_error[~observed.connected]
     counts = np.bincount(failed, minlength=len(ErrorCategory))
     return {ErrorCategory(i).name.lower(): int(c) for i, c in enumerate(counts) if c}
