@@ -40,6 +40,16 @@ def export(policy: RetryPolicy) -> Export:
             f"jitter: socket.io has only ± jitter around the nominal wait; {mode.value} jitter "
             f"is exported as randomizationFactor {factor}"
         )
+    if mode is JitterMode.PROPORTIONAL and factor > 0:
+        notes.append(
+            "jitter: socket.io's ± jitter takes its sign and size from one random number "
+            "(backo2): the same range as proportional jitter, another distribution"
+        )
+    if not policy.cap_after_jitter and factor > 0:
+        notes.append(
+            f"cap: socket.io caps after the jitter: clients that reach it all wait exactly "
+            f"{cap_ms} ms (lockstep; chatconn storm shows what it costs)"
+        )
     if policy.delays is not None:
         notes.append("delays: socket.io cannot follow a table of waits; exported as a backoff")
     if policy.multiplier != 2 and policy.delays is None:
