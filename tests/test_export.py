@@ -80,11 +80,14 @@ def test_socketio_options_give_the_real_clients_the_waits_chatconn_schedule_says
     for k, attempt in enumerate(schedule["attempts"][1:]):
         said = attempt["wait_before_s"]
         column = real[:, k]
-        # the real waits span what chatconn schedule says: same range (to a millisecond,
-        # or what the sample size allows), and the same distribution
-        span = said["max"] - said["min"]
-        slack = 0.001 + span * 10 / SAMPLES
-        assert abs(column.min() - said["min"]) <= slack and abs(column.max() - said["max"]) <= slack
+        # The real waits span what chatconn schedule says: the same minimum and maximum
+        # within what SAMPLES draws allow — how far the extreme of a sample may sit from
+        # the true one: the 14/SAMPLES quantile (a sample misses it with probability
+        # (1 - 14/n)^n < 1e-6), plus the millisecond both clients round to — and the same
+        # distribution.
+        lo = np.quantile(ours[:, k], 14 / SAMPLES) - ours[:, k].min() + 0.001
+        hi = ours[:, k].max() - np.quantile(ours[:, k], 1 - 14 / SAMPLES) + 0.001
+        assert abs(column.min() - said["min"]) <= lo and abs(column.max() - said["max"]) <= hi
         _same_distribution(column, ours[:, k])
     # capped after the jitter: from retry 5 (nominal 32 s - 50 %) every client waits 10 s
     assert (real[:, 4:] == 10.0).all()
