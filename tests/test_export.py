@@ -208,6 +208,22 @@ def test_tenacity_arguments_sleep_as_chatconns_schedule(preset):
         assert all(abs(v) < 0.0015 for v in row["delta"].values())
 
 
+def test_tenacity_deadline_is_stop_before_delay():
+    """chatconn's deadline (no attempt starts at or past it) is tenacity's stop_before_delay."""
+    tenacity = pytest.importorskip("tenacity")
+    out = export_policy(policy_preset("seed").with_changes(deadline=60), "tenacity")
+    namespace: dict = {}
+    exec(out.text, namespace)
+    stop = namespace["RETRY_ARGS"]["stop"]
+    state = tenacity.RetryCallState(tenacity.Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = 2
+    state.outcome_timestamp = state.start_time + 50.0
+    state.upcoming_sleep = 9.9
+    assert not stop(state)  # the next attempt would start at 59.9 s
+    state.upcoming_sleep = 10.0
+    assert stop(state)  # ... at 60 s: not started
+
+
 def _always_fails():
     raise ConnectionError("refused")
 
