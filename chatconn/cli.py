@@ -13,7 +13,10 @@
     chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
     chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--seed S] [--json]
     chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
-                      [--profile NAME] [--objective TEXT] [--workers N] [--json]
+                      [--profile NAME] [--objective TEXT] [--workers N] [--export FORMAT] [--json]
+    chatconn import   FILE [--format csv|jsonl|har] --out RUN.jsonl [--map COLUMN=FIELD ...]
+                      [--skip-bad] [--policy NAME [--set ...]] [--json]
+    chatconn export   --policy NAME [--set ...] --format FORMAT [--json]
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -54,6 +57,8 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .export.cli import add_export_parser, run_export
+from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
 from .lockstep import lockstep
@@ -251,6 +256,8 @@ def _build_parser() -> _Parser:
 
     add_serve_parser(sub)
     add_tune_parser(sub)
+    add_import_parser(sub)
+    add_export_parser(sub)
     return parser
 
 
@@ -312,6 +319,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
         return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)
+    if args.command == "import":
+        return run_import(args, policy)
+    if args.command == "export":
+        return run_export(args, policy)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":

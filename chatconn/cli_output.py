@@ -115,6 +115,14 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         print_runs(command, report, out)
     elif command == "tune":
         print_tune(report, stream)
+    elif command == "import":
+        from .importers.cli import print_import
+
+        print_import(report, stream)
+    elif command == "export":
+        from .export.cli import print_export
+
+        print_export(report, stream)
     elif command == "storm":
         out(
             f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "

@@ -53,6 +53,8 @@ def _plain_column(name: str, raw: Any) -> np.ndarray | None:
     return values
 
 
+#: What an observed run's session columns may add (see :mod:`chatconn.runs.format`).
+_OBSERVED_EXTRAS = {"segments", "started_s"}
 _SESSION_KEYS = {"type", "index", "connected", "ended_at", "attempts", "strategy", "last_error"}
 _COLUMNS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
 _DTYPES = {
@@ -78,6 +80,8 @@ class _Reader:
         self.end: dict[str, Any] | None = None
         self.harness_during: HarnessFloor | None = None
         self.profiles = 1
+        self.segments: dict[str, list[np.ndarray]] = {}  # observed runs: label -> indexes
+        self.started: list[np.ndarray] = []  # observed runs: start offsets
 
     def fail(self, line: int, problem: str) -> RunFileError:
         return RunFileError(self.path, problem, line)
@@ -110,7 +114,7 @@ class _Reader:
 
     def _attempt(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
-            raise self.fail(line, "an attempt record in a simulated run")
+            raise self.fail(line, f"an attempt record in a {self.header.kind} run")
         values = {k: v for k, v in data.items() if k != "type"}
         try:
             self.records.append(AttemptRecord.from_dict(values))
@@ -167,7 +171,7 @@ class _Reader:
 
     def _session(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
-            raise self.fail(line, "a per-session record in a simulated run")
+            raise self.fail(line, f"a per-session record in a {self.header.kind} run")
         if set(data) != _SESSION_KEYS:
             odd = sorted(set(data) ^ _SESSION_KEYS)[0]
             raise self.fail(line, f"session record field {odd!r} is missing or unknown")
@@ -183,11 +187,12 @@ class _Reader:
         self.live[index] = {name: values[0] for name, values in row.items()}
 
     def _sessions(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "simulated":
+        if self.header.kind == "live":
             raise self.fail(line, "a session-columns record in a live run")
         expected = {"type", "first", *_COLUMNS}
-        if set(data) != expected:
-            odd = sorted(set(data) ^ expected)[0]
+        optional = _OBSERVED_EXTRAS if self.header.kind == "observed" else set()
+        if not expected <= set(data) <= expected | optional:
+            odd = sorted(set(data) ^ expected - optional)[0]
             raise self.fail(line, f"sessions record field {odd!r} is missing or unknown")
         if data["first"] != self.next_first:
             raise self.fail(
@@ -200,11 +205,37 @@ class _Reader:
             raise self.fail(line, "the session columns must be non-empty lists of equal length")
         columns = {name: self._column(line, name, data[name]) for name in _COLUMNS}
         self._consistent(line, columns, data["first"])
+        count = lengths.pop()
+        if self.header.kind == "observed":
+            self._observed_extras(line, data, count)
         for name, values in columns.items():
             self.columns[name].append(values)
-        self.next_first += lengths.pop()
+        self.next_first += count
         if self.next_first > self.header.sessions:
             raise self.fail(line, f"more sessions than the header's {self.header.sessions}")
+
+    def _observed_extras(self, line: int, data: dict[str, Any], count: int) -> None:
+        """An observed run's label columns (indexes into the header's value lists) and
+        start times (seconds from the header's ``started_at``, null where unknown)."""
+        known = self.header.extra.get("segments") or {}
+        segments = data.get("segments", {})
+        if not isinstance(segments, dict) or set(segments) != set(known):
+            raise self.fail(line, f"segments must hold exactly the labels {sorted(known)}")
+        for label, raw in segments.items():
+            values = _plain_column("segment", raw)
+            if values is None or values.size != count:
+                raise self.fail(line, f"segment {label!r} must hold {count} whole numbers")
+            bad = (values < 0) | (values >= len(known[label]))
+            if bad.any():
+                value = values[np.flatnonzero(bad)[0]].item()
+                raise self.fail(line, f"segment {label!r} value {value!r} is out of range")
+            self.segments.setdefault(label, []).append(values)
+        raw = data.get("started_s", [None] * count)
+        if not isinstance(raw, list) or len(raw) != count:
+            raise self.fail(line, f"started_s must hold {count} values")
+        if not all(v is None or (_number(v) and v >= 0) for v in raw):
+            raise self.fail(line, "started_s must hold seconds >= 0 or null")
+        self.started.append(np.array([np.nan if v is None else v for v in raw], dtype=float))
 
     def _consistent(self, line: int, columns: dict[str, np.ndarray], first: int) -> None:
         """A session connected exactly when it has a strategy, after at least one attempt."""
@@ -330,6 +361,11 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     )
     for note in notes:
         warnings.warn(note, RunFileWarning, stacklevel=2)
+    segments = {}
+    for label, parts in reader.segments.items():
+        values = np.array(h.extra["segments"][label], dtype=object)
+        segments[label] = values[np.concatenate(parts)]
+    started = np.concatenate(reader.started) if reader.started else None
     return Run(
         path=path,
         header=h,
@@ -340,6 +376,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         errors=dict(reader.end.get("failure_kinds", {})) if reader.end else {},
         warnings=tuple(notes),
         harness_during=reader.harness_during,
+        segments=segments,
+        started_s=started,
     )
 
 

@@ -132,6 +132,10 @@ class Run:
     warnings: tuple[str, ...] = ()
     #: The harness floor sampled during the run (from the end mark), if recorded.
     harness_during: HarnessFloor | None = None
+    #: Observed runs: per label (region, client_version, ...), each session's value.
+    segments: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Observed runs: each session's start, seconds from ``header.started_at`` (NaN: unknown).
+    started_s: np.ndarray | None = None
 
     @property
     def harness(self) -> HarnessFloor | None:
