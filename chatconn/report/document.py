@@ -82,7 +82,7 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         "<th>quality E / G / P / C</th><th>vs model</th></tr>"
     )
     body = []
-    order = {"live": 0, "simulated": 1}
+    order = {"observed": 0, "live": 1, "simulated": 2}
     for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order[r["kind"]])):
         agree, why = r.get("vs_model") or "—", ""
         if r.get("verdict_headline"):

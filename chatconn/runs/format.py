@@ -16,6 +16,8 @@ line per write, so a crash or kill loses at most the line being written::
      "attempts": 2, "strategy": 0, "last_error": 1}                    # live: one per session
     {"type": "sessions", "first": 0, "connected": [...], "ended_at": [...], "attempts": [...],
      "strategy": [...], "last_error": [...], "profile": [...]}         # simulated: columns
+    {"type": "connection", ...ObservedConnection.to_dict()...}          # observed runs only
+    {"type": "profile", "at_s": 12.0, "profile": {...}}                # observed: switched
     {"type": "end", "sessions": 40, "wall_s": 12.5, "failure_kinds": {...},
      "finished_at": "...", "harness": {"during": {...HarnessFloor...}}}
 
@@ -53,7 +55,12 @@ __all__ = [
 
 FORMAT = "chatconn-run"
 VERSION = 1
-KINDS = ("simulated", "live")
+#: "observed": real clients through ``chatconn proxy`` (:mod:`chatconn.proxy`): a header with
+#: ``policy`` null (or the policy the user says the client uses), ``connection`` lines
+#: (:class:`chatconn.observe.ObservedConnection`), ``profile`` lines when the profile is
+#: switched, and an end mark counting ``connections``; its sessions are the clients'
+#: connect episodes (:func:`chatconn.observe.episodes`), computed when read.
+KINDS = ("simulated", "live", "observed")
 #: Packages whose versions a header records (those that shape a run's numbers).
 RECORDED_PACKAGES = ("chatconn", "numpy", "websockets", "httpx", "httpx-sse", "uvicorn", "plotly")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarning
 from ..core.harness import HarnessFloor
-from ..core.profiles import as_population
+from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
 from ..live.records import AttemptRecord
 from ..simulate import SimulationResult
@@ -78,6 +78,8 @@ class _Reader:
         self.end: dict[str, Any] | None = None
         self.harness_during: HarnessFloor | None = None
         self.profiles = 1
+        self.observed: list[Any] = []  # observed runs: ObservedConnection, in file order
+        self.profile_changes: list[dict[str, Any]] = []
 
     def fail(self, line: int, problem: str) -> RunFileError:
         return RunFileError(self.path, problem, line)
@@ -99,6 +101,8 @@ class _Reader:
         if self.end is not None:
             raise self.fail(line, f"a {kind!r} record after the end of the run")
         handler = {
+            "connection": self._connection,
+            "profile": self._profile,
             "attempt": self._attempt,
             "session": self._session,
             "sessions": self._sessions,
@@ -107,6 +111,27 @@ class _Reader:
         if handler is None:
             raise self.fail(line, f"unknown record type {kind!r}")
         handler(line, data)
+
+    def _connection(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a connection record in a {self.header.kind} run")
+        from ..observe import ObservedConnection
+
+        try:
+            self.observed.append(ObservedConnection.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            raise self.fail(line, f"bad connection record: {exc}") from None
+
+    def _profile(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a profile record in a {self.header.kind} run")
+        if not _number(data.get("at_s")) or data["at_s"] < 0:
+            raise self.fail(line, "a profile record needs at_s, seconds >= 0")
+        try:
+            profile = target_from_dict(data.get("profile"))
+        except (ValueError, TypeError, AttributeError, ChatconnError) as exc:
+            raise self.fail(line, f"bad profile record: {exc}") from None
+        self.profile_changes.append({"at_s": float(data["at_s"]), "profile": profile})
 
     def _attempt(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
@@ -219,6 +244,17 @@ class _Reader:
             raise self.fail(line, f"session {first + int(bad[0])} connected in 0 attempts")
 
     def _end(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind == "observed":
+            if data.get("connections") != len(self.observed):
+                raise self.fail(
+                    line,
+                    f"the end mark counts {data.get('connections')!r} connections but "
+                    f"{len(self.observed)} were recorded (records missing?)",
+                )
+            if not _number(data.get("wall_s")) or data["wall_s"] < 0:
+                raise self.fail(line, "the end mark needs wall_s, a number of seconds >= 0")
+            self.end = data
+            return
         recorded = self.recorded()
         if data.get("sessions") != recorded:
             raise self.fail(
@@ -242,9 +278,15 @@ class _Reader:
         self.end = data
 
     def recorded(self) -> int:
+        if self.header.kind == "observed":
+            return len(self.observed)
         return len(self.live) if self.header.kind == "live" else self.next_first
 
     def arrays(self) -> dict[str, np.ndarray]:
+        if self.header.kind == "observed":
+            from ..observe import episode_arrays, episodes, timelines
+
+            return episode_arrays(episodes(timelines(self.observed)))
         if self.header.kind == "live":
             order = sorted(self.live)
             return {
@@ -311,11 +353,15 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     recorded = reader.recorded()
     if reader.end is None:
         notes.append(
-            f"{path}: the run has no end mark (interrupted?): "
+            f"{path}: the run has no end mark (interrupted, or the proxy still runs): "
+            f"{recorded} connections recorded"
+            if h.kind == "observed"
+            else f"{path}: the run has no end mark (interrupted?): "
             f"{recorded} of {h.sessions} sessions recorded"
         )
     if recorded == 0:
-        raise RunFileError(path, "the run recorded no sessions")
+        what = "connections" if h.kind == "observed" else "sessions"
+        raise RunFileError(path, f"the run recorded no {what}")
     population = as_population(h.target) if h.target is not None else None
     names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
     result = SimulationResult(
@@ -340,6 +386,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         errors=dict(reader.end.get("failure_kinds", {})) if reader.end else {},
         warnings=tuple(notes),
         harness_during=reader.harness_during,
+        observations=tuple(reader.observed),
+        profile_changes=tuple(reader.profile_changes),
     )
 
 
