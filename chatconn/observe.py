@@ -94,7 +94,8 @@ class ObservedConnection:
 
     ``at_s``: the accept, seconds since the proxy started; ``head_s``, ``first_byte_s``,
     ``closed_s``: seconds after the accept (None: not reached). ``first_byte_s`` is when the
-    first server byte was delivered to the client. ``rtt_s`` is the injected round trip;
+    first server byte was delivered to the client. ``rtt_s`` is the injected round trip
+    (``penalty_s`` the SYN-loss delay added to its first request);
     ``profile`` the profile in force at the accept. See
     :class:`chatconn.lab.faults.ConnectionRecord`.
     """
@@ -118,6 +119,7 @@ class ObservedConnection:
     cause: str = ""
     upstream_error: str = ""
     rtt_s: float = 0.0
+    penalty_s: float = 0.0
     profile: str = ""
     content_type: str = ""
 
@@ -188,7 +190,7 @@ class ObservedConnection:
         for name in ("id", "port", "bytes_up", "bytes_down"):
             if name in values and not _whole(values[name]):
                 raise ValueError(f"{name} must be a whole number >= 0, got {values[name]!r}")
-        for name in ("at_s", "rtt_s"):
+        for name in ("at_s", "rtt_s", "penalty_s"):
             if name in values and not _seconds(values[name]):
                 raise ValueError(f"{name} must be seconds >= 0, got {values[name]!r}")
         for name in ("head_s", "first_byte_s", "closed_s"):

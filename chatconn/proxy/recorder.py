@@ -265,6 +265,7 @@ def observed_connection(record: ConnectionRecord, t0: float, profile: str) -> Ob
         cause=record.cause,
         upstream_error=record.upstream_error,
         rtt_s=record.rtt_s,
+        penalty_s=record.penalty_s,
         profile=profile,
         content_type=record.content_type,
     )
