@@ -209,3 +209,54 @@ def test_calibrate_needs_the_clients_policy_for_an_observed_run(tmp_path, capsys
     assert code == 0
     fitted = json.loads(capsys.readouterr().out)
     assert fitted["label"] == "client · fiber · observed"
+
+
+def _observed_file(tmp_path, conns):
+    header = observed_header(
+        profile_preset("fiber"),
+        upstream=("127.0.0.1", 1),
+        listen=("127.0.0.1", 2),
+        seed=0,
+        time_scale=1.0,
+    )
+    path = tmp_path / "observed.jsonl"
+    end = {"type": "end", "connections": len(conns), "wall_s": 30.0}
+    _write(path, [header, *(c.to_dict() for c in conns), end])
+    return path
+
+
+def test_waits_info_holds_every_observed_wait_and_the_presets_band(tmp_path):
+    from chatconn.plotdata.observe import observed_timeline_info, observed_waits_info
+    from chatconn.plots.observe import plot_observed_timeline, plot_observed_waits
+
+    conns = _clients_following(policy_preset("socketio"), 3, 20, seed=4)
+    run = load_run(_observed_file(tmp_path, conns))
+    info = observed_waits_info(run, policy_preset("socketio"), "socketio")
+    assert info.retry.size == 20 * 4 and set(info.retry.tolist()) == {1, 2, 3, 4}
+    assert info.band_retry.tolist() == [1, 2, 3, 4]
+    assert info.band_p50[0] == pytest.approx(1.0, abs=0.05)  # backo2: 1 s +/- 50 %
+    assert info.band_p95[-1] == pytest.approx(5.0)  # capped after jitter
+    assert info.verdict.startswith("behaves like socketio")
+    fig = plot_observed_waits(run, "socketio")
+    assert "behaves like socketio" in fig.layout.title.text
+    timeline = observed_timeline_info(run, max_clients=5)
+    assert timeline.shown == 5 and timeline.total == 20
+    assert timeline.row.tolist().count(0) == 5  # c0: connected, 3 refused, connected
+    assert plot_observed_timeline(run, max_clients=5).data[0].orientation == "h"
+
+
+def test_observe_and_report_commands_read_an_observed_run(tmp_path, capsys):
+    from chatconn.cli import main
+
+    path = _observed_file(tmp_path, _clients_following(policy_preset("socketio"), 4, 30, seed=2))
+    assert main(["observe", str(path), "--like", "socketio,signalr", "--timeline"]) == 0
+    text = capsys.readouterr().out
+    assert "180 connections from 30 clients: 60 connects (30 after a drop)" in text
+    assert "behaves like socketio" in text and "differs from signalr at retry 1" in text
+    assert "retry 4" in text and "unreachable" in text
+    assert main(["observe", str(path), "--like", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    out = tmp_path / "report.html"
+    assert main(["report", str(path), "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "client · fiber · observed" in html and "observed" in html
