@@ -259,4 +259,5 @@ def test_observe_and_report_commands_read_an_observed_run(tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", str(path), "--out", str(out)]) == 0
     html = out.read_text()
-    assert "client · fiber · observed" in html and "observed" in html
+    assert "client · fiber · observed" in html
+    assert "Attempts of the first 30 clients" in html  # the observed timeline figure

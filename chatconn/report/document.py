@@ -129,6 +129,18 @@ def _figures(
         fig = plot_compare(named, thresholds, title=f"Time to connect on {profile}")
         parts.append(_figure(fig, n := n + 1))
         for run in mine:
+            if run.kind == "observed" and run.observations:  # real clients via the proxy
+                from ..plots.observe import plot_observed_timeline
+
+                parts.append(
+                    f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>"
+                )
+                fig = plot_observed_timeline(
+                    run,
+                    max_clients=TIMELINE_SESSIONS,
+                    title=f"Attempts of the first {TIMELINE_SESSIONS} clients · {run.label}",
+                )
+                parts.append(_figure(fig, n := n + 1))
             if run.kind != "live":
                 continue
             parts.append(f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>")
