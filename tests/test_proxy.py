@@ -244,3 +244,50 @@ def test_an_unreachable_upstream_is_recorded_and_a_killed_proxy_leaves_a_readabl
     (c,) = loaded.observations
     assert c.upstream_error and c.closed_by == "upstream" and c.error_category.name == "REFUSED"
     assert not loaded.result.connected[0]
+
+
+def test_a_plain_tcp_protocol_passes_with_the_profiles_latency_and_is_recorded(tmp_path):
+    """Not HTTP at all: bytes forwarded with the profile's delays, the attempt recorded."""
+    record = tmp_path / "tcp.jsonl"
+    rtt = 0.1
+    link = profile_preset("fiber").with_changes(
+        name="fixed-100ms", rtt_median_s=rtt, rtt_sigma=0.0, loss=0.0, stall_probability=0.0
+    )
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(1024):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def scenario() -> tuple[float, float]:
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        upstream = server.sockets[0].getsockname()[1]
+        try:
+            async with ObservingProxy(("127.0.0.1", upstream), link, record=record) as proxy:
+                reader, writer = await asyncio.open_connection(*proxy.address)
+                began = time.perf_counter()
+                writer.write(b"\x00\x01binary hello\n")
+                first = await reader.readexactly(15)
+                first_s = time.perf_counter() - began
+                assert first == b"\x00\x01binary hello\n"
+                began = time.perf_counter()
+                writer.write(b"again\n")
+                assert await reader.readexactly(6) == b"again\n"
+                second_s = time.perf_counter() - began
+                writer.close()
+                await writer.wait_closed()
+                await asyncio.sleep(0.3)
+        finally:
+            server.close()
+            await server.wait_closed()
+        return first_s, second_s
+
+    first_s, second_s = run(scenario(), 30)
+    # The first exchange pays the TCP handshake's RTT and its own; later ones one RTT.
+    assert 2 * rtt <= first_s <= 2 * rtt + HARNESS_S
+    assert rtt <= second_s <= rtt + HARNESS_S
+    (c,) = load_run(record).observations
+    assert c.outcome == "connected" and c.status is None and not c.upgrade
+    assert (c.bytes_up, c.bytes_down) == (21, 21) and c.closed_by == "client"
+    assert c.strategy.value == "direct_websocket"  # a raw stream, as chatconn counts it
