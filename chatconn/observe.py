@@ -68,6 +68,7 @@ __all__ = [
     "episode_arrays",
     "episodes",
     "ks_within",
+    "observation_report",
     "simulated_waits",
     "timelines",
 ]
@@ -551,6 +552,41 @@ def best_match(
     how far the KS distances exceed their critical values)."""
     found = [compare_waits(lines, p, name=name, **kwargs) for name, p in policies.items()]
     return sorted(found, key=lambda w: (w.agrees is not True, w.distance))
+
+
+def observation_report(
+    source: Any,
+    policies: Mapping[str, RetryPolicy] | None = None,
+    *,
+    timeline: bool = False,
+    **compare: Any,
+) -> dict[str, Any]:
+    """What ``chatconn observe`` prints, as a plain dict (for notebooks): counts of
+    connections, clients, connect episodes (reconnects, connected), each client's attempts
+    when ``timeline``, and :func:`best_match` against ``policies`` (default: every preset).
+
+    ``source``: an observed :class:`~chatconn.runs.Run` (``observations``) or a sequence of
+    :class:`ObservedConnection`; ``compare``: :func:`compare_waits`' keywords.
+    """
+    if policies is None:
+        from .core.presets import policy_preset, policy_preset_names
+
+        policies = {name: policy_preset(name) for name in policy_preset_names()}
+    connections = list(getattr(source, "observations", source))
+    lines = timelines(connections)
+    found = episodes(lines)
+    compared = best_match(lines, policies, **compare)
+    return {
+        "connections": len(connections),
+        "clients": len(lines),
+        "episodes": len(found),
+        "reconnects": sum(e.reconnect for e in found),
+        "connected": sum(e.connected for e in found),
+        "timelines": {c: [a.to_dict() for a in attempts] for c, attempts in lines.items()}
+        if timeline
+        else {},
+        "comparisons": [c.to_dict() for c in compared],
+    }
 
 
 def _s(value: float) -> str:

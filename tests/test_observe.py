@@ -243,6 +243,11 @@ def test_waits_info_holds_every_observed_wait_and_the_presets_band(tmp_path):
     assert timeline.shown == 5 and timeline.total == 20
     assert timeline.row.tolist().count(0) == 5  # c0: connected, 3 refused, connected
     assert plot_observed_timeline(run, max_clients=5).data[0].orientation == "h"
+    from chatconn.observe import observation_report
+
+    report = observation_report(run)  # every preset, best first (what notebooks call)
+    assert (report["clients"], report["episodes"], report["reconnects"]) == (20, 40, 20)
+    assert report["comparisons"][0]["name"] == "socketio" and report["timelines"] == {}
 
 
 def test_observe_and_report_commands_read_an_observed_run(tmp_path, capsys):

@@ -38,13 +38,7 @@ from typing import Any, TextIO
 from ..argtypes import positive_float, seed
 from ..core.errors import ChatconnError, ConfigError
 from ..core.presets import policy_preset, policy_preset_names
-from ..observe import (
-    DEFAULT_TOLERANCE_S,
-    ObservedConnection,
-    best_match,
-    episodes,
-    timelines,
-)
+from ..observe import DEFAULT_TOLERANCE_S, ObservedConnection, observation_report
 from .recorder import ObservingProxy, check_listen_host, parse_address
 
 __all__ = ["add_observe_parser", "add_proxy_parser", "print_observe", "run_observe", "run_proxy"]
@@ -117,26 +111,17 @@ def run_observe(args: argparse.Namespace) -> dict[str, Any]:
         else list(policy_preset_names())
     )
     policies = {name: policy_preset(name) for name in names}
-    lines = timelines(run.observations)
-    found = episodes(lines)
     if not 0 < args.alpha < 1:
         raise ConfigError("alpha", args.alpha, "expected a level in (0, 1)")
-    compared = best_match(
-        lines, policies, alpha=args.alpha, tolerance_s=args.tolerance_s, time_scale=args.scale
+    report = observation_report(
+        run,
+        policies,
+        timeline=args.timeline or args.json,
+        alpha=args.alpha,
+        tolerance_s=args.tolerance_s,
+        time_scale=args.scale,
     )
-    return {
-        "file": str(run.path),
-        "label": run.label,
-        "connections": len(run.observations),
-        "clients": len(lines),
-        "episodes": len(found),
-        "reconnects": sum(e.reconnect for e in found),
-        "connected": sum(e.connected for e in found),
-        "timelines": {c: [a.to_dict() for a in attempts] for c, attempts in lines.items()}
-        if args.timeline or args.json
-        else {},
-        "comparisons": [c.to_dict() for c in compared],
-    }
+    return {"file": str(run.path), "label": run.label, **report}
 
 
 def print_observe(report: dict[str, Any], stream: TextIO) -> None:
