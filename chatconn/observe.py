@@ -52,7 +52,7 @@ import numpy as np
 from .agreement import ks_sorted
 from .core.errors import ConfigError
 from .core.policy import RetryPolicy, WaitAnchor
-from .core.schedule import jittered_wait, nominal_waits
+from .core.schedule import jittered_wait, nominal_timeouts, nominal_waits
 from .core.strategies import ErrorCategory, Strategy
 
 __all__ = [
@@ -61,8 +61,10 @@ __all__ = [
     "Episode",
     "ObservedConnection",
     "RetryComparison",
+    "TimeoutComparison",
     "WaitComparison",
     "best_match",
+    "compare_timeouts",
     "compare_waits",
     "connections_from_lines",
     "episode_arrays",
@@ -427,6 +429,31 @@ class RetryComparison:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeoutComparison:
+    """How long the client let unanswered attempts run (it closed them: its connect
+    timeout) against the policy's timeout for that attempt (0 = the first)."""
+
+    attempt: int
+    observed: int
+    observed_p50: float
+    observed_min: float
+    observed_max: float
+    expected_s: float
+    slack_s: float
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.observed_p50 - self.expected_s) <= self.slack_s
+
+    def describe(self, name: str) -> str:
+        return (
+            f"attempt {self.attempt} timed out after {_s(self.observed_p50)} "
+            f"({self.observed} attempts, {_s(self.observed_min)}–{_s(self.observed_max)}) "
+            f"where {name} waits {_s(self.expected_s)}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class WaitComparison:
     """Observed waits per retry against one policy: a verdict in words and the details."""
 
@@ -435,6 +462,7 @@ class WaitComparison:
     alpha: float
     tolerance_s: float
     anchor: str
+    timeouts: tuple[TimeoutComparison, ...] = ()
 
     @property
     def compared(self) -> tuple[RetryComparison, ...]:
@@ -442,25 +470,41 @@ class WaitComparison:
 
     @property
     def agrees(self) -> bool | None:
-        """True/False, or None when no retry had enough waits to compare."""
+        """True/False, or None when no retry had enough waits (nor any timeout) to compare.
+        A timeout that differs makes it False whatever the waits."""
         compared = self.compared
-        return all(r.agrees for r in compared) if compared else None
+        if any(not t.agrees for t in self.timeouts):
+            return False
+        if not compared:
+            return True if self.timeouts else None
+        return all(r.agrees for r in compared)
 
     @property
     def distance(self) -> float:
-        """Mean KS excess over the critical value (<= 0 everywhere: agrees); for ranking."""
+        """Mean KS excess over the critical value (<= 0 everywhere: agrees), plus 1 per
+        timeout that differs; for ranking."""
         compared = self.compared
-        return float(np.mean([r.ks - r.critical for r in compared])) if compared else math.inf
+        missed = sum(not t.agrees for t in self.timeouts)
+        if not compared:
+            return float(missed) if self.timeouts else math.inf
+        return float(np.mean([r.ks - r.critical for r in compared])) + missed
 
     @property
     def verdict(self) -> str:
-        if self.agrees is None:
+        compared = self.compared
+        wrong = next((r for r in compared if not r.agrees), None)
+        late = next((t for t in self.timeouts if not t.agrees), None)
+        if wrong is not None:
+            return f"differs from {self.name} at {wrong.describe(self.name)}"
+        if late is not None:
+            return f"differs from {self.name}: {late.describe(self.name)}"
+        if not compared:
+            if self.timeouts:
+                return f"times out like {self.name} (no retries to compare)"
             return f"not enough retries to compare with {self.name} (need {MIN_WAITS} waits)"
-        if self.agrees:
-            upto = max(r.retry for r in self.compared)
-            return f"behaves like {self.name} (retries 1–{upto}, KS at the {self.alpha:g} level)"
-        first = next(r for r in self.compared if not r.agrees)
-        return f"differs from {self.name} at {first.describe(self.name)}"
+        upto = max(r.retry for r in compared)
+        also = " and timeouts" if self.timeouts else ""
+        return f"behaves like {self.name} (retries 1–{upto}{also}, KS at the {self.alpha:g} level)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -471,6 +515,7 @@ class WaitComparison:
             "tolerance_s": self.tolerance_s,
             "anchor": self.anchor,
             "retries": [asdict(r) | {"agrees": r.agrees} for r in self.retries],
+            "timeouts": [asdict(t) | {"agrees": t.agrees} for t in self.timeouts],
         }
 
 
@@ -540,7 +585,54 @@ def compare_waits(
             )
         )
     anchor = "start" if policy.wait_from is WaitAnchor.START else "failure"
-    return WaitComparison(name, tuple(rows), alpha, tolerance_s, anchor)
+    timeouts = compare_timeouts(lines, policy, tolerance_s=tolerance_s, time_scale=time_scale)
+    return WaitComparison(name, tuple(rows), alpha, tolerance_s, anchor, timeouts)
+
+
+#: Outcomes of an attempt nobody answered; when the client closed it, it timed out.
+UNANSWERED = frozenset({"stall", "upgrade_hang", "no_answer"})
+#: Relative slack on a timeout: clients count it from their own connect call.
+TIMEOUT_SLACK = 0.02
+
+
+def compare_timeouts(
+    lines: Mapping[str, Sequence[Attempt]],
+    policy: RetryPolicy,
+    *,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    time_scale: float = 1.0,
+) -> tuple[TimeoutComparison, ...]:
+    """Per attempt number, the durations of unanswered attempts the client closed (its
+    timeout) against the policy's nominal timeout for that attempt (gRPC's spanning of the
+    backoff aside); equal within ``max(tolerance_s, 2 %)`` of the median."""
+    by_attempt: dict[int, list[float]] = {}
+    for attempts in lines.values():
+        for a in attempts:
+            c = a.connection
+            if (
+                c.outcome in UNANSWERED
+                and c.closed_by == "client"
+                and c.closed_s is not None
+                and c.head_s is not None  # it asked and waited (not a browser's spare socket)
+            ):
+                by_attempt.setdefault(a.retry, []).append(c.closed_s)
+    nominal = nominal_timeouts(policy)
+    out = []
+    for k in sorted(by_attempt):
+        values = np.array(by_attempt[k])
+        expected = float(nominal[min(k, nominal.size - 1)]) * time_scale
+        out.append(
+            TimeoutComparison(
+                attempt=k,
+                observed=int(values.size),
+                observed_p50=float(np.median(values)),
+                observed_min=float(values.min()),
+                observed_max=float(values.max()),
+                expected_s=expected,
+                slack_s=max(tolerance_s, TIMEOUT_SLACK * expected),
+            )
+        )
+    return tuple(out)
 
 
 def best_match(

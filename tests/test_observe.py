@@ -266,3 +266,22 @@ def test_observe_and_report_commands_read_an_observed_run(tmp_path, capsys):
     html = out.read_text()
     assert "client · fiber · observed" in html
     assert "Attempts of the first 30 clients" in html  # the observed timeline figure
+
+
+def test_unanswered_attempts_the_client_closed_are_its_timeouts():
+    conns = []
+    for c in range(6):  # each client: two hung attempts it gave up on after 20 s, 1 s apart
+        conns.append(_conn(3 * c, 0.0, ok=False, closed=20.01, by="client", tag=f"c{c}"))
+        conns.append(_conn(3 * c + 1, 21.0, ok=False, closed=20.02, by="client", tag=f"c{c}"))
+    conns = [  # hung (a stall), not refused
+        ObservedConnection.from_dict({**x.to_dict(), "upstream_error": "", "fault": "stall"})
+        for x in conns
+    ]
+    lines = timelines(conns)
+    socketio = compare_waits(lines, policy_preset("socketio"), name="socketio")
+    assert [t.attempt for t in socketio.timeouts] == [0, 1]
+    assert socketio.agrees is True  # 20 s, as socket.io's timeout
+    websockets = compare_waits(lines, policy_preset("websockets"), name="websockets")
+    assert websockets.agrees is False
+    assert "attempt 0 timed out after 20.01 s (6 attempts" in websockets.verdict
+    assert "where websockets waits 10.00 s" in websockets.verdict
