@@ -285,3 +285,20 @@ def test_unanswered_attempts_the_client_closed_are_its_timeouts():
     assert websockets.agrees is False
     assert "attempt 0 timed out after 20.01 s (6 attempts" in websockets.verdict
     assert "where websockets waits 10.00 s" in websockets.verdict
+
+
+def test_the_recorded_socketio_sample_behaves_like_socketio_and_nothing_else():
+    """data/observed/socketio-restart.jsonl: real socket.io clients recorded by the proxy
+    (tools/record_observed_sample.py)."""
+    from pathlib import Path
+
+    from chatconn.observe import observation_report
+
+    sample = Path(__file__).resolve().parents[1] / "data/observed/socketio-restart.jsonl"
+    run = load_run(sample)
+    assert run.kind == "observed" and run.complete
+    report = observation_report(run)
+    assert (report["clients"], report["reconnects"], report["connected"]) == (40, 40, 80)
+    first, *others = report["comparisons"]
+    assert first["name"] == "socketio" and first["agrees"] is True, first["verdict"]
+    assert all(c["agrees"] is False for c in others)

@@ -28,34 +28,8 @@ OUTAGE_S = 16.0
 #: A quiet loopback link: no stalls or losses that would add socket.io's 20 s timeout.
 LINK = NetworkProfile("quiet-lan", "2 ms, nothing lost", rtt_median_s=0.002, rtt_sigma=0.0)
 
-SERVER = """
-const { Server } = require("socket.io");
-const io = new Server(Number(process.argv[1]), { transports: ["websocket"] });
-io.on("connection", () => {});
-console.log(JSON.stringify({ listening: Number(process.argv[1]) }));
-"""
-
-CLIENTS_JS = """
-const { io } = require("socket.io-client");
-const [url, count] = [process.argv[1], Number(process.argv[2])];
-let connected = 0;
-const sockets = [];
-for (let i = 0; i < count; i++) {
-  // socket.io-client's defaults for reconnection; only the transport is fixed, so that
-  // one attempt is one connection (the default starts with HTTP long polling).
-  const s = io(url, { transports: ["websocket"], query: { chatconn_client: "c" + i } });
-  s.on("connect", () => {
-    connected++;
-    console.log(JSON.stringify({ client: i, event: "connect", connected, at: Date.now() }));
-  });
-  s.on("disconnect", (reason) => {
-    connected--;
-    console.log(JSON.stringify({ client: i, event: "disconnect", reason, at: Date.now() }));
-  });
-  sockets.push(s);
-}
-process.stdin.on("data", () => { sockets.forEach((s) => s.close()); process.exit(0); });
-"""
+SERVER = jsclients.JS_DIR / "socketio_server.js"
+CLIENTS_JS = jsclients.JS_DIR / "socketio_clients.js"
 
 
 def _free_port() -> int:
@@ -64,10 +38,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _node(source: str, *args: str) -> asyncio.subprocess.Process:
+async def _node(script, *args: str) -> asyncio.subprocess.Process:
     modules = jsclients.node_modules()
     return await asyncio.create_subprocess_exec(
-        "node", "-e", source, *args,
+        "node", str(script), *args,
         cwd=jsclients.JS_DIR,
         env={**os.environ, "NODE_PATH": str(modules)},
         stdin=asyncio.subprocess.PIPE,

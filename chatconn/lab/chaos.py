@@ -144,6 +144,9 @@ class ChaosProxy:
         #: Called with each connection's record once it is over (``chatconn proxy`` writes
         #: it to a run file); an exception in it is logged, never raised into the proxy.
         self.on_close = on_close
+        #: Log a warning when the upstream cannot be reached (in the lab: a bug); an
+        #: observer recording it per connection turns this off.
+        self.log_unreachable = True
         self.closed = False
 
     # -- life cycle ----------------------------------------------------------------------

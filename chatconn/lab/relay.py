@@ -338,7 +338,8 @@ class Connection:
                 lambda: UpstreamSide(self), proxy.upstream_host, proxy.upstream_port
             )
         except OSError as exc:
-            log.warning("chaos proxy %s: upstream unreachable: %s", proxy.role, exc)
+            if proxy.log_unreachable:
+                log.warning("chaos proxy %s: upstream unreachable: %s", proxy.role, exc)
             self.record.upstream_error = exc.strerror or type(exc).__name__
             self._ended_by("upstream")
             self._reset()

@@ -151,6 +151,7 @@ class ObservingProxy:
             upstream_host=self.upstream[0],
             on_close=self._closed,
         )
+        self.proxy.log_unreachable = False  # each such connection is recorded as unreachable
         self.connections = 0
         self._t0 = 0.0
         self._wall0 = 0.0
