@@ -44,6 +44,16 @@ from .recorder import ObservingProxy, check_listen_host, parse_address
 __all__ = ["add_observe_parser", "add_proxy_parser", "print_observe", "run_observe", "run_proxy"]
 
 EXIT_ERROR = 1
+PROXY_DESCRIPTION = """\
+The lab's chaos proxy in front of any TCP server (HTTP upgrades detected), applying a network
+profile and recording every connection to an observed run file (--record). Loopback only
+unless --allow-remote. Runs until Ctrl-C, SIGTERM or `quit`; commands on standard input:
+
+  profile NAME|FILE.json   apply another profile to new connections (recorded)
+  drop                     reset every open connection (a server restart)
+  stats                    connections so far, open now, faults by kind
+  quit                     stop
+"""
 HELP = "commands: profile NAME|FILE.json, drop, stats, quit"
 
 
@@ -51,7 +61,8 @@ def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "proxy",
         help="the chaos proxy in front of any TCP server, recording what clients do",
-        description=__doc__.split("\n\n")[2],
+        description=PROXY_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--upstream", required=True, metavar="HOST:PORT", help="the real server")
     p.add_argument(
