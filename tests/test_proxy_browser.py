@@ -23,6 +23,7 @@ from browser_lab import ROOT, Deadline, chromium, require_browser
 
 from chatconn.core.profiles import FaultMode, NetworkProfile
 from chatconn.lab.browser_page import BrowserPage
+from chatconn.live.harness import quiet_heap
 from chatconn.observe import timelines
 from chatconn.proxy import ObservingProxy
 from chatconn.runs import load_run
@@ -68,7 +69,16 @@ def _artifacts() -> Path:
     return Path(os.environ.get("CHATCONN_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 
 
-def test_chromium_websocket_and_eventsource_under_a_hang_an_upgrade_reset_and_a_drop(tmp_path):
+@pytest.fixture
+def no_full_gc():
+    """The proxies run in this process: no full GC pass in their timestamps (harness.py)."""
+    with quiet_heap():
+        yield
+
+
+def test_chromium_websocket_and_eventsource_under_a_hang_an_upgrade_reset_and_a_drop(
+    tmp_path, no_full_gc
+):
     require_browser()
     deadline = Deadline(BUDGET_S)
     runner = _Loop()
