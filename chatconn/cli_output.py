@@ -82,6 +82,10 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         out("policies:     " + ", ".join(report["policies"]) + "\n")
         out("profiles:     " + ", ".join(report["profiles"]) + "\n")
         out("populations:  " + ", ".join(report["populations"]) + "\n")
+    elif command == "observe":
+        from .proxy.cli import print_observe
+
+        print_observe(report, stream)
     elif command == "schedule":
         out(f"{'attempt':>7}  {'strategy':<17} {'timeout_s':>9}  wait before: p5 / p50 / p95 s\n")
         for a in report["attempts"]:

@@ -275,6 +275,25 @@ print(fit.description)
 plot_compare({"observed": production.result, "seed simulated on the fitted profile": fit.simulated},
              title="Your users and their simulated twin")
 """),
+        md("""
+**Real clients, observed.** `chatconn proxy --upstream HOST:PORT --profile P --record FILE`
+puts the same chaos proxy in front of *any* server and records every connection your real
+app makes through it (README, "Real clients through the proxy"). `data/observed` holds one
+such recording: 40 socket.io clients (the real `socket.io-client`, default reconnection)
+whose server was killed for 16 s and restarted. Does what they did match a preset?
+"""),
+        code("""
+from chatconn.observe import observation_report
+from chatconn.plots.observe import plot_observed_timeline, plot_observed_waits
+from chatconn.runs import load_run
+
+observed = load_run(SAMPLE_DIR.parent / "observed" / "socketio-restart.jsonl")
+found = observation_report(observed)  # waits per retry against every preset, best first
+for comparison in found["comparisons"][:3]:
+    print(comparison["verdict"])
+plot_observed_waits(observed, found["comparisons"][0]["name"])
+"""),
+        code("plot_observed_timeline(observed, max_clients=12)"),
     ],
     "03_reconnect_storm.ipynb": [
         md("""

@@ -82,7 +82,7 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         "<th>quality E / G / P / C</th><th>vs model</th></tr>"
     )
     body = []
-    order = {"live": 0, "observed": 1, "simulated": 2}
+    order = {"observed": 0, "live": 1, "simulated": 2}
     for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order.get(r["kind"], 3))):
         agree, why = r.get("vs_model") or "—", ""
         if r.get("verdict_headline"):
@@ -129,6 +129,18 @@ def _figures(
         fig = plot_compare(named, thresholds, title=f"Time to connect on {profile}")
         parts.append(_figure(fig, n := n + 1))
         for run in mine:
+            if run.kind == "observed" and run.observations:  # real clients via the proxy
+                from ..plots.observe import plot_observed_timeline
+
+                parts.append(
+                    f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>"
+                )
+                fig = plot_observed_timeline(
+                    run,
+                    max_clients=TIMELINE_SESSIONS,
+                    title=f"Attempts of the first {TIMELINE_SESSIONS} clients · {run.label}",
+                )
+                parts.append(_figure(fig, n := n + 1))
             if run.kind != "live":
                 continue
             parts.append(f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>")

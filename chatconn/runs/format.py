@@ -17,7 +17,9 @@ line per write, so a crash or kill loses at most the line being written::
     {"type": "sessions", "first": 0, "connected": [...], "ended_at": [...], "attempts": [...],
      "strategy": [...], "last_error": [...], "profile": [...]}         # simulated: columns
     {"type": "sessions", ..., "segments": {"region": [0, 1, ...]}, "started_s": [...]}
-                                                                       # observed: columns
+                                                                       # observed, imported
+    {"type": "connection", ...ObservedConnection.to_dict()...}          # observed, proxied
+    {"type": "profile", "at_s": 12.0, "profile": {...}}                # proxied: switched
     {"type": "end", "sessions": 40, "wall_s": 12.5, "failure_kinds": {...},
      "finished_at": "...", "harness": {"during": {...HarnessFloor...}}}
 
@@ -62,6 +64,12 @@ __all__ = [
 
 FORMAT = "chatconn-run"
 VERSION = 1
+#: "observed": what real clients did. Imported timings (:mod:`chatconn.importers`) are session
+#: columns with labels. A recording of ``chatconn proxy`` (:mod:`chatconn.proxy`) has a header with
+#: ``policy`` null (or the policy the user says the client uses), ``connection`` lines
+#: (:class:`chatconn.observe.ObservedConnection`), ``profile`` lines when the profile is
+#: switched, and an end mark counting ``connections``; its sessions are the clients'
+#: connect episodes (:func:`chatconn.observe.episodes`), computed when read.
 KINDS = ("simulated", "live", "observed")
 #: Packages whose versions a header records (those that shape a run's numbers).
 RECORDED_PACKAGES = ("chatconn", "numpy", "websockets", "httpx", "httpx-sse", "uvicorn", "plotly")

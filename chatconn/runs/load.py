@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarning
 from ..core.harness import HarnessFloor
-from ..core.profiles import as_population
+from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
 from ..live.records import AttemptRecord
 from ..simulate import SimulationResult
@@ -80,8 +80,12 @@ class _Reader:
         self.end: dict[str, Any] | None = None
         self.harness_during: HarnessFloor | None = None
         self.profiles = 1
-        self.segments: dict[str, list[np.ndarray]] = {}  # observed runs: label -> indexes
-        self.started: list[np.ndarray] = []  # observed runs: start offsets
+        # Observed runs come in two forms: imported timings (session columns, with labels)
+        # and a proxy's recording (connection lines; sessions computed when read).
+        self.segments: dict[str, list[np.ndarray]] = {}  # imported: label -> indexes
+        self.started: list[np.ndarray] = []  # imported: start offsets
+        self.observed: list[Any] = []  # proxied: ObservedConnection, in file order
+        self.profile_changes: list[dict[str, Any]] = []
 
     def fail(self, line: int, problem: str) -> RunFileError:
         return RunFileError(self.path, problem, line)
@@ -103,6 +107,8 @@ class _Reader:
         if self.end is not None:
             raise self.fail(line, f"a {kind!r} record after the end of the run")
         handler = {
+            "connection": self._connection,
+            "profile": self._profile,
             "attempt": self._attempt,
             "session": self._session,
             "sessions": self._sessions,
@@ -111,6 +117,29 @@ class _Reader:
         if handler is None:
             raise self.fail(line, f"unknown record type {kind!r}")
         handler(line, data)
+
+    def _connection(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a connection record in a {self.header.kind} run")
+        if self.next_first:
+            raise self.fail(line, "a connection record in a run of imported session columns")
+        from ..observe import ObservedConnection
+
+        try:
+            self.observed.append(ObservedConnection.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            raise self.fail(line, f"bad connection record: {exc}") from None
+
+    def _profile(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a profile record in a {self.header.kind} run")
+        if not _number(data.get("at_s")) or data["at_s"] < 0:
+            raise self.fail(line, "a profile record needs at_s, seconds >= 0")
+        try:
+            profile = target_from_dict(data.get("profile"))
+        except (ValueError, TypeError, AttributeError, ChatconnError) as exc:
+            raise self.fail(line, f"bad profile record: {exc}") from None
+        self.profile_changes.append({"at_s": float(data["at_s"]), "profile": profile})
 
     def _attempt(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
@@ -249,7 +278,24 @@ class _Reader:
         if bad.size:
             raise self.fail(line, f"session {first + int(bad[0])} connected in 0 attempts")
 
+    def proxied(self) -> bool:
+        """An observed run recorded by ``chatconn proxy`` (connection lines), not imported."""
+        return self.header.kind == "observed" and (
+            bool(self.observed) or "upstream" in self.header.extra
+        )
+
     def _end(self, line: int, data: dict[str, Any]) -> None:
+        if self.proxied():
+            if data.get("connections") != len(self.observed):
+                raise self.fail(
+                    line,
+                    f"the end mark counts {data.get('connections')!r} connections but "
+                    f"{len(self.observed)} were recorded (records missing?)",
+                )
+            if not _number(data.get("wall_s")) or data["wall_s"] < 0:
+                raise self.fail(line, "the end mark needs wall_s, a number of seconds >= 0")
+            self.end = data
+            return
         recorded = self.recorded()
         if data.get("sessions") != recorded:
             raise self.fail(
@@ -273,9 +319,15 @@ class _Reader:
         self.end = data
 
     def recorded(self) -> int:
+        if self.proxied():
+            return len(self.observed)
         return len(self.live) if self.header.kind == "live" else self.next_first
 
     def arrays(self) -> dict[str, np.ndarray]:
+        if self.proxied():
+            from ..observe import episode_arrays, episodes, timelines
+
+            return episode_arrays(episodes(timelines(self.observed)))
         if self.header.kind == "live":
             order = sorted(self.live)
             return {
@@ -342,11 +394,15 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     recorded = reader.recorded()
     if reader.end is None:
         notes.append(
-            f"{path}: the run has no end mark (interrupted?): "
+            f"{path}: the run has no end mark (interrupted, or the proxy still runs): "
+            f"{recorded} connections recorded"
+            if reader.proxied()
+            else f"{path}: the run has no end mark (interrupted?): "
             f"{recorded} of {h.sessions} sessions recorded"
         )
     if recorded == 0:
-        raise RunFileError(path, "the run recorded no sessions")
+        what = "connections" if reader.proxied() else "sessions"
+        raise RunFileError(path, f"the run recorded no {what}")
     population = as_population(h.target) if h.target is not None else None
     names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
     result = SimulationResult(
@@ -378,6 +434,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         harness_during=reader.harness_during,
         segments=segments,
         started_s=started,
+        observations=tuple(reader.observed),
+        profile_changes=tuple(reader.profile_changes),
     )
 
 
