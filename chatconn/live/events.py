@@ -107,6 +107,9 @@ class AttemptStarted(ConnectionEvent):
     strategy: Strategy
     timeout_s: float
     wait_before_s: float
+    #: When the connect ends at the latest from here, in profile seconds since it began
+    #: (:func:`chatconn.core.progress.planned_end`): the denominator of percent progress.
+    planned_end_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ class AttemptFinished(ConnectionEvent):
 class Waiting(ConnectionEvent):
     next_attempt: int
     seconds: float
+    #: As :attr:`AttemptStarted.planned_end_s`, for the attempt after the wait.
+    planned_end_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ from ..core.errors import ConfigError
 from ..core.harness import HarnessFloor
 from ..core.planner import AttemptPlan, ConnectPlanner
 from ..core.policy import RetryPolicy
+from ..core.progress import planned_end
 from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
@@ -234,6 +235,7 @@ class ConnectionManager:
         #: Wall seconds from the first attempt's start to connected or giving up, for the
         #: last connect: the span the simulator models (token and diagnostics excluded).
         self.attempts_elapsed_s: float | None = None
+        self._planned_end: float | None = None  # profile s: see core.progress
 
     @property
     def budget_s(self) -> float:
@@ -471,9 +473,11 @@ class ConnectionManager:
             first: float | None = None  # when this schedule's first attempt started
             restarted = False
             while isinstance(step, AttemptPlan):
+                offset = (origin - self._started) / scale
+                self._planned_end = planned_end(schedule, step, offset)
                 delay = step.start * scale - (self._clock() - origin)
                 if delay > 0:
-                    self.bus.emit(Waiting(self._elapsed(), step.index, delay))
+                    self.bus.emit(Waiting(self._elapsed(), step.index, delay, self._planned_end))
                     if await self._wait(delay):
                         restarted = True
                         break
@@ -540,6 +544,7 @@ class ConnectionManager:
                 step.strategy,
                 step.timeout,
                 step.wait_before,
+                self._planned_end,
             )
         )
         self._set_phase(Phase.CONNECTING, step.index)
