@@ -191,6 +191,11 @@ class ChatHub:
         for peer in self.peers.values():
             peer.push(message)
 
+    def rotate_token(self, token: str) -> None:
+        """Accept ``token`` from now on (and serve it from ``POST /token``); the old one is
+        rejected, as after a key rotation or a revoked session."""
+        self._token = token
+
     def token_ok(self, token: Any) -> bool:
         ok = isinstance(token, str) and hmac.compare_digest(
             token.encode("utf-8", "replace"), self._token.encode()

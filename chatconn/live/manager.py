@@ -68,6 +68,7 @@ from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
     AttemptTimeout,
+    AuthRejected,
     CircuitOpen,
     ConnectFailed,
     ConnectionRefused,
@@ -85,6 +86,7 @@ from .events import (
     Phase,
     PhaseChanged,
     StateChanged,
+    TokenReady,
     Waiting,
     WarningEvent,
 )
@@ -92,6 +94,7 @@ from .explain import explain_circuit_open, explain_degraded, explain_error, expl
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
+from .token_cache import TokenCache
 from .tokens import RetryingTokenProvider, Secret, StaticToken, TokenProvider, TokenSource
 from .transports import open_session
 
@@ -190,6 +193,10 @@ class ConnectionManager:
         if not isinstance(self.policy, RetryPolicy):
             raise ConfigError("policy", policy, "expected a RetryPolicy")
         self._token_provider = _as_provider(token)
+        #: The token kept between connects until it expires or is rejected (token_cache).
+        self.tokens = TokenCache(self._token_provider, clock=clock)
+        self._connect_fetches = 0  # token fetches of the current connect
+        self._token_reused = False
         self._rng = rng if rng is not None else _shared_rng()
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
         if auto_retry and self._breaker is None:
@@ -436,7 +443,8 @@ class ConnectionManager:
                 WarningEvent(self._elapsed(), "rung_skipped", f"{strategy.value} skipped: {why}")
             )
         schedule = self.schedule = Schedule.draw(policy, self._rng)
-        token = await self._fetch_token()
+        self._connect_fetches = 0
+        token = await self._token()
 
         firewall = False
         if self.diagnostics:
@@ -483,7 +491,15 @@ class ConnectionManager:
                         break
                 if first is None:
                     first = self._clock()
-                session, record = await self._one_attempt(step, token, policy, first)
+                try:
+                    session, record = await self._one_attempt(step, token, policy, first)
+                except AuthRejected:
+                    self.tokens.reject()
+                    if not (self._token_reused and self.tokens.can_refresh):
+                        raise
+                    # A token kept from an earlier connect was refused: fetch one, try again.
+                    token = await self._token()
+                    session, record = await self._one_attempt(step, token, policy, first)
                 records.append(record)
                 self.records.append(record)
                 self.attempts_elapsed_s = self._clock() - first
@@ -501,6 +517,18 @@ class ConnectionManager:
             explanation=self.explanation,
             records=tuple(records),
         )
+
+    async def _token(self) -> Secret:
+        """The token for this connect: the one kept from an earlier connect, or a fresh one
+        (:class:`TokenCache`); a TokenReady event says which, and how many fetches."""
+        before = self.tokens.fetches
+        grant = await self.tokens.get(self._fetch_token)
+        self._connect_fetches += self.tokens.fetches - before
+        self._token_reused = not grant.fetched
+        self.bus.emit(
+            TokenReady(self._elapsed(), not grant.fetched, grant.reason, self._connect_fetches)
+        )
+        return grant.token
 
     async def _fetch_token(self) -> Secret:
         """The token, within TOKEN_BUDGET_S and the budget (times the time scale); any
@@ -601,6 +629,7 @@ class ConnectionManager:
             phases=phases,
             error=error,
             time_scale=self.time_scale,
+            token_fetches=self._connect_fetches,
         )
 
     def _finished(
