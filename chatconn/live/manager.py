@@ -91,6 +91,7 @@ from .events import (
     WarningEvent,
 )
 from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
+from .logs import EventLogger, log_breaker, log_heartbeat
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
@@ -225,6 +226,8 @@ class ConnectionManager:
         self._http = http_client
         self._clock = clock
         self.bus = EventBus()
+        self.bus.subscribe(EventLogger(self.session_tag))  # chatconn.live.manager, DEBUG
+        self._breaker_seen = self._breaker.state(clock()) if self._breaker is not None else None
         self.records: list[AttemptRecord] = []
         self.report: DiagnosticsReport | None = None
         self.explanation = ""
@@ -406,6 +409,7 @@ class ConnectionManager:
         )
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
+            self._note_breaker("refused a connect")
             wait = breaker.retry_after(self._clock())
             self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
@@ -417,11 +421,14 @@ class ConnectionManager:
         except asyncio.CancelledError:
             if breaker is not None:
                 breaker.abandon()  # a cancelled trial says nothing about the server
+                self._note_breaker("connect cancelled")
             self._set_state(ConnectionState.IDLE, "connect cancelled")
             raise
         except LiveError as exc:
             if breaker is not None:
+                self._note_breaker("a trial connect started")
                 breaker.record_failure(self._clock())
+                self._note_breaker(f"connect failed ({type(exc).__name__})")
             if not self.explanation:
                 self.explanation = explain_error(exc)
             self._set_state(ConnectionState.FAILED, self.explanation)
@@ -429,8 +436,16 @@ class ConnectionManager:
                 self._schedule_auto_retry()
             raise
         if breaker is not None:
+            self._note_breaker("a trial connect started")
             breaker.record_success(self._clock())
+            self._note_breaker("connected")
         return session
+
+    def _note_breaker(self, why: str) -> None:
+        """Log the breaker's transition since the last note, if any (DEBUG)."""
+        now = self._breaker.state(self._clock())
+        log_breaker(self.session_tag, self._breaker_seen, now, why)
+        self._breaker_seen = now
 
     async def _attempts(self) -> Session:
         scale = self.time_scale
@@ -671,16 +686,25 @@ class ConnectionManager:
     # -------------------------------------------------------------- heartbeat
     async def _heartbeat(self, session: Session, config: HeartbeatConfig) -> None:
         """Ping until the connection dies, then reconnect through the same schedule."""
-        scale = self.time_scale
-        while True:
-            await asyncio.sleep(config.interval_s * scale)
-            try:
-                async with asyncio.timeout(config.timeout_s * scale):
-                    await session.ping()
-            except (TimeoutError, LiveError, OSError) as exc:
-                reason = "no pong in time" if isinstance(exc, TimeoutError) else "connection lost"
-                self.bus.emit(WarningEvent(self._elapsed(), "heartbeat_missed", reason))
-                break
+        scale, tag = self.time_scale, self.session_tag
+        log_heartbeat(tag, "started: ping every %gs, pong within %gs", config.interval_s * scale,
+                      config.timeout_s * scale)  # fmt: skip
+        try:
+            while True:
+                await asyncio.sleep(config.interval_s * scale)
+                try:
+                    async with asyncio.timeout(config.timeout_s * scale):
+                        await session.ping()
+                except (TimeoutError, LiveError, OSError) as exc:
+                    timed_out = isinstance(exc, TimeoutError)
+                    reason = "no pong in time" if timed_out else "connection lost"
+                    self.bus.emit(WarningEvent(self._elapsed(), "heartbeat_missed", reason))
+                    break
+                log_heartbeat(tag, "pong")
+        except asyncio.CancelledError:
+            log_heartbeat(tag, "stopped: cancelled")
+            raise
+        log_heartbeat(tag, "stopped: reconnecting")
         self.session = None
         with contextlib.suppress(Exception):
             await session.close()
