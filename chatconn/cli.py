@@ -96,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
         # On every (sub)command, before or after its name: chatconn.logs on stderr.
         self.add_argument(
             "-v", "--verbose", action="count", default=argparse.SUPPRESS,
-            help="log to stderr: -v failures and retried attempts, -vv every step (DEBUG)",
+            help="log to stderr: -v failures (INFO), -vv every step (DEBUG)",
         )  # fmt: skip
 
     def error(self, message: str) -> NoReturn:

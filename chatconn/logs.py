@@ -12,9 +12,9 @@ HOWTO asks of libraries)::
     chatconn.lab.chat       the lab's chat server: tokens served, auths accepted/refused
     chatconn.simulate       each simulation: sessions, policy, target, time taken
 
-Levels: every transition at DEBUG, a failed attempt that will be retried at INFO,
-failures a user would notice (a connect that gave up, a lost connection, a refused token,
-an open breaker, the manager's warnings) at WARNING. No record ever contains a token: they
+Levels: every transition at DEBUG; failures at WARNING (a failed attempt, a connect that
+gave up, a lost connection, a missed heartbeat, the manager's warnings); the lab's
+websocket server says "connection open/closed" at INFO. No record ever contains a token: they
 are :class:`~chatconn.live.tokens.Secret` everywhere, URLs are redacted, and the
 ``websockets`` library's frame logs (which would show the auth frame) go to
 ``chatconn.live.websocket`` / ``chatconn.lab.websocket``, kept at INFO whatever you set.
@@ -25,8 +25,8 @@ In a notebook::
     chatconn.logs.enable_logging("DEBUG")        # to the cell's output (stderr)
     chatconn.logs.enable_logging("DEBUG", logger="chatconn.live.manager")   # one layer
 
-From the command line: ``chatconn -v run --lab`` shows failures and retried attempts
-(INFO), ``-vv`` everything (DEBUG). Or configure logging yourself, as for any library:
+From the command line: ``chatconn run --lab -v`` shows failures (INFO and above), ``-vv``
+everything (DEBUG); without ``-v`` only errors. Or configure logging yourself, as for any library:
 ``logging.getLogger("chatconn").setLevel(logging.DEBUG)`` plus a handler of yours.
 """
 

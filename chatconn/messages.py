@@ -94,7 +94,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "You can read and send messages as usual; they may arrive a little late. "
             "Retry later for the fastest connection."
         ),
-        "tip.degraded.upgrade_rejected": (
+        "tip.degraded.websocket_blocked": (
             "You can read and send messages as usual; they go through plain HTTP and may "
             "arrive a little late. Ask your network administrator to allow WebSocket."
         ),
@@ -238,7 +238,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Сообщения можно читать и отправлять как обычно; они могут приходить с задержкой. "
             "Повторите позже, чтобы подключиться быстрее."
         ),
-        "tip.degraded.upgrade_rejected": (
+        "tip.degraded.websocket_blocked": (
             "Сообщения можно читать и отправлять как обычно; они идут через обычный HTTP и "
             "могут приходить с задержкой. Попросите администратора сети разрешить WebSocket."
         ),

@@ -2,8 +2,8 @@
 
 The seed app's report promises, beside "degraded" and "failed", a line saying what still
 works and what to try. :func:`tip_key` chooses it — a pure function of the connection state
-and the last error category — and :class:`TipBook` says it in English or Russian, with
-texts of your own where you give them::
+and the last error category (and, when degraded, whether the fallback is plain HTTP) — and
+:class:`TipBook` says it in English or Russian, with texts of your own where you give them::
 
     tip_key(ConnectionState.FAILED, ErrorCategory.REFUSED)   # 'tip.failed.refused'
     TipBook().say(ConnectionState.DEGRADED, None, "ru")
@@ -15,8 +15,9 @@ Which tip (chatconn's choice; the report names the idea, not the words):
 state           last error                        tip key
 =============== ================================ ==========================================
 reconnecting    any                               ``tip.reconnecting``
-degraded        upgrade rejected (proxy)          ``tip.degraded.upgrade_rejected``
-degraded        any other                         ``tip.degraded``
+degraded        any failure, then connected over   ``tip.degraded.websocket_blocked``
+                plain HTTP (long polling, SSE)
+degraded        otherwise (other ports)           ``tip.degraded``
 failed          timeout, refused, reset, upgrade  ``tip.failed.<category>``
                 rejected, deadline, token
 failed          none known                        ``tip.failed``
@@ -36,7 +37,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .core.errors import ConfigError, UnknownNameError
-from .core.strategies import ErrorCategory
+from .core.strategies import ErrorCategory, Strategy
 from .live.events import ConnectionState
 from .messages import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, check_language, message
 
@@ -55,21 +56,28 @@ _FAILED_SPECIFIC = (
 TIP_KEYS = (
     "tip.reconnecting",
     "tip.degraded",
-    "tip.degraded.upgrade_rejected",
+    "tip.degraded.websocket_blocked",
     "tip.failed",
     *(f"tip.failed.{c.name.lower()}" for c in _FAILED_SPECIFIC),
 )
 
 
-def tip_key(state: ConnectionState | str, last_error: ErrorCategory | None) -> str | None:
+def tip_key(
+    state: ConnectionState | str,
+    last_error: ErrorCategory | None,
+    strategy: Strategy | None = None,
+) -> str | None:
     """The tip for ``state`` after an attempt failed with ``last_error`` (None or
-    ``ErrorCategory.NONE``: no error known), or None when the state needs no tip."""
+    ``ErrorCategory.NONE``: no error known), or None when the state needs no tip.
+    ``strategy`` is the one connected (degraded): a WebSocket attempt failed and plain HTTP
+    got through is what the manager explains as "WebSocket seems blocked"."""
     state = ConnectionState(state)
     if state is ConnectionState.RECONNECTING:
         return "tip.reconnecting"
     if state is ConnectionState.DEGRADED:
-        if last_error is ErrorCategory.UPGRADE_REJECTED:
-            return "tip.degraded.upgrade_rejected"
+        failed = last_error is not None and last_error is not ErrorCategory.NONE
+        if failed and strategy is not None and not strategy.uses_websocket:
+            return "tip.degraded.websocket_blocked"
         return "tip.degraded"
     if state is ConnectionState.FAILED:
         if last_error in _FAILED_SPECIFIC:
@@ -120,9 +128,11 @@ class TipBook:
         state: ConnectionState | str,
         last_error: ErrorCategory | None,
         language: str = DEFAULT_LANGUAGE,
+        strategy: Strategy | None = None,
     ) -> str:
-        """The tip for ``state`` and ``last_error`` in ``language`` ("" when none)."""
-        key = tip_key(state, last_error)
+        """The tip for ``state``, ``last_error`` (and ``strategy``) in ``language`` ("" when
+        none)."""
+        key = tip_key(state, last_error, strategy)
         return "" if key is None else self.text(key, language)
 
 

@@ -129,8 +129,12 @@ def test_tips_are_chosen_from_the_state_and_the_last_error():
     assert tip_key(F, ErrorCategory.UPGRADE_REJECTED) == "tip.failed.upgrade_rejected"
     assert tip_key(F, ErrorCategory.TOKEN) == "tip.failed.token"
     assert tip_key(F, None) == tip_key(F, ErrorCategory.NONE) == "tip.failed"
-    assert tip_key(D, ErrorCategory.UPGRADE_REJECTED) == "tip.degraded.upgrade_rejected"
-    assert tip_key(D, ErrorCategory.TIMEOUT) == tip_key(D, None) == "tip.degraded"
+    lp, ports = Strategy.LONG_POLLING, Strategy.MULTIPLE_PORTS
+    blocked = "tip.degraded.websocket_blocked"
+    assert tip_key(D, ErrorCategory.UPGRADE_REJECTED, lp) == blocked
+    assert tip_key(D, ErrorCategory.TIMEOUT, Strategy.SSE_FALLBACK) == blocked
+    assert tip_key(D, ErrorCategory.TIMEOUT, ports) == tip_key(D, None, lp) == "tip.degraded"
+    assert tip_key(D, ErrorCategory.TIMEOUT) == "tip.degraded"
     assert tip_key("reconnecting", None) == "tip.reconnecting"
     for state in ("idle", "connecting", "connected", "closed"):
         assert tip_key(state, ErrorCategory.TIMEOUT) is None
@@ -224,7 +228,7 @@ def test_degraded_shows_a_tip_from_the_last_error_and_connected_shows_100_percen
     status.apply(_started(1.2, 1, 8.0, Strategy.LONG_POLLING))
     status.apply(_connected(1.3, 1, Strategy.LONG_POLLING))
     status.apply(StateChanged(1.3, ConnectionState.DEGRADED, ConnectionState.CONNECTING))
-    assert status.tip == "tip.degraded.upgrade_rejected" and not status.spinning
+    assert status.tip == "tip.degraded.websocket_blocked" and not status.spinning
     assert status.percent is None
     status.apply(StateChanged(5.0, ConnectionState.RECONNECTING, ConnectionState.DEGRADED))
     assert status.spinning and status.tip == "tip.reconnecting" and status.percent is None

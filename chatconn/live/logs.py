@@ -12,9 +12,9 @@ state change, phase, token reused/fetched, wait,    DEBUG
 attempt started, attempt connected, strategy
 switch, diagnostics, breaker and heartbeat
 transitions
-an attempt failed (the connect goes on)             INFO
-the connect failed, a lost connection, a            WARNING
-heartbeat missed, the manager's warning events
+a failure: an attempt failed, the connect failed,   WARNING
+a lost connection (reconnecting), a heartbeat
+missed, the manager's warning events
 ==================================================  =========
 
 Nothing here can print a token: events carry none (:mod:`chatconn.live.events`), the
@@ -93,7 +93,7 @@ class EventLogger:
                           event.attempt + 1, event.attempts, event.strategy.value,
                           event.duration_s)  # fmt: skip
             else:
-                log.info("[%s] %.3fs attempt %d/%d %s failed after %.3fs: %s (%s)", tag, t,
+                log.warning("[%s] %.3fs attempt %d/%d %s failed after %.3fs: %s (%s)", tag, t,
                          event.attempt + 1, event.attempts, event.strategy.value,
                          event.duration_s, event.error_category.name.lower(),
                          event.message)  # fmt: skip
@@ -110,7 +110,7 @@ def _loud(event: ConnectionEvent) -> bool:
     if isinstance(event, StateChanged) and event.state in _BAD_STATES:
         return log.isEnabledFor(logging.WARNING)
     if isinstance(event, AttemptFinished) and not event.connected:
-        return log.isEnabledFor(logging.INFO)
+        return log.isEnabledFor(logging.WARNING)
     return False
 
 

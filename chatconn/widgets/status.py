@@ -169,7 +169,7 @@ class ConnectionStatus:
     @property
     def tip(self) -> str | None:
         """The key of the tip to show (:func:`chatconn.tips.tip_key`), or None."""
-        return tip_key(self.state, self.last_error)
+        return tip_key(self.state, self.last_error, self.strategy)
 
     @property
     def colour(self) -> str:
