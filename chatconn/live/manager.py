@@ -27,8 +27,13 @@ against the policy's deadline. Any failure of the token provider — an exceptio
 token, no answer in time — ends the connect in ``failed`` with
 :class:`~chatconn.live.errors.TokenUnavailable` and an explanation; a plain async function
 given as the token provider gets :class:`~chatconn.live.tokens.RetryingTokenProvider`'s
-retries. A ladder rung the endpoint cannot serve (``multiple_ports`` without alternative
-URLs) is skipped, with a ``rung_skipped`` warning, before the first attempt.
+retries. The token is kept for later connects (reconnects) until it expires or the server
+rejects it (:class:`~chatconn.live.token_cache.TokenCache`; a reused token refused by the
+server is replaced at once and the attempt made again); a ``TokenReady`` event and every
+attempt record say how many fetches each connect made. Every event is also logged on
+``chatconn.live.manager`` (:mod:`chatconn.live.logs`). A ladder rung the endpoint cannot
+serve (``multiple_ports`` without alternative URLs) is skipped, with a ``rung_skipped``
+warning, before the first attempt.
 
 A second ``connect()`` while one is in flight joins it (and emits a ``connect_in_progress``
 warning) instead of opening a second connection. :meth:`ConnectionManager.retry` is a

@@ -399,5 +399,8 @@ class StatusIndicator(_Bindable):
             if t["explanation"]:  # the manager's own words
                 detail += f"<div style='color:#666'>{html.escape(t['explanation'])}</div>"
             if t["tip"]:  # what still works, what to do
-                detail += f"<div class='chatconn-tip'>💡 {html.escape(t['tip'])}</div>"
+                detail += (
+                    "<div class='chatconn-tip' style='border-left:3px solid #1f77b4;"
+                    f"padding-left:6px;margin-top:4px'>{html.escape(t['tip'])}</div>"
+                )
             self.details.value = f"<table>{cells}</table>{detail}"
