@@ -18,7 +18,9 @@ of the policy's numbers and of the quality classes.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,9 @@ STATE_COLOURS = {
     ConnectionState.FAILED: QUALITY_COLOURS["critical"],
 }
 _TRYING = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
+#: How often a connecting indicator re-renders between events (wall seconds), so the
+#: percent moves during a long attempt or wait (the spinner turns by CSS on its own).
+TICK_S = 0.25
 #: States whose StateChanged reason is the manager's plain-language explanation (a Text: it
 #: is shown in the indicator's language).
 _EXPLAINED = (ConnectionState.DEGRADED, ConnectionState.FAILED)
@@ -141,6 +146,12 @@ class ConnectionStatus:
 
     def _attempt(self, event: AttemptStarted | AttemptFinished) -> None:
         self.attempt, self.attempts, self.strategy = event.attempt, event.attempts, event.strategy
+
+    def advance(self, elapsed_s: float) -> None:
+        """Time passes without an event (``elapsed_s``: wall seconds since the connect
+        began, as events count them): the percent moves on; nothing else changes."""
+        if self.state in _TRYING:
+            self.elapsed_s = max(self.elapsed_s, elapsed_s / self.time_scale)
 
     @property
     def spinning(self) -> bool:
@@ -279,6 +290,8 @@ class StatusIndicator(_Bindable):
         super().__init__(language)
         self.variant = variant
         self.status = ConnectionStatus()
+        self._ticker: asyncio.TimerHandle | None = None
+        self._anchor: tuple[float, float] | None = None  # (event's elapsed_s, monotonic)
         self.on_retry = on_retry
         self.badge = W.HTML()
         self.line = W.HTML()
@@ -312,12 +325,49 @@ class StatusIndicator(_Bindable):
 
     def _reset(self, manager: Any) -> None:
         self.status = ConnectionStatus(time_scale=manager.time_scale, state=manager.state)
+        self._stop_ticking()
         self._render()
 
     def handle(self, event: ConnectionEvent) -> None:
-        """Show one event (what :meth:`bind` calls for every event of the manager)."""
+        """Show one event (what :meth:`bind` calls for every event of the manager).
+
+        While the connection is being made, the percent also moves between events: every
+        :data:`TICK_S` the indicator re-renders with the time passed since the last event
+        (on the event loop running this call; without one, only events move it)."""
         self.status.apply(event)
+        self._anchor = (event.elapsed_s, time.monotonic())
         self._render()
+        if self.status.spinning:
+            self._start_ticking()
+        else:
+            self._stop_ticking()
+
+    def unbind(self) -> None:
+        super().unbind()
+        self._stop_ticking()
+
+    def _start_ticking(self) -> None:
+        if self._ticker is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: events alone move the percent
+            return
+        self._ticker = loop.call_later(TICK_S, self._tick)
+
+    def _stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    def _tick(self) -> None:
+        self._ticker = None
+        if not self.status.spinning or self._anchor is None:
+            return
+        at_event, then = self._anchor
+        self.status.advance(at_event + time.monotonic() - then)
+        self._render()
+        self._start_ticking()
 
     def retry(self) -> None:
         if self.on_retry is not None:
