@@ -367,7 +367,8 @@ class StatusIndicator(_Bindable):
         at_event, then = self._anchor
         self.status.advance(at_event + time.monotonic() - then)
         self._render()
-        self._start_ticking()
+        if self.status.percent != 100:  # a spent plan: the next event ends the connect
+            self._start_ticking()
 
     def retry(self) -> None:
         if self.on_retry is not None:
