@@ -175,7 +175,9 @@ def test_websockets_client_through_chatconn_proxy_3g_sees_3g_latency_and_a_reada
     assert comparison["verdict"] == "times out like websockets (no retries to compare)"
     (timeout,) = comparison["timeouts"]
     assert timeout["attempt"] == 0 and timeout["observed"] == len(stalled)
-    assert 10.0 <= timeout["observed_p50"] <= 10.0 + HARNESS_S
+    # The proxy accepts a little after the client starts its clock, and hears the close a
+    # little after the client gives up: either side of 10 s by the harness allowance.
+    assert 10.0 - HARNESS_S <= timeout["observed_p50"] <= 10.0 + HARNESS_S
 
 
 def test_proxy_switches_profile_on_a_stdin_command_and_records_the_switch(tmp_path):
