@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
+import jsclients
 import numpy as np
 import pytest
 
-import jsclients
 from chatconn.core.errors import ConfigError
 from chatconn.core.policy import JitterMode, RetryPolicy
 from chatconn.core.presets import policy_preset
@@ -80,7 +80,7 @@ def test_the_preset_waits_are_uniform_on_the_window():
     for n in (1, 2, 5, 13):
         low, high = _window(n)
         column = waits[:, n - 1] * 1000
-        # Mean of a uniform on whole ms in [low, high): (low + high - 1) / 2, within 5 standard errors.
+        # Mean of a uniform on whole ms in [low, high): (low + high - 1) / 2, within 5 s.e.
         sd = (high - low) / np.sqrt(12)
         assert abs(column.mean() - (low + high - 1) / 2) < 5 * sd / np.sqrt(column.size)
     assert np.all(waits[:, 13:] == 25.0)

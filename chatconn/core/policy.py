@@ -111,9 +111,9 @@ class JitterMode(StrEnum):
 
     ``window`` caps both ends of the window separately (so a capped window is still uniform,
     not a point mass at the cap): it works on the uncapped nominal whatever
-    ``cap_after_jitter`` says, and its low end never passes its high end. Like ``backo2`` it works in whole milliseconds
-    (``Math.floor``), so a wait drawn by chatconn and one drawn by the SDK from the same
-    uniform are equal.
+    ``cap_after_jitter`` says, and its low end never passes its high end. Like ``backo2`` it
+    works in whole milliseconds (``Math.floor``), so a wait drawn by chatconn and one drawn
+    by the SDK from the same uniform are equal.
     """
 
     NONE = "none"

@@ -62,7 +62,8 @@ def nominal_waits(policy: RetryPolicy, count: int | None = None) -> np.ndarray:
 
     The wait before retry r (r >= 1) is ``min(initial_delay * multiplier**(r-1), max_delay)``
     (each nominal is the previous one times ``multiplier`` plus ``delay_step``, so with a
-    step: ``d(r) = d(r-1) * multiplier + delay_step``), or ``delays[r-1]`` with a table, or ``first_delay`` for r = 1 when set (the sequence
+    step: ``d(r) = d(r-1) * multiplier + delay_step``), or ``delays[r-1]`` with a table,
+    or ``first_delay`` for r = 1 when set (the sequence
     then starts at r = 2). Beyond a table, its last wait repeats. With ``cap_after_jitter``
     (or the ``window`` jitter mode) the nominal is left uncapped; :func:`jittered_wait` caps
     the jittered value (the window's ends).
