@@ -73,22 +73,18 @@ LONGPOLL_HOLD_S = 20.0
 #: A long-poll connection that has not polled for this long is dropped.
 LONGPOLL_IDLE_S = 60.0
 _HISTORY = 50
+_DEV_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"  # signing.ts: {"alg": "HS256", "typ": "JWT"}
 # Stream's error codes (``src/errors.ts`` APIErrorCodes): 2 AuthFailed, 4 InputError,
 # 5 NotAllowed (bad api key), 16 DoesNotExist, 46 ConnectionIDNotFound (the fallback reconnects).
 AUTH_FAILED, INPUT_ERROR, NOT_ALLOWED, DOES_NOT_EXIST, CONNECTION_ID_NOT_FOUND = 2, 4, 5, 16, 46
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def dev_token(user_id: str) -> str:
-    """The token ``client.devToken(user_id)`` makes (``src/signing.ts`` ``DevToken``): a JWT
-    with header ``{"alg": "HS256", "typ": "JWT"}``, payload ``{"user_id"}`` and the literal
-    signature ``devtoken``."""
-    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64url(json.dumps({"user_id": user_id}, separators=(",", ":")).encode())
-    return f"{header}.{payload}.devtoken"
+    """The token ``client.devToken(user_id)`` makes (``src/signing.ts`` ``DevToken``): the
+    fixed header ``{"alg":"HS256","typ":"JWT"}``, the payload ``{"user_id"}`` in standard
+    base64 (padded, as the SDK's ``encodeBase64``) and the literal signature ``devtoken``."""
+    payload = json.dumps({"user_id": user_id}, separators=(",", ":"), ensure_ascii=False)
+    return f"{_DEV_HEADER}.{base64.b64encode(payload.encode()).decode()}.devtoken"
 
 
 def token_user(token: str) -> str | None:
@@ -96,8 +92,9 @@ def token_user(token: str) -> str | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
+    text = parts[1].rstrip("=").replace("+", "-").replace("/", "_")
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (ValueError, UnicodeDecodeError):
         return None
     user = payload.get("user_id") if isinstance(payload, dict) else None
