@@ -2,7 +2,7 @@
 // attempt each client makes is printed (from the SDK's own log line "_connect() - Connecting
 // to ..."; the URL, which carries the token, is never printed), and so are its connection
 // events. argv[2]: JSON {"baseURL", "apiKey", "clients", "fallback", "runMs"}.
-// Lines: {"t", "client", "event": "attempt" | "connected" | "changed" | "recovered" | "transport"
+// Lines: {"t", "client", "event": "attempt" | "closed" | "connected" | "changed" | "recovered" | "transport"
 // | "ready" | "error"}; t in seconds from the script's start (performance.now()).
 // The script ends after runMs, or when its standard input closes.
 "use strict";
@@ -15,6 +15,7 @@ const out = (record) => process.stdout.write(JSON.stringify({ t: (performance.no
 function makeClient(i) {
   const logger = (level, message) => {
     if (message.startsWith("connection:_connect() - Connecting to")) out({ client: i, event: "attempt" });
+    else if (message.startsWith("connection:onclose() - onclose callback")) out({ client: i, event: "closed" });
     else if (message.startsWith("WSConnectionFallback:_setState() - CONNECTING")) out({ client: i, event: "attempt", transport: "longpoll" });
   };
   const client = new StreamChat(opts.apiKey, {

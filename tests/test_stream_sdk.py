@@ -1,0 +1,177 @@
+"""The official stream-chat SDK in the lab against the ``stream-chat`` preset's model.
+
+Many SDK clients run in one node process (tests/js/stream_reconnect.js), each printing when
+it saw its socket close and every WebSocket attempt it started (from the SDK's own log
+lines). The lab's server is killed (open sockets reset, the port refusing) and restarted on
+the same port; the clients' retry times are compared with
+:func:`chatconn.core.stream_sdk.reconnect_after_drop`, which spends the preset's waits
+(``retryInterval``'s window per failure count) the way ``StableWSConnection`` does.
+
+KS at the 0.001 level: the two-sample critical distance ``c(a) sqrt((n + m) / (n m))`` with
+``c(0.001) = sqrt(-ln(0.0005) / 2) = 1.949``. The harness floor is far below the windows:
+node's timers and the log line add milliseconds to waits that are seconds wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+import jsclients
+from chatconn.agreement import ks_sorted
+from chatconn.core.profiles import profile_preset
+from chatconn.core.stream_sdk import first_connect, reconnect_after_drop
+from chatconn.lab.stream_server import StreamLabServer
+
+SCRIPT = jsclients.JS_DIR / "stream_reconnect.js"
+ALPHA = 0.001
+#: Clients in the node process: n = 80 gives a critical KS distance of ~0.22 against the
+#: model's 20,000 draws, while a single retry chain (the preset read naively) misses the
+#: attempt counts and third-attempt times by ~0.85 (test_a_single_chain_would_be_told_apart).
+CLIENTS = 80
+DOWN_S = 8.0
+MODEL_DRAWS = 20_000
+#: No loss, stalls or resets: a stalled reconnect would hang that client (it has no timeout).
+CLEAN = profile_preset("fiber").with_changes(name="clean-fiber", loss=0.0, stall_probability=0.0)
+
+
+def ks_critical(n: int, m: int, alpha: float = ALPHA) -> float:
+    return math.sqrt(-math.log(alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
+
+
+class NodeClients:
+    """The node process, its JSON lines as they arrive (Python's monotonic clock beside)."""
+
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        self.records: list[dict] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+
+    async def __aenter__(self) -> NodeClients:
+        jsclients.node_modules()
+        self.proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(SCRIPT),
+            json.dumps(self.options),
+            cwd=jsclients.JS_DIR,
+            env={**os.environ, "NODE_PATH": str(jsclients.NODE_MODULES)},
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            if line.startswith(b"{"):
+                self.records.append(json.loads(line))
+
+    def count(self, event: str) -> int:
+        return sum(1 for r in self.records if r.get("event") == event)
+
+    async def until(self, event: str, n: int, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while self.count(event) < n:
+                await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            async with asyncio.timeout(20):
+                await self.proc.wait()
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+def per_client(records: list[dict], after: float) -> dict[int, dict]:
+    """Each client's close time and its attempts after it, relative to that close."""
+    out: dict[int, dict] = {}
+    for r in records:
+        if "client" not in r or r["t"] < after:
+            continue
+        c = out.setdefault(r["client"], {"closed": None, "attempts": [], "recovered": None})
+        if r["event"] == "closed" and c["closed"] is None:
+            c["closed"] = r["t"]
+        elif r["event"] == "attempt" and c["closed"] is not None:
+            c["attempts"].append(r["t"] - c["closed"])
+        elif r["event"] == "recovered" and c["closed"] is not None and c["recovered"] is None:
+            c["recovered"] = r["t"] - c["closed"]
+    return out
+
+
+async def _kill_and_restart() -> tuple[dict[int, dict], float]:
+    async with StreamLabServer(CLEAN) as lab:
+        options = {"baseURL": lab.base_url, "apiKey": lab.api_key, "clients": CLIENTS}
+        options["runMs"] = 55_000
+        async with NodeClients(options) as node:
+            await node.until("ready", 1, 30)
+            assert node.count("connected") == CLIENTS, node.records[-5:]
+            ready_t = max(r["t"] for r in node.records)
+            killed = time.monotonic()
+            await lab.kill()
+            await asyncio.sleep(DOWN_S)
+            await lab.start()
+            down = time.monotonic() - killed
+            await node.until("recovered", CLIENTS, 25)
+        return per_client(node.records, ready_t), down
+
+
+def test_the_sdk_reconnects_after_a_server_restart_as_the_presets_model_says(js_clients):
+    clients, down = asyncio.run(_kill_and_restart())
+    assert len(clients) == CLIENTS and all(c["recovered"] for c in clients.values())
+    rng = np.random.default_rng(13)
+    model = [reconnect_after_drop(rng, down_s=down) for _ in range(MODEL_DRAWS)]
+    crit = ks_critical(CLIENTS, MODEL_DRAWS)
+
+    # The first retry waits retryInterval(1): U[0.25, 2.5) s.
+    sdk_first = np.sort([c["attempts"][0] for c in clients.values()])
+    model_first = np.sort([m.attempts[0] for m in model])
+    assert 0.25 <= sdk_first[0] and sdk_first[-1] < 2.5 + 0.05
+    assert ks_sorted(sdk_first, model_first) < crit
+
+    # Reconnected: the start of the attempt that succeeded, after the server came back.
+    sdk_back = np.sort([c["attempts"][-1] for c in clients.values()])
+    model_back = np.sort([m.connected_at for m in model])
+    assert sdk_back[0] >= down - 0.05
+    assert ks_sorted(sdk_back, model_back) < crit, (sdk_back[:10], model_back[:10])
+
+    # The third attempt: retry 3's window counted from the first attempt (the fan-out).
+    sdk_third = np.sort([c["attempts"][2] for c in clients.values()])
+    model_third = np.sort([m.attempts[2] for m in model])
+    assert ks_sorted(sdk_third, model_third) < crit
+
+    # How many attempts it took.
+    sdk_n = np.sort([len(c["attempts"]) for c in clients.values()]).astype(float)
+    model_n = np.sort([len(m.attempts) for m in model]).astype(float)
+    assert ks_sorted(sdk_n, model_n) < crit, (np.bincount(sdk_n.astype(int)), model_n.mean())
+
+
+def test_a_single_chain_would_be_told_apart():
+    """The naive reading — retry k waits retryInterval(k) after retry k-1 — is far from the
+    SDK's fan-out in the attempts it makes and in when its third attempt starts (retry 3's
+    window counted from the *first* attempt, not the second): the test above can fail."""
+    from chatconn.core.presets import policy_preset
+    from chatconn.core.schedule import draw_waits
+
+    rng = np.random.default_rng(5)
+    waits = draw_waits(policy_preset("stream-chat"), rng, MODEL_DRAWS)
+    starts = np.cumsum(waits, axis=1)
+    chain_n = np.sort(np.argmax(starts >= DOWN_S, axis=1) + 1).astype(float)
+    model = [reconnect_after_drop(rng, down_s=DOWN_S) for _ in range(5000)]
+    model_n = np.sort([len(m.attempts) for m in model]).astype(float)
+    assert ks_sorted(chain_n, model_n) > 3 * ks_critical(CLIENTS, MODEL_DRAWS)
+    third = np.sort([m.attempts[2] for m in model])
+    assert ks_sorted(np.sort(starts[:, 2]), third) > 3 * ks_critical(CLIENTS, MODEL_DRAWS)
