@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from typing import Any
 
 import uvicorn
@@ -88,6 +89,10 @@ class StreamLabServer:
         self.started = False
         #: How many times the server was started (a restart after :meth:`kill` adds one).
         self.generation = 0
+        #: ``time.time()`` when the port last started listening, and when :meth:`kill` last
+        #: reset the open connections (None before): the outage a client saw.
+        self.listening_since: float | None = None
+        self.killed_at: float | None = None
 
     def __repr__(self) -> str:  # never shows a token
         state = "running" if self.started else "stopped"
@@ -132,6 +137,7 @@ class StreamLabServer:
                 backlog=self.backlog,
             )
             await proxy.start()
+            self.listening_since = time.time()
         except BaseException:
             await self._stop_http()
             sock.close()
@@ -180,8 +186,9 @@ class StreamLabServer:
                 await self._janitor
             self._janitor = None
         if self.proxy is not None:
-            dropped = self.proxy.drop_all()
-            await self.proxy.close()
+            dropped = self.proxy.drop_all()  # RST to every client ...
+            self.killed_at = time.time()
+            await self.proxy.close()  # ... and the port stops listening before any await
             self.proxy = None
         await self.hub.close()
         await self._stop_http()

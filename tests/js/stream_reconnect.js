@@ -11,6 +11,8 @@ const { StreamChat } = require("stream-chat");
 const opts = JSON.parse(process.argv[2]);
 const t0 = performance.now();
 const out = (record) => process.stdout.write(JSON.stringify({ t: (performance.now() - t0) / 1000, ...record }) + "\n");
+// t = 0 on the system's clock (seconds since the epoch), to line the lines up with the lab's.
+out({ event: "origin", epoch: (performance.timeOrigin + t0) / 1000 });
 
 function makeClient(i) {
   const logger = (level, message) => {
@@ -32,6 +34,7 @@ function makeClient(i) {
 
 async function connect(i) {
   const client = makeClient(i);
+  clients.push(client);
   const user = `lab-user-${i}`;
   try {
     const me = await client.connectUser({ id: user }, client.devToken(user));
@@ -40,21 +43,26 @@ async function connect(i) {
   } catch (err) {
     out({ client: i, event: "error", message: String((err && err.message) || err) });
   }
-  return client;
 }
 
-async function main() {
-  const clients = await Promise.all(Array.from({ length: opts.clients || 1 }, (_, i) => connect(i)));
-  out({ event: "ready" });
-  await new Promise((resolve) => {
-    setTimeout(resolve, opts.runMs || 60000);
-    process.stdin.on("end", resolve);
-    process.stdin.on("close", resolve);
-    process.stdin.resume();
-  });
-  await Promise.all(clients.map((c) => c.disconnectUser(100).catch(() => {})));
+const clients = [];
+async function stop() {
+  await Promise.race([
+    Promise.all(clients.map((c) => c.disconnectUser(100).catch(() => {}))),
+    new Promise((resolve) => setTimeout(resolve, 2000)),
+  ]);
   out({ event: "done" });
   process.exit(0);
+}
+// Standard input closing stops the script at any time (connectUser may never settle).
+process.stdin.on("end", stop);
+process.stdin.on("close", stop);
+process.stdin.resume();
+
+async function main() {
+  await Promise.all(Array.from({ length: opts.clients || 1 }, (_, i) => connect(i)));
+  out({ event: "ready" });
+  setTimeout(stop, opts.runMs || 60000);
 }
 
 main();
