@@ -39,10 +39,10 @@ async def _node(script: Path, options: dict, timeout: float = 60.0) -> list[dict
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
         proc.kill()
-        out, err = await proc.communicate()
+        out, _ = await proc.communicate()
     assert proc.returncode is not None
     return jsclients.json_lines(out.decode())
 
