@@ -35,9 +35,10 @@ import uvicorn
 
 from ..core.errors import ConfigError
 from ..core.profiles import NetworkProfile
+from ..live.stream_transport import StreamEndpoint
 from .chaos import DEFAULT_BACKLOG, ChaosProxy, SessionDraws
 from .server import _backend_socket, _Uvicorn, as_profile
-from .stream import DEFAULT_API_KEY, StreamHub
+from .stream import DEFAULT_API_KEY, StreamHub, dev_token
 
 __all__ = ["StreamLabServer"]
 
@@ -217,6 +218,17 @@ class StreamLabServer:
         if url is None:
             raise RuntimeError("the Stream lab is not started (use 'async with' or start())")
         return url
+
+    @property
+    def endpoint(self) -> StreamEndpoint:
+        """For chatconn's own manager: this lab as a Stream deployment (user ``chatconn``,
+        whose development token :attr:`token` is)."""
+        return StreamEndpoint.from_base_url(self.base_url, api_key=self.api_key)
+
+    @property
+    def token(self) -> str:
+        """The development token of the endpoint's user (the lab's own token is never shown)."""
+        return dev_token(self.endpoint.user_id)
 
     @property
     def urls(self) -> dict[str, Any]:
