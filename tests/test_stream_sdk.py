@@ -15,9 +15,7 @@ node's timers and the log line add milliseconds to waits that are seconds wide.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
 
 import jsclients
 import numpy as np
@@ -25,6 +23,8 @@ import numpy as np
 from chatconn.agreement import ks_sorted
 from chatconn.core.profiles import profile_preset
 from chatconn.core.stream_sdk import first_connect, reconnect_after_drop
+from chatconn.lab.node_clients import NodeClients as _NodeClients
+from chatconn.lab.node_clients import per_client
 from chatconn.lab.stream_server import StreamLabServer
 
 SCRIPT = jsclients.JS_DIR / "stream_reconnect.js"
@@ -46,75 +46,9 @@ def ks_critical(n: int, m: int, alpha: float = ALPHA) -> float:
     return math.sqrt(-math.log(alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
 
 
-class NodeClients:
-    """The node process, its JSON lines as they arrive (Python's monotonic clock beside)."""
-
-    def __init__(self, options: dict) -> None:
-        self.options = options
-        self.records: list[dict] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task | None = None
-
-    async def __aenter__(self) -> NodeClients:
-        jsclients.node_modules()
-        self.proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(SCRIPT),
-            json.dumps(self.options),
-            cwd=jsclients.JS_DIR,
-            env={**os.environ, "NODE_PATH": str(jsclients.NODE_MODULES)},
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        self._reader = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        async for line in self.proc.stdout:
-            if line.startswith(b"{"):
-                self.records.append(json.loads(line))
-
-    def count(self, event: str) -> int:
-        return sum(1 for r in self.records if r.get("event") == event)
-
-    async def until(self, event: str, n: int, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
-            while self.count(event) < n:
-                await asyncio.sleep(0.05)
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            async with asyncio.timeout(20):
-                await self.proc.wait()
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        if self._reader is not None:
-            await self._reader
-
-
-def per_client(records: list[dict], after: float, listening_since: float) -> dict[int, dict]:
-    """Each client's close time and its attempts after it, relative to that close, and the
-    outage it saw: from its close to the port listening again (on the system clock)."""
-    origin = next(r["epoch"] for r in records if r["event"] == "origin")
-    out: dict[int, dict] = {}
-    for r in records:
-        if "client" not in r or r["t"] < after:
-            continue
-        c = out.setdefault(r["client"], {"closed": None, "attempts": [], "recovered": None})
-        if r["event"] == "closed" and c["closed"] is None:
-            c["closed"] = r["t"]
-            c["down"] = listening_since - (origin + r["t"])
-        elif r["event"] == "attempt" and c["closed"] is not None:
-            c["attempts"].append(r["t"] - c["closed"])
-        elif r["event"] == "recovered" and c["closed"] is not None and c["recovered"] is None:
-            c["recovered"] = r["t"] - c["closed"]
-    return out
+def NodeClients(options: dict) -> _NodeClients:
+    jsclients.node_modules()
+    return _NodeClients(SCRIPT, options, jsclients.NODE_MODULES)
 
 
 async def _kill_and_restart() -> dict[int, dict]:

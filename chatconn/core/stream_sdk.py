@@ -46,9 +46,11 @@ __all__ = [
     "FIRST_CONNECT_WAIT_S",
     "LONGPOLL_CONNECT_TIMEOUT_S",
     "SdkConnect",
+    "StackedConnect",
     "first_connect",
     "reconnect_after_drop",
     "retry_wait",
+    "stacked_connect",
 ]
 
 #: ``client.ts`` ``defaultWSTimeout`` and ``defaultWSTimeoutWithFallback`` (ms / 1000).
@@ -58,6 +60,9 @@ FALLBACK_CONNECT_WAIT_S = 6.0
 LONGPOLL_CONNECT_TIMEOUT_S = 8.0
 #: retryInterval's window no longer changes past this n (both ends at the 25 s cap).
 _N_TABLE = 64
+#: How long a refused attempt keeps ``isConnecting`` set: a loopback refusal (~0.3 ms) plus
+#: the SDK's own turns; loops that wake meanwhile abort (at the 25 s cap they wake together).
+REFUSAL_S = 0.001
 #: Safety valve on a modelled run: a long outage grows the loops geometrically.
 MAX_ATTEMPTS_MODELLED = 100_000
 
@@ -127,7 +132,7 @@ def _run_loops(
         t, _ = heapq.heappop(heap)
         if t > horizon_s or len(attempts) >= MAX_ATTEMPTS_MODELLED:
             break
-        if t < busy_until:  # "Abort (2) since already connecting"
+        if t <= busy_until:  # "Abort (2) since already connecting" (a wake at the same ms too)
             continue
         attempts.append(t)
         if t >= ws_ok_at:
@@ -148,7 +153,7 @@ def reconnect_after_drop(
     down_s: float,
     policy: RetryPolicy | None = None,
     horizon_s: float = 600.0,
-    attempt_s: float = 0.0,
+    attempt_s: float = REFUSAL_S,
     hang: bool = False,
 ) -> SdkConnect:
     """A healthy client whose server dies at 0 and accepts again from ``down_s``.
@@ -172,7 +177,7 @@ def first_connect(
     fallback: bool = False,
     longpoll_ok: bool = True,
     policy: RetryPolicy | None = None,
-    attempt_s: float = 0.0,
+    attempt_s: float = REFUSAL_S,
 ) -> SdkConnect:
     """``connectUser`` when WebSocket attempts fail until ``ws_ok_at`` (np.inf: always;
     failing fast, e.g. HTTP 403 or a refusal, or hanging when ``ws_hangs``)."""
@@ -193,3 +198,53 @@ def first_connect(
     if fallback and longpoll_ok:
         return SdkConnect(tuple(attempts), wait, "longpoll")
     return SdkConnect(tuple(attempts), None, None, gave_up_at=wait)
+
+
+@dataclass(frozen=True, slots=True)
+class StackedConnect:
+    """The app's manager on top of the SDK: each app attempt is one ``connectUser``.
+
+    ``app_attempts`` start times, ``ws_attempts`` every WebSocket attempt the SDK made under
+    them, ``connected_at`` when the one that succeeded started (None: not within the app's
+    attempts).
+    """
+
+    app_attempts: tuple[float, ...]
+    ws_attempts: tuple[float, ...]
+    connected_at: float | None
+
+
+def stacked_connect(
+    rng: np.random.Generator,
+    app_policy: RetryPolicy,
+    *,
+    down_s: float,
+    sdk_policy: RetryPolicy | None = None,
+    attempt_s: float = REFUSAL_S,
+) -> StackedConnect:
+    """An app connecting through the SDK while the server refuses until ``down_s``.
+
+    App attempt k starts at its schedule's time and calls ``connectUser``: the SDK tries,
+    fans its retries out for up to 15 s (:func:`first_connect`), and either connects or
+    rejects; the app's own timeout cuts it short (``disconnectUser``), then the app waits
+    its jittered wait and calls again. The app's ladder is not modelled (every rung is a
+    ``connectUser``): this is what the SDK's retries add underneath the app's.
+    """
+    from .schedule import Schedule
+
+    sdk = _policy(sdk_policy)
+    schedule = Schedule.draw(app_policy, rng)
+    start = 0.0
+    app: list[float] = []
+    ws: list[float] = []
+    for k, timeout in enumerate(schedule.timeouts):
+        app.append(start)
+        inner = first_connect(rng, ws_ok_at=down_s - start, policy=sdk, attempt_s=attempt_s)
+        cut = start + timeout
+        ws.extend(start + t for t in inner.attempts if start + t < cut)
+        if inner.connected_at is not None and start + inner.connected_at < cut:
+            return StackedConnect(tuple(app), tuple(ws), start + inner.connected_at)
+        ended = min(cut, start + (inner.gave_up_at or timeout))
+        if k + 1 < len(schedule.timeouts):
+            start = ended + schedule.waits_after[k]
+    return StackedConnect(tuple(app), tuple(ws), None)
