@@ -32,13 +32,14 @@ attempt).
 
 from __future__ import annotations
 
+import functools
 import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ConfigError
-from .policy import RetryPolicy
+from .policy import JitterMode, RetryPolicy
 from .schedule import jittered_wait, nominal_waits
 
 __all__ = [
@@ -99,14 +100,33 @@ def retry_wait(policy: RetryPolicy, n: int, u: float) -> float:
     return float(jittered_wait(policy, k, table[k], u, policy.initial_delay))
 
 
-_TABLES: dict[RetryPolicy, np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=32)
 def _nominal(policy: RetryPolicy) -> np.ndarray:
-    table = _TABLES.get(policy)
-    if table is None:
-        table = _TABLES[policy] = nominal_waits(policy, _N_TABLE)
-    return table
+    return nominal_waits(policy, _N_TABLE)
+
+
+class _Waits:
+    """The wait of every failure count n = 1, 2, ... of one modelled client, drawn in
+    blocks through the schedule (each n is used once: every loop gets the next count)."""
+
+    def __init__(self, policy: RetryPolicy, rng: np.random.Generator) -> None:
+        if JitterMode.DECORRELATED in (policy.jitter_mode, policy.first_delay_jitter):
+            raise ConfigError("policy", "decorrelated", "the SDK's waits do not chain")
+        self.policy, self.rng = policy, rng
+        self.table: list[float] = []
+
+    def __call__(self, n: int) -> float:
+        while n > len(self.table):
+            start = len(self.table)
+            count = max(16, start)
+            ks = np.minimum(np.arange(start, start + count), _N_TABLE - 1)
+            nominal = _nominal(self.policy)[ks]
+            u = self.rng.random(count)
+            block = jittered_wait(self.policy, 1, nominal, u, self.policy.initial_delay)
+            if start == 0:  # the first wait may have its own jitter (first_delay)
+                block[0] = jittered_wait(self.policy, 0, nominal[0], u[0], 0.0)
+            self.table.extend(np.asarray(block, dtype=float).tolist())
+        return self.table[n - 1]
 
 
 def _run_loops(
@@ -121,10 +141,11 @@ def _run_loops(
     start: float = 0.0,
 ) -> tuple[list[float], float | None]:
     """The retry loops started at ``start`` (windows ``loops``) until one connects."""
+    wait = _Waits(policy, rng)
     heap: list[tuple[float, int]] = []
     seq = 0
     for n in loops:
-        heapq.heappush(heap, (start + retry_wait(policy, n, rng.random()), seq))
+        heapq.heappush(heap, (start + wait(n), seq))
         seq += 1
     attempts: list[float] = []
     busy_until = -np.inf
@@ -142,7 +163,7 @@ def _run_loops(
         busy_until = t + attempt_s
         for _ in range(3):  # onerror, onclose, the _reconnect's catch
             failures += 1
-            heapq.heappush(heap, (busy_until + retry_wait(policy, failures, rng.random()), seq))
+            heapq.heappush(heap, (busy_until + wait(failures), seq))
             seq += 1
     return attempts, None
 
