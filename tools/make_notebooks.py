@@ -416,6 +416,18 @@ print("same scores in a process pool:", parallel.scores == result.scores)
 }
 
 
+def _real_clients():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from notebook_real_clients import CELLS
+
+    return CELLS
+
+
+NOTEBOOKS["06_real_clients.ipynb"] = _real_clients()
+
+
 def main() -> None:
     ROOT.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
