@@ -264,7 +264,7 @@ class StreamHub:
                     if message.get("type") == "health.check":
                         self._count("health_check_from_client")
                         conn.events.put_nowait(self._health(conn))
-        except (WebSocketDisconnect, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError, KeyError):  # KeyError: a binary frame
             pass
         finally:
             self._drop(conn)
