@@ -25,7 +25,10 @@ def seed() -> RetryPolicy:
     Timeouts 15 s growing x1.4 to 90 s, a 120 s ``extended_timeout`` rung, 6 attempts,
     waits 1 s growing x1.4 to 30 s with +/-40 % proportional jitter, and the ladder
     direct WebSocket x2 -> extended timeout -> alternative ports -> long polling -> SSE.
-    These are :class:`RetryPolicy`'s defaults.
+    These are :class:`RetryPolicy`'s defaults. The app runs on Stream Chat's JS SDK: each of
+    these attempts is a ``connectUser`` that the SDK retries inside by the ``stream-chat``
+    preset (:func:`stream_chat`; :func:`chatconn.core.stream_sdk.stacked_connect` models
+    the two layers together).
     """
     return RetryPolicy()
 
