@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -82,6 +83,16 @@ def test_the_official_sdk_connects_to_chatconn_serve_protocol_stream(js_clients)
         assert _events(records, "watched")[0]["cid"] == "messaging:lab"
         assert _events(records, "message")[0]["text"] == "hello from the SDK"
         assert _events(records, "done")
+        # The command line it printed measures it with chatconn's own manager.
+        line = re.search(r"(CHATCONN_TOKEN=\S+ chatconn run --protocol stream .*)", text).group(1)
+        assignment, *words = shlex.split(line)
+        name, _, token = assignment.partition("=")
+        run = subprocess.run(
+            [sys.executable, "-m", "chatconn.cli", *words[1:], "--sessions", "2", "--json"],
+            capture_output=True, text=True, env={**env, name: token}, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["success_rate"] == 1.0
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=20)

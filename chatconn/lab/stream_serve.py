@@ -23,14 +23,19 @@ __all__ = ["serve_stream"]
 
 
 def stream_run_command(lab: StreamLabServer, token_env: str) -> str:
-    """The ``chatconn run --protocol stream`` line for this lab (the token named, never shown)."""
+    """The ``chatconn run --protocol stream`` line for this lab. The token is the lab's own
+    (named by its variable, never shown) when one is set, else the development token of the
+    endpoint's user, which is public (unsigned, as ``client.devToken`` makes it)."""
     words = ["chatconn", "run", "--protocol", "stream", "--url", lab.base_url]
     words += ["--api-key", lab.api_key]
     if lab.time_scale != 1.0:
         words += ["--time-scale", f"{lab.time_scale:g}"]
     if token_env != "CHATCONN_TOKEN":
         words += ["--token-env", token_env]
-    return shlex.join(words)
+    line = shlex.join(words)
+    if not os.environ.get(token_env):
+        line = f"{token_env}={lab.token} {line}"
+    return line
 
 
 async def serve_stream(args: argparse.Namespace, out: TextIO) -> None:
