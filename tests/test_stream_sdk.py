@@ -51,7 +51,7 @@ def NodeClients(options: dict) -> _NodeClients:
     return _NodeClients(SCRIPT, options, jsclients.NODE_MODULES)
 
 
-async def _kill_and_restart() -> dict[int, dict]:
+async def _kill_and_restart() -> tuple[dict[int, dict], dict]:
     async with StreamLabServer(CLEAN) as lab:
         options = {"baseURL": lab.base_url, "apiKey": lab.api_key, "clients": CLIENTS}
         options["runMs"] = 55_000
@@ -63,12 +63,15 @@ async def _kill_and_restart() -> dict[int, dict]:
             await asyncio.sleep(DOWN_S)
             await lab.start()
             await node.until("recovered", CLIENTS, 25)
-        return per_client(node.records, ready_t, lab.listening_since)
+        return per_client(node.records, ready_t, lab.listening_since), lab.stats()
 
 
 def test_the_sdk_reconnects_after_a_server_restart_as_the_presets_model_says(js_clients):
-    clients = asyncio.run(_kill_and_restart())
+    clients, stats = asyncio.run(_kill_and_restart())
     assert len(clients) == CLIENTS and all(c["recovered"] for c in clients.values())
+    # Each client recovered its state the SDK's way: queryChannels of the channel it watched.
+    assert stats["generation"] == 2 and stats["hub"]["query_channels"] == CLIENTS
+    assert stats["hub"]["connect_websocket"] == 2 * CLIENTS
     rng = np.random.default_rng(13)
     downs = [c["down"] for c in clients.values()]
     assert all(DOWN_S - 0.5 < d < DOWN_S + 2 for d in downs), downs
