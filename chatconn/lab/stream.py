@@ -375,8 +375,10 @@ class StreamHub:
         self._count("query_channels")
         await self._server_time(self.profile.sync_s)
         body = await self._body(request)
-        cids = (body.get("filter_conditions") or {}).get("cid", {})
+        conditions = body.get("filter_conditions")
+        cids = conditions.get("cid", {}) if isinstance(conditions, dict) else {}
         wanted = cids.get("$in") if isinstance(cids, dict) else [cids]
+        wanted = [c for c in wanted if isinstance(c, str)] if isinstance(wanted, list) else None
         found = [c for c in (wanted or list(self.channels)) if c in self.channels]
         return JSONResponse(
             {"channels": [self._channel_state(c) for c in found], "duration": "0.00ms"}
