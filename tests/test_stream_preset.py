@@ -121,3 +121,36 @@ def test_delay_step_grows_the_nominal_linearly_and_defaults_to_zero():
 def test_window_settings_are_validated_naming_the_field(changes, field):
     with pytest.raises(ConfigError, match=field):
         RetryPolicy(**changes)
+
+
+def test_exported_typescript_draws_the_window_as_the_schedule_does(tmp_path, js_clients):
+    """chatconn.export's TypeScript schedule (chatconn.export.jscode) knows the window mode:
+    the stream-chat preset exported as a SignalR retry policy waits what draw_waits says."""
+    import textwrap
+
+    from test_export import _transpile_and_run
+
+    from chatconn.export import export_policy
+
+    policy = policy_preset("stream-chat")
+    out = export_policy(policy, "signalr")
+    n = 100
+    u = np.random.default_rng(9).random((n, policy.max_attempts))
+    expected = draw_waits(policy, np.random.default_rng(9), n)[:, : policy.max_attempts - 1] * 1000
+    body = textwrap.dedent(
+        f"""
+        const u = {json.dumps(u.tolist())};
+        const rows = u.map((draws) => {{
+          let i = 0;
+          const p = new exported.ChatconnRetryPolicy(() => draws[i++]);
+          const row = [];
+          for (let k = 0; k < {policy.max_attempts - 1}; k++)
+            row.push(p.nextRetryDelayInMilliseconds(
+              {{ previousRetryCount: k, elapsedMilliseconds: 0, retryReason: new Error("x") }}));
+          return row;
+        }});
+        console.log(JSON.stringify({{ rows }}));
+        """
+    )
+    (result,) = _transpile_and_run(jsclients, out.text, body, tmp_path)
+    assert np.array_equal(np.array(result["rows"], dtype=float), np.round(expected))

@@ -15,7 +15,6 @@ node's timers and the log line add milliseconds to waits that are seconds wide.
 from __future__ import annotations
 
 import asyncio
-import math
 
 import jsclients
 import numpy as np
@@ -26,6 +25,7 @@ from chatconn.core.stream_sdk import first_connect, reconnect_after_drop
 from chatconn.lab.node_clients import NodeClients as _NodeClients
 from chatconn.lab.node_clients import per_client
 from chatconn.lab.stream_server import StreamLabServer
+from chatconn.runs.analysis import ks_critical as _ks_critical
 
 SCRIPT = jsclients.JS_DIR / "stream_reconnect.js"
 ALPHA = 0.001
@@ -43,7 +43,7 @@ CLEAN = profile_preset("fiber").with_changes(name="clean-fiber", loss=0.0, stall
 
 
 def ks_critical(n: int, m: int, alpha: float = ALPHA) -> float:
-    return math.sqrt(-math.log(alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
+    return _ks_critical(n, m, alpha)
 
 
 def NodeClients(options: dict) -> _NodeClients:

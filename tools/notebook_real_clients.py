@@ -51,6 +51,7 @@ from chatconn.core.stream_sdk import (
 from chatconn.lab.node_clients import NodeClients, per_client
 from chatconn.lab.stream import dev_token
 from chatconn.lab.stream_server import StreamLabServer
+from chatconn.runs.analysis import ks_critical
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.tokens import Secret
 
@@ -179,7 +180,7 @@ downs = [c["down"] for c in sdk_clients.values()]
 model_back = np.sort([reconnect_after_drop(rng, down_s=d).connected_at
                       for d in downs for _ in range(200)])
 ks = ks_sorted(sdk_back, model_back)
-crit = 1.949 * np.sqrt((len(sdk_back) + len(model_back)) / (len(sdk_back) * len(model_back)))
+crit = ks_critical(len(sdk_back), len(model_back), alpha=0.001)
 manager_back = np.sort([t for t, _ in manager_results])
 print(f"SDK: {len(sdk_back)} clients back after p50 {np.median(sdk_back):.2f} s; "
       f"KS vs the model {ks:.3f} (0.001 critical {crit:.3f})")
