@@ -66,6 +66,7 @@ from .live.session import Endpoint
 from .live.stream_args import add_stream_run_args, stream_endpoint
 from .live.tokens import Secret
 from .lockstep import lockstep
+from .logs import enable_logging, level_for_verbosity
 from .proxy.cli import add_observe_parser, add_proxy_parser, run_observe, run_proxy
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
@@ -102,6 +103,11 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # On every (sub)command, before or after its name: chatconn.logs on stderr.
+        self.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+            help="log to stderr: -v failures (INFO), -vv every step (DEBUG)",
+        )  # fmt: skip
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
@@ -321,6 +327,8 @@ def presets_report() -> dict[str, Any]:
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse ``argv`` and return the report the command prints (raises on bad input)."""
     args = _build_parser().parse_args(argv)
+    if getattr(args, "verbose", 0):
+        enable_logging(level_for_verbosity(args.verbose))
     if args.command == "serve":
         return {"exit_code": run_serve(args)}
     if args.command == "tune":

@@ -69,6 +69,11 @@ assert sum(summary["strategy_counts"].values()) == 20
 assert run.plan.choice.mode == "auto" and live.plan is run.plan and run.bound_s > 0
 assert f"Time scale {run.plan.scale:g}" in live.scale_note.value
 assert verdict.headline[1:] in live.overlay.layout.title.text.replace("<br>", " ")
+from chatconn.messages import message  # the status panels (issue 19): outcome and tip
+assert firewall.status.state.value == "degraded" and "chatconn-spinner" not in firewall.badge.value
+assert firewall.texts()["tip"] == message("tip.degraded.websocket_blocked")
+assert down.status.state.value == "failed"
+assert down.texts()["tip"] == message("tip.failed.refused", "ru")
 """
     + VERDICT_CHECK,
     "02_live_vs_simulated.ipynb": """

@@ -102,6 +102,50 @@ named after the run (nothing is ever overwritten), with the policy, the profile 
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
 """),
+        md("""
+## What a user sees while it connects
+
+Two real connects with the seed policy, each against a lab of its own (time scale 0.01):
+one behind `corporate-firewall`, one to a server that is down (three attempts). While
+connecting, each panel's badge turns a spinner and the attempt counter gives the percent of
+the worst case spent ("Attempt 2 of 6 · 4%", from the planned schedule); when the connect
+ends degraded or failed, a tip says what still works and what to do — from the state and
+the last error, in the panel's language (`TipBook` takes texts of your own). To follow every
+step in the log, `chatconn.logs.enable_logging("DEBUG")` (or `chatconn run --lab -vv`).
+"""),
+        code("""
+import asyncio
+
+import ipywidgets as W
+
+from chatconn import policy_preset
+from chatconn.lab import LabServer
+from chatconn.live import ConnectFailed, ConnectionManager
+from chatconn.widgets import StatusIndicator
+
+firewall, down = StatusIndicator("panel"), StatusIndicator("panel", language="ru")
+display(W.HBox([firewall.widget, down.widget]))
+
+
+async def connect_through(profile, policy, indicator):
+    async with LabServer(profile, time_scale=0.01) as lab:
+        manager = ConnectionManager(lab.endpoint, lab.token, policy=policy, time_scale=0.01)
+        async with manager:
+            indicator.bind(manager)
+            try:
+                await manager.connect()
+            except ConnectFailed:
+                pass
+            indicator.unbind()  # keep showing the outcome, not the close that follows
+
+
+seed = policy_preset("seed")
+await asyncio.gather(
+    connect_through("corporate-firewall", seed, firewall),
+    connect_through("server-down", seed.with_changes(max_attempts=3), down),
+)
+firewall.texts()["tip"], down.texts()["tip"]
+"""),
     ],
     "02_live_vs_simulated.ipynb": [
         md("""

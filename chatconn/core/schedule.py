@@ -269,13 +269,22 @@ class Schedule:
 
         Bounded by the policy's deadline when it has one.
         """
+        return self.worst_case_end(0, 0.0)
+
+    def worst_case_end(self, index: int, start: float) -> float:
+        """When the connect ends at the latest if attempt ``index`` starts at ``start``
+        (elapsed seconds, as the planner counts them) and it and every later attempt time
+        out: the remaining budget from where a connect stands (percent progress).
+
+        Attempt ``index`` itself is taken as planned (the planner already checked it against
+        the deadline, shortening its timeout to end by it).
+        """
         policy = self.policy
-        start = 0.0
-        end = 0.0
-        for k, timeout in enumerate(self.timeouts):
-            if not within_deadline(policy, start):
+        end = start
+        for k in range(index, len(self.timeouts)):
+            if k > index and not within_deadline(policy, start):
                 break
-            end = start + float(attempt_timeout(policy, start, timeout))
+            end = start + float(attempt_timeout(policy, start, self.timeouts[k]))
             if k + 1 < len(self.timeouts):
                 start = float(next_start(policy, start, end, self.waits_after[k]))
         return end

@@ -262,6 +262,8 @@ class ChaosProxy:
 
     def _count(self, record: ConnectionRecord, kind: FaultKind, cause: str) -> None:
         record.fault, record.cause = kind, cause
+        log.debug("chaos proxy %s: connection %d gets %s (%s)", self.role, record.id,
+                  kind.value, cause or "profile")  # fmt: skip
         self._counts[f"fault:{kind.value}"] += 1
         if cause:
             self._counts[f"cause:{cause}"] += 1
