@@ -144,3 +144,32 @@ def test_protocol_stream_options_are_checked(capsys):
         capsys, "run", "--url", "ws://127.0.0.1:1/ws", "--api-key", "k", "--sessions", "1"
     )
     assert code != 0 and "--protocol stream" in err
+
+
+def test_every_logger_at_debug_never_shows_the_token(caplog):
+    """The token rides in the WebSocket URL's query and the REST Authorization header, as the
+    SDK sends it: no logger of the client, the lab or the libraries under them shows it."""
+    import logging
+
+    async def main_():
+        async with StreamLabServer("fiber", token=SECRET) as lab:
+            endpoint = lab.endpoint
+            for strategy in ("direct_websocket", "long_polling"):
+                policy = policy_preset("seed").with_changes(ladder=(strategy,), max_attempts=1)
+                async with ConnectionManager(endpoint, Secret(SECRET), policy=policy) as m:
+                    session = await m.connect()
+                    await session.send("hi")
+            async with ConnectionManager(endpoint, Secret(SECRET + "x"), policy=policy) as m:
+                with pytest.raises((AuthRejected, ConnectFailed)):
+                    await m.connect()
+
+    with caplog.at_level(logging.DEBUG):
+        for name in ("websockets", "uvicorn", "uvicorn.error", "httpx", "httpcore", "chatconn"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        try:
+            asyncio.run(main_())
+        finally:
+            for name in ("websockets", "uvicorn", "uvicorn.error", "httpx", "httpcore"):
+                logging.getLogger(name).setLevel(logging.NOTSET)
+    assert caplog.records  # the loggers did speak
+    assert SECRET not in caplog.text
