@@ -63,6 +63,8 @@ from .export.cli import add_export_parser, run_export
 from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
+from .live.stream_args import add_stream_run_args, stream_endpoint
+from .live.tokens import Secret
 from .lockstep import lockstep
 from .logs import enable_logging, level_for_verbosity
 from .proxy.cli import add_observe_parser, add_proxy_parser, run_observe, run_proxy
@@ -222,6 +224,7 @@ def _build_parser() -> _Parser:
         default="CHATCONN_TOKEN",
         help="environment variable holding the real server's token (never pass it as an argument)",
     )
+    add_stream_run_args(p)
     p.add_argument("--sessions", type=bounded_int(100_000), default=20)
     p.add_argument("--concurrency", type=bounded_int(10_000), default=20)
     p.add_argument(
@@ -402,12 +405,13 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
         if not isinstance(profile, NetworkProfile):
             raise ConfigError("profile", args.profile, "the lab takes a profile, not a population")
     else:
-        endpoint = _endpoint_from_args(args)
+        endpoint = stream_endpoint(args) or _endpoint_from_args(args)
         token = os.environ.get(args.token_env)
         if not token:
             raise ConfigError(
                 "token", f"${args.token_env}", "set this environment variable to the token"
             )
+        token = Secret(token)
     from .live.run import run_live  # the I/O stack, only when needed
     from .runs.writer import RunWriter
 
@@ -426,6 +430,7 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
                 ca_file=args.ca_file,
                 out=out,
                 policy_name=args.policy if not args.assignments else f"{args.policy}-custom",
+                protocol=args.protocol,
             )
         )
     finally:

@@ -110,6 +110,17 @@ assert parallel.scores == result.scores
 assert strict.chosen is not None and strict.scores.lockstep_share <= 0.19
 assert str(lockstep(strict.policy, clients=STORM["clients"], seed=1).verdict) == "spread"
 """,
+    "06_real_clients.ipynb": """
+assert windows.loc[1].tolist() == [0.25, 2.499] and windows.loc[14].tolist() == [25.0, 25.0]
+assert len(sdk_back) == SDK_CLIENTS and sdk_back[0] >= min(downs) - 0.01
+assert ks < crit, (ks, crit)  # the real SDK reconnects as the model of the preset says
+assert len(manager_back) == MANAGERS and manager_back[0] >= DOWN_S - 0.05
+one = firewall_table.loc["SDK, upgrade hangs (real)"]
+assert one["ws_attempts_per_client"] == 1 and one["connected_longpoll"] == 0  # stuck for good
+assert firewall_table.loc["SDK, upgrade refused 403 (real)", "connected_longpoll"] == 10
+assert manager_strategy == "long_polling"
+assert simulated["stream-chat"]["success_rate"] == 0.0 and simulated["seed"]["success_rate"] > 0.99
+""",
 }
 
 

@@ -560,6 +560,18 @@ print("\\n".join(socketio.diff.lines()))  # what socket.io would change, per ret
 }
 
 
+def _real_clients():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from notebook_real_clients import CELLS
+
+    return CELLS
+
+
+NOTEBOOKS["06_real_clients.ipynb"] = _real_clients()
+
+
 def main() -> None:
     ROOT.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():

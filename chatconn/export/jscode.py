@@ -35,6 +35,8 @@ const JITTER = {js_number(policy.jitter)};
 const INITIAL_MS = {js_number(policy.initial_delay * 1000.0)};
 const MAX_MS = {js_number(policy.max_delay * 1000.0)};
 const CAP_AFTER_JITTER = {"true" if policy.cap_after_jitter else "false"};
+const WINDOW_MS = {js_number(policy.window * 1000.0)};
+const WINDOW_FLOOR_MS = {js_number(policy.window_floor * 1000.0)};
 const DEADLINE_MS: number | null = {deadline};
 const RETRIES = {retries};
 
@@ -62,6 +64,13 @@ function chatconnWait(retry: number, random: () => number, previousMs: number): 
       wait = (Math.floor(u * 10) & 1) === 0 ? d - deviation : d + deviation;
       if (CAP_AFTER_JITTER) wait = Math.min(wait, MAX_MS);
       return Math.floor(wait);
+    }}
+    case "window": {{
+      // stream-chat's retryInterval: both ends capped, whole milliseconds.
+      const top = Math.min(d, MAX_MS);
+      const high = Math.round(top);
+      const low = Math.round(Math.min(Math.max(WINDOW_FLOOR_MS, d - WINDOW_MS), top));
+      return Math.floor(u * (high - low) + low);
     }}
     default:
       wait = d;

@@ -46,7 +46,7 @@ def export(policy: RetryPolicy) -> Export:
         "fallback's connect() returns nothing while a previous one is still connecting); the "
         "wrapper counts only a result with a connection id or the user as connected",
         "inside each attempt the SDK retries the WebSocket itself after retryInterval(n) "
-        "(250–500 ms, then 2–2.5 s, … up to 25 s) until the attempt's timeout; after a drop "
+        "(0.25–2.5 s, then 2–4.5 s, … up to 25 s) until the attempt's timeout; after a drop "
         "it reconnects by retryInterval, not by this policy",
     ]
     if Strategy.MULTIPLE_PORTS in policy.ladder:
