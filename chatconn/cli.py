@@ -14,6 +14,7 @@
     chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--seed S] [--json]
     chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
                       [--profile NAME] [--objective TEXT] [--workers N] [--json]
+    chatconn notebooks DIR [--force] [--json]     (the notebooks and sample runs, to work in)
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -60,6 +61,7 @@ from .lockstep import lockstep
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 from .tune.cli import add_tune_parser, run_tune
+from .workspace import add_notebooks_parser, run_notebooks
 
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
@@ -251,6 +253,7 @@ def _build_parser() -> _Parser:
 
     add_serve_parser(sub)
     add_tune_parser(sub)
+    add_notebooks_parser(sub)
     return parser
 
 
@@ -305,6 +308,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return {"exit_code": run_serve(args)}
     if args.command == "tune":
         return run_tune(args)
+    if args.command == "notebooks":
+        return run_notebooks(args)
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report", "calibrate"):

@@ -62,8 +62,9 @@ from ..live.run import LiveRun, check_time_scale, probe_scale, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
-from ..runs import MY_RUNS_DIR, save_run
+from ..runs import save_run
 from ..simulate import SimulationResult, simulate
+from ..workspace import my_runs_dir
 from .panel import PanelState, PolicyPanel
 from .status import StatusIndicator
 from .toasts import Toasts
@@ -134,7 +135,7 @@ class LiveView:
         lab: LabServerThread | None = None,
         simulated_sessions: int = SIMULATED_SESSIONS,
         language: str = DEFAULT_LANGUAGE,
-        save_dir: str | os.PathLike[str] = MY_RUNS_DIR,
+        save_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.panel = panel
         self.sessions = _count("sessions", sessions)
@@ -152,7 +153,8 @@ class LiveView:
         self.run_button = W.Button(button_style="primary", icon="play")
         self.cancel_button = W.Button(icon="stop", disabled=True)
         self.save_button = W.Button(icon="save", disabled=True)
-        self.save_dir = Path(save_dir)
+        #: Where Save run writes; None: ``data/runs/mine`` under the working folder.
+        self.save_dir = None if save_dir is None else Path(save_dir)
         self.run_button.on_click(lambda _button: self.start())
         self.cancel_button.on_click(lambda _button: self.cancel())
         self.save_button.on_click(lambda _button: self.save())
@@ -243,7 +245,8 @@ class LiveView:
         run" does; never overwrites); returns its path and says it under the buttons."""
         if self.last_run is None:
             raise ConfigError("last_run", None, "run live first: there is no run to save")
-        path = save_run(self.last_run, self.save_dir)
+        target = my_runs_dir() if self.save_dir is None else self.save_dir
+        path = save_run(self.last_run, target)
         text = message("ui.saved", self._language, path=str(path))
         self.note.value += f"<br><code>{html.escape(text)}</code>"
         self.save_button.disabled = True  # saved once; the next run can be saved again
