@@ -31,7 +31,7 @@ from chatconn.live.events import (
     Waiting,
 )
 from chatconn.messages import LANGUAGES, MESSAGES, Text, message, plural_form
-from chatconn.plotdata import QUALITY_COLOURS, overlay_info
+from chatconn.plotdata import overlay_info
 from chatconn.runs import load_run
 from chatconn.widgets import (
     LiveView,
@@ -202,7 +202,10 @@ def test_the_status_indicator_follows_a_scripted_connect_in_both_languages():
     assert ru.texts()["state"] == "Подключено, с ограничениями"
     assert en.texts()["quality"] == "Good" and ru.texts()["quality"] == "Хорошо"
     assert "Long polling" in en.texts()["detail"]
-    assert QUALITY_COLOURS["good"] in en.badge.value and "Connected, limited" in en.badge.value
+    # "Connected, limited" is amber, not the quality colour (red after a long wait)
+    from chatconn.widgets.status import DEGRADED_COLOUR
+
+    assert DEGRADED_COLOUR in en.badge.value and "Connected, limited" in en.badge.value
     assert en.progress.bar_style == "warning"
     assert "Вход" not in ru.details.value and "Хорошо" in ru.details.value
 
@@ -322,6 +325,13 @@ def test_live_view_runs_sessions_and_fills_the_figures(lab, tmp_path):
     assert sum(view.quality.data[0].customdata) == 5
     assert view.progress.value == 5 and not view.running
     assert view.status.texts()["state"] == "Connected"  # not run_live's close() after it
+    # The view shows the run's aggregate, not whichever session spoke last.
+    assert view.run_status.texts() == {
+        "state": "Connected",
+        "counts": "5 of 5 done: 5 ok, 0 limited, 0 failed",
+    }
+    assert view.run_status.widget in view.widget.children
+    assert view.status.widget not in view.widget.children
     assert "5 of 5 sessions connected" in view.note.value
     # "Save run": a run file with the profile the lab played, so it has a twin and a replay.
     assert not view.save_button.disabled

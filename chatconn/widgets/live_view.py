@@ -66,6 +66,7 @@ from ..runs import save_run
 from ..simulate import SimulationResult, simulate
 from ..workspace import my_runs_dir
 from .panel import PanelState, PolicyPanel
+from .run_status import RunStatus
 from .status import StatusIndicator
 from .toasts import Toasts
 
@@ -148,7 +149,10 @@ class LiveView:
         #: The plan of the last run (scale, why, harness floor), set before its sessions.
         self.plan: RunPlan | None = None
         self._language = check_language(language)
+        #: The first session of a run as its user sees it (not displayed by the view: the
+        #: view shows :attr:`run_status`, the run's aggregate, which does not flicker).
         self.status = StatusIndicator("inline", language, on_retry=self._retry)
+        self.run_status = RunStatus(language)
         self.toasts = Toasts(language)
         self.run_button = W.Button(button_style="primary", icon="play")
         self.cancel_button = W.Button(icon="stop", disabled=True)
@@ -172,7 +176,7 @@ class LiveView:
         self.widget = W.VBox(
             [
                 W.HBox([self.run_button, self.cancel_button, self.save_button, self.progress]),
-                self.status.widget,
+                self.run_status.widget,
                 self.note,
                 self.scale_note,
                 self.toasts.widget,
@@ -212,7 +216,7 @@ class LiveView:
     @language.setter
     def language(self, value: str) -> None:
         self._language = check_language(value)
-        self.status.language = self.toasts.language = value
+        self.status.language = self.toasts.language = self.run_status.language = value
         self._render_labels()
 
     def _render_labels(self) -> None:
@@ -298,6 +302,7 @@ class LiveView:
                 raise
         finally:
             self._running = False
+            self.run_status.finish()
             self.run_button.disabled, self.cancel_button.disabled = False, True
             if self._refresh_handle is not None:
                 self._refresh_handle.cancel()
@@ -324,6 +329,7 @@ class LiveView:
     ) -> None:
         self._cancel_requested = False
         self._managers, self._times, self._following = {}, {}, None
+        self.run_status.begin(self.sessions)
         self.progress.max, self.progress.value, self.progress.bar_style = self.sessions, 0, "info"
         self._render_labels()
         self.run_button.disabled, self.cancel_button.disabled = True, False
@@ -426,10 +432,12 @@ class LiveView:
         self._refresh(None)
 
     def _on_session(self, i: int, manager: ConnectionManager) -> None:
+        first = not self._managers
         self._managers[i] = manager
-        self._following = manager
-        self.status.follow(manager)
-        self.toasts.follow(manager)
+        if first:  # one session followed for the whole run: no switching between sessions
+            self._following = manager
+            self.status.follow(manager)
+            self.toasts.follow(manager)
 
     def _on_event(self, i: int, manager: ConnectionManager, event: ConnectionEvent) -> None:
         if manager is self._following:
@@ -439,6 +447,7 @@ class LiveView:
             spent = manager.attempts_elapsed_s
             ok = event.state is not ConnectionState.FAILED and spent is not None
             self._times[i] = spent / manager.time_scale if ok else math.nan
+            self.run_status.ended(i, event.state)
             self.progress.value = len(self._times)
             self._render_labels()
             if manager is self._following:

@@ -50,6 +50,8 @@ STATE_COLOURS = {
     ConnectionState.CLOSED: "#7f7f7f",
     ConnectionState.FAILED: QUALITY_COLOURS["critical"],
 }
+#: "Connected, limited" (a fallback got through): amber whatever the time it took.
+DEGRADED_COLOUR = "#e08214"
 _TRYING = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
 #: States whose StateChanged reason is the manager's plain-language explanation (a Text: it
 #: is shown in the indicator's language).
@@ -133,6 +135,8 @@ class ConnectionStatus:
 
     @property
     def colour(self) -> str:
+        if self.state is ConnectionState.DEGRADED:  # connected, limited: amber, never red
+            return DEGRADED_COLOUR
         if self.state in STATE_COLOURS or self.quality is None:
             return STATE_COLOURS.get(self.state, STATE_COLOURS[ConnectionState.IDLE])
         return QUALITY_COLOURS[self.quality.label]
