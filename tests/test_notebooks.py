@@ -69,6 +69,15 @@ assert sum(summary["strategy_counts"].values()) == 20
 assert run.plan.choice.mode == "auto" and live.plan is run.plan and run.bound_s > 0
 assert f"Time scale {run.plan.scale:g}" in live.scale_note.value
 assert verdict.headline[1:] in live.overlay.layout.title.text.replace("<br>", " ")
+assert live.run_status.texts()["state"] in ("Connected", "Connected, limited")
+# one user behind the firewall, three variants, then the language switch (issue 16)
+assert {i.texts()["state"] for i in indicators.values()} == {"Connected, limited"}
+assert toasts.visible and "WebSocket" in explanation.value
+language.value = "ru"
+assert {i.texts()["state"] for i in indicators.values()} == {"Подключено, с ограничениями"}
+assert live.run_button.description == "Запустить" and "WebSocket" in explanation.value
+assert all("Подключено через" in t or "способ" in t for t in toasts.visible[-1:])
+language.value = "en"
 """
     + VERDICT_CHECK,
     "02_live_vs_simulated.ipynb": """

@@ -102,6 +102,60 @@ named after the run (nothing is ever overwritten), with the policy, the profile 
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
 """),
+        md("""
+## What a user sees: the status indicator, toasts and explanations
+
+Above, the live view shows one status for the whole run (how the sessions ended so far),
+so it does not flicker from session to session. In an app, each user sees their own
+connection. Here is one user behind the corporate firewall, in the three variants of the
+status indicator — a **badge**, an **inline** line with progress, and a **panel** with a
+Retry button — with the toasts the user gets and the manager's explanation in plain
+language. The language switch changes all of them (and the live view above) at once.
+"""),
+        code("""
+import ipywidgets as W
+
+from chatconn.widgets import StatusIndicator, Toasts
+
+indicators = {variant: StatusIndicator(variant) for variant in ("badge", "inline", "panel")}
+toasts = Toasts(duration_s=120)
+explanation = W.HTML()
+language = W.ToggleButtons(options=[("English", "en"), ("Русский", "ru")],
+                           description="Language")
+
+
+def show_explanation():
+    said = connection.explanation.say(language.value) if connection else ""
+    explanation.value = f"<i>{said}</i>"
+
+
+def switch_language(change):
+    for widget in (*indicators.values(), toasts, live):
+        widget.language = change["new"]
+    show_explanation()
+
+
+connection = None
+language.observe(switch_language, names="value")
+display(language, *(W.HBox([W.Label(name), ind.widget]) for name, ind in indicators.items()),
+        toasts.widget, explanation)
+"""),
+        code("""
+from chatconn.lab import LabServer
+from chatconn.live import ConnectionManager, HttpTokenProvider
+
+SCALE = 0.02  # the policy's 15 s timeouts last 0.3 s; times are shown in profile time
+async with LabServer("corporate-firewall", time_scale=SCALE, seed=1) as lab:
+    provider = HttpTokenProvider(lab.endpoint.http_url)
+    async with ConnectionManager(lab.endpoint, provider, time_scale=SCALE) as connection:
+        for widget in (*indicators.values(), toasts):
+            widget.bind(connection)
+        await connection.connect()  # WebSocket hangs behind the proxy: a fallback gets through
+        for widget in (*indicators.values(), toasts):
+            widget.unbind()  # keep showing the connect, not the close that follows
+show_explanation()
+indicators["badge"].texts()["state"], toasts.visible
+"""),
     ],
     "02_live_vs_simulated.ipynb": [
         md("""
