@@ -526,9 +526,12 @@ def switch_language(browser: Chromium, deadline: Deadline, artifacts: Path) -> N
     panel.scroll_into_view_if_needed(timeout=deadline.ms(10))
     browser.screenshot(artifacts / "05-status-en.png")
     page.locator("button", has_text=exact("Русский")).click(timeout=deadline.ms(10))
-    page.wait_for_function(
+    page.wait_for_function(  # the indicators, the toasts and the explanation: all switched
         "() => [...document.querySelectorAll('.chatconn-status')].some("
-        "e => e.textContent.includes('Подключено'))",
+        "e => e.textContent.includes('Подключено'))"
+        " && [...document.querySelectorAll('.chatconn-toasts')].every("
+        "e => !/Trying|Connected through/.test(e.textContent))"
+        " && document.body.textContent.includes('Похоже, WebSocket')",
         timeout=deadline.ms(10),
     )
     browser.screenshot(artifacts / "06-status-ru.png")
