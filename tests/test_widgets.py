@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import heading
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget")  # plotly 7's FigureWidget is an anywidget
@@ -506,7 +507,7 @@ def test_live_view_chooses_the_scale_says_why_and_gives_the_verdict(lab):
     # The overlay: the verdict of this run against the simulation, and the harness band.
     info = overlay_info(live, view._simulated)
     assert info.bound_s == live.bound_s > 0
-    title = view.overlay.layout.title.text.replace("<br>", " ")
+    title = heading(view.overlay)
     assert info.agreement.headline[1:] in title and info.agreement.details in title
     assert f"scale {plan.scale:g}" in title
     np.testing.assert_array_equal(view.overlay.data[2].x, info.band_x)

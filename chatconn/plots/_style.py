@@ -25,7 +25,7 @@ _GOOD = QUALITY_COLOURS["excellent"]
 _FAILED = QUALITY_COLOURS["critical"]
 # Policy curves: distinct from the quality colours behind them.
 _PALETTE = ("#3566c8", "#e07b39", "#7a52c7", "#1f2d3d", "#c2185b", "#8d6e3f", "#6b7b8c")
-_TIME = "time to connect (log scale)"
+_TIME = "time to connect (s, log scale)"
 _SHARE_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
 
 
