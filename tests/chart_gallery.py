@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 
 SESSIONS = 20_000
@@ -72,6 +73,14 @@ def figures() -> dict[str, Callable[[], go.Figure]]:
         "timeline": lambda: plot_timeline(sample_live()[0].records),
         "storm": lambda: plot_storm(herd("socketio"), lockstep=lockstep(policy_preset("socketio"))),
         "lockstep": lambda: plot_lockstep(policy_preset("socketio")),
+        # half width, as notebook 03 shows them side by side
+        "storm-half": lambda: plot_storm(
+            herd("signalr"), lockstep=lockstep(policy_preset("signalr"))
+        ).update_layout(width=500),
+        "lockstep-half": lambda: plot_lockstep(policy_preset("socketio")).update_layout(width=500),
+        "overlay-none-connected": lambda: overlay_figure(
+            overlay_info(np.full(20, np.nan), world("seed").time_to_connect)
+        ),
         "calibration": lambda: plot_calibration(
             calibrate(load_run(SAMPLE_DIR / "live-seed-3g.jsonl"), base="3g", bootstrap=0)
         ),

@@ -106,8 +106,9 @@ def lockstep_figure(info: LockstepInfo, *, title: str | None = None) -> go.Figur
         if info.worst_attempt is not None
         else NO_RETRY
     )
-    lines = [f"{info.clients:,} clients dropped at once · {worst}"]
-    lines += ["<br>".join(textwrap.wrap(reason, 100)) for reason in info.reasons]
+    # Short lines: the figure is often drawn half-width, next to its storm.
+    lines = [f"{info.clients:,} clients dropped at once", worst]
+    lines += ["<br>".join(textwrap.wrap(reason, 70)) for reason in info.reasons]
     head = title or f"Lockstep after a mass disconnect: {info.verdict}"
     return _figure(traces, layout, head, "<br>".join(lines), 300)
 
