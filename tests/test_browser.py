@@ -552,3 +552,52 @@ def wait_for(browser: Chromium, js: str, arg: object, timeout_ms: float, why) ->
         except Exception as exc:
             detail = f"(could not read the page: {exc})"
         raise AssertionError(f"after {timeout_ms / 1000:.0f} s: {detail}") from None
+
+
+# -- notebook 03: each storm beside its lockstep chart -------------------------------------------
+_PAIRS = """() => {
+  const out = [];
+  for (const box of document.querySelectorAll('.widget-hbox')) {
+    const plots = [...box.querySelectorAll('.js-plotly-plot')];
+    if (plots.length !== 2) continue;
+    const [a, b] = plots.map(p => p.getBoundingClientRect());
+    const titles = plots.map(p => (p.querySelector('.gtitle') || {}).textContent || '');
+    out.push({titles, a: [a.left, a.top, a.right], b: [b.left, b.top, b.right],
+              width: window.innerWidth});
+  }
+  return out;
+}"""
+
+
+def test_storm_notebook_shows_each_storm_beside_its_lockstep_chart() -> None:
+    require_browser()
+    base = Path(os.environ.get("CHATCONN_ARTIFACTS") or ROOT / "test-artifacts")
+    artifacts = base / "browser-03"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    deadline = Deadline(BUDGET_S)
+    notebook = "03_reconnect_storm.ipynb"
+    with (
+        start_jupyter_lab(NOTEBOOKS, log_dir=artifacts, deadline=deadline) as lab,
+        chromium(watchdog_s=BUDGET_S + WATCHDOG_GRACE_S) as browser,
+    ):
+        try:
+            open_notebook(browser, lab, notebook, deadline)
+            run_all_cells(browser, deadline)
+            browser.page.wait_for_function(
+                "() => [...document.querySelectorAll('.widget-hbox')].filter("
+                "b => b.querySelectorAll('.js-plotly-plot .main-svg').length >= 4).length >= 3",
+                timeout=deadline.ms(60),
+            )
+            pairs = browser.page.evaluate(_PAIRS)
+            for i, box in enumerate(browser.page.locator(".widget-hbox").all()):
+                if box.locator(".js-plotly-plot").count() == 2:
+                    box.scroll_into_view_if_needed(timeout=deadline.ms(10))
+                    box.screenshot(path=str(artifacts / f"storm-and-lockstep-{i}.png"))
+        finally:
+            browser.save_console(artifacts / "console.log")
+    assert len(pairs) == 3, pairs
+    for pair in pairs:
+        (_, a_top, a_right), (b_left, b_top, _) = pair["a"], pair["b"]
+        assert "storm" in pair["titles"][0].lower() and "lockstep" in pair["titles"][1].lower()
+        assert abs(a_top - b_top) < 5 and a_right <= b_left + 1, pair  # one row, no overlap

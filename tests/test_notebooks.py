@@ -68,7 +68,7 @@ assert summary["success_rate"] == 1.0  # the lab plays global-users' largest, ca
 assert sum(summary["strategy_counts"].values()) == 20
 assert run.plan.choice.mode == "auto" and live.plan is run.plan and run.bound_s > 0
 assert f"Time scale {run.plan.scale:g}" in live.scale_note.value
-assert verdict.headline[1:] in live.overlay.layout.title.subtitle.text.replace("<br>", " ")
+assert verdict.headline[1:] in live.overlay.layout.title.text.replace("<br>", " ")
 assert live.run_status.texts()["state"] in ("Connected", "Connected, limited")
 # one user behind the firewall, three variants, then the language switch (issue 16)
 assert {i.texts()["state"] for i in indicators.values()} == {"Connected, limited"}

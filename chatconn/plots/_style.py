@@ -27,6 +27,7 @@ _FAILED = QUALITY_COLOURS["critical"]
 _PALETTE = ("#3566c8", "#e07b39", "#7a52c7", "#1f2d3d", "#c2185b", "#8d6e3f", "#6b7b8c")
 _TIME = "time to connect (s, log scale)"
 _SHARE_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+_TITLE_DROP = 10  # px
 
 
 # --------------------------------------------------------------------------- helpers
@@ -71,19 +72,20 @@ def _figure(
     lines = subtitle.count("<br>") + 1 if subtitle else 0
     title_px = 34 + 19 * lines
     legend_px = 26 * _legend_rows(traces)
-    top = 14 + title_px + legend_px + (30 if headings else 14)
+    top = 14 + _TITLE_DROP + title_px + legend_px + (30 if headings else 14)
     height = plot_height + top + 80
     full = {
         "template": TEMPLATE,
         "title": {
-            "text": title,
-            # plotly's own subtitle: a multi-line "<br><sup>" title drew its first line
-            # above the top edge (cut off in every chart with a subtitle)
-            "subtitle": {"text": subtitle, "font": {"size": 13}},
+            "text": f"{title}<br><sup>{subtitle}</sup>" if subtitle else title,
             "x": 0.01,
             "xanchor": "left",
             "yref": "container",
-            "y": 1 - 14 / height,
+            # plotly anchors a multi-line title's top a few pixels too high: without this
+            # drop the title's first line was cut by the figure's top edge. (plotly's own
+            # subtitle is placed by measuring the title, which reads 0 in a widget drawn
+            # while hidden: it then overlapped the title in JupyterLab.)
+            "y": 1 - (14 + _TITLE_DROP) / height,
             "yanchor": "top",
             "font": {"size": 20},
         },
@@ -93,7 +95,7 @@ def _figure(
         "legend": {
             "orientation": "h",
             "yref": "container",
-            "y": 1 - (14 + title_px) / height,
+            "y": 1 - (14 + _TITLE_DROP + title_px) / height,
             "yanchor": "top",
             "xanchor": "left",
             "x": 0,

@@ -90,7 +90,13 @@ def lockstep_figure(info: LockstepInfo, *, title: str | None = None) -> go.Figur
     if not info.attempt.size:
         notes.append(_note(NO_RETRY))
     layout = {
-        "xaxis": {"title": {"text": "retry (attempt after the mass disconnect)"}},
+        # the numbers alone on the ticks: "retry 1retry 2…" ran together at half width
+        "xaxis": {
+            "title": {"text": "retry (attempt after the mass disconnect)"},
+            "tickmode": "array",
+            "tickvals": list(info.labels),
+            "ticktext": [label.rsplit(" ", 1)[-1] for label in info.labels],
+        },
         "yaxis": {
             "title": {"text": "share of clients"},
             "tickformat": ".0%",
