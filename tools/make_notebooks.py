@@ -85,7 +85,9 @@ verdict = run.agreement()  # against the simulated twin, allowing the bound
 print(verdict.headline)
 print(verdict.details)
 summary = run.summary()
-summary["success_rate"], summary["time_to_connect_s"]["p50"], summary["strategy_counts"]
+# rounded for people: a success rate to 0.1 %, seconds to 0.01 s
+(f'{summary["success_rate"]:.1%}', round(summary["time_to_connect_s"]["p50"], 2),
+ summary["strategy_counts"])
 """),
         md("""
 **What to look at:** the p95 in the time-to-connect title, the share of Critical sessions,
@@ -245,7 +247,7 @@ policy = policy_preset("seed")
 profile = profile_preset("3g")
 TIME_SCALE = "auto"  # or a number, e.g. 0.01 (with a warning if it distorts the times)
 SEED = 2
-SAVE_TO = None  # e.g. "../data/runs/mine/" to keep this run (a directory names the file)
+SAVE_TO = None  # e.g. "data/runs/mine/" to keep this run (a directory names the file)
 """),
         code("""
 live = await run_live(policy, 40, concurrency=20, seed=SEED, time_scale=TIME_SCALE,
@@ -255,12 +257,12 @@ if SAVE_TO:
 print(describe_scale(live.plan.choice, live.harness, live.bound_s))
 if live.plan.choice.warning:
     print("warning:", live.plan.choice.warning)
-live.summary()["time_to_connect_s"]
+{k: round(v, 2) for k, v in live.summary()["time_to_connect_s"].items()}  # seconds
 """),
         md("The simulator draws 100,000 sessions of the same policy and profile:"),
         code("""
 simulated = simulate(policy, profile, 100_000, seed=SEED)
-simulated.summary()["time_to_connect_s"]
+{k: round(v, 2) for k, v in simulated.summary()["time_to_connect_s"].items()}
 """),
         md("""
 **The verdict.** Live against simulated, like with like: medians and 90th percentiles each
@@ -305,7 +307,7 @@ from chatconn.plots import plot_lockstep, plot_storm
 CLIENTS, OUTAGE_S, CAPACITY = 20_000, 30, 2_000
 results = {name: storm(policy_preset(name), CLIENTS, OUTAGE_S, CAPACITY, seed=1)
            for name in ("seed", "aws-decorrelated", "socketio", "signalr", "aws-standard")}
-{name: (r.peak_per_s, r.reconnected_99_s) for name, r in results.items()}
+{name: (r.peak_per_s, round(r.reconnected_99_s, 1)) for name, r in results.items()}
 """),
         md("""
 **What to look at:** the dashed line is the server's capacity. SignalR's jitter-free table
