@@ -99,7 +99,9 @@ what the harness can add: a live curve inside it, within sampling error, agrees.
 the seed ladder spend minutes on WebSocket rungs before long polling connects — then try
 removing a rung, or shortening `base_timeout`, and see what it does to everyone else.
 
-To keep a run for later, press **Save run**: it goes to `data/runs/mine/` as a run file
+To keep a run for later, press **Save run**: it goes to `data/runs/mine/` under the folder
+this notebook runs in (the working folder `chatconn notebooks DIR` or `make lab` made) as a
+run file
 named after the run (nothing is ever overwritten), with the policy, the profile the lab
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
