@@ -17,6 +17,12 @@ What ``notebooks/01_tune_policy.ipynb`` must show for these selectors (see :clas
   point after the click: a MutationObserver records every text it shows, so a state that
   passes quickly still counts. English is the language under test.
 
+Also (issue 16): ten key presses on the base timeout slider are timed to the redrawn figure
+and printed (``slider-timings.txt``; a measurement, never asserted); "Add rung" takes a rung
+on Enter; the English/Русский switch changes the status indicators, toasts and explanation
+(screenshots in both languages). A second test runs notebook 03 and checks that each storm
+is drawn beside its lockstep chart (``test-artifacts/browser-03/``).
+
 Screenshots and the page's console log go to ``$CHATCONN_ARTIFACTS/browser/`` (default
 ``test-artifacts/browser/`` in the repository). Locally the test skips when Chromium or
 playwright is missing, saying so; with ``CI`` set it fails instead.
