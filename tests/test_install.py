@@ -85,6 +85,8 @@ def test_a_wheel_install_lays_out_a_working_folder_and_runs_notebook_02(installe
     assert sample == package.parent / "_bundled" / "data" / "runs"  # not site-packages/data
     assert len(list(sample.glob("*.jsonl"))) == 24 and not (sample / "mine").exists()
     assert not mine.is_absolute()  # relative to the working folder
+    licences = list(package.parent.parent.glob("chatconn-*.dist-info/licenses/LICENSE"))
+    assert licences and "MIT License" in licences[0].read_text()
 
     out = _run([venv / "bin" / "chatconn", "notebooks", "work", "--json"], venv.parent, env, 60)
     layout = json.loads(out)
