@@ -11,9 +11,14 @@
     chatconn runs     RUN_OR_DIR ... [--json]          (list and check recorded runs)
     chatconn replay   RUN [--sessions N] [--json]      (re-simulate a run from its header)
     chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
-    chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--seed S] [--json]
+    chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--policy NAME] [--seed S] [--json]
+    chatconn proxy    --upstream HOST:PORT [--listen HOST:PORT] [--profile NAME] [--record FILE]
+    chatconn observe  RUN [--like PRESET,...] [--timeline] [--json]
     chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
-                      [--profile NAME] [--objective TEXT] [--workers N] [--json]
+                      [--profile NAME] [--objective TEXT] [--workers N] [--export FORMAT] [--json]
+    chatconn import   FILE [--format csv|jsonl|har] --out RUN.jsonl [--map COLUMN=FIELD ...]
+                      [--skip-bad] [--policy NAME [--set ...]] [--json]
+    chatconn export   --policy NAME [--set ...] --format FORMAT [--json]
     chatconn notebooks DIR [--force] [--json]     (the notebooks and sample runs, to work in)
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
@@ -55,9 +60,12 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .export.cli import add_export_parser, run_export
+from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
 from .lockstep import lockstep
+from .proxy.cli import add_observe_parser, add_proxy_parser, run_observe, run_proxy
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 from .tune.cli import add_tune_parser, run_tune
@@ -242,6 +250,11 @@ def _build_parser() -> _Parser:
         help="comma-separated fields to fit (default: all the policy can reveal: "
         "rtt_median_s, rtt_sigma, stall_probability, ws_blocked_share)",
     )
+    p.add_argument(
+        "--policy",
+        help="the policy that produced the run (observed runs of real clients: the preset "
+        "`chatconn observe` matched; default: the one the run recorded)",
+    )
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
 
@@ -253,6 +266,10 @@ def _build_parser() -> _Parser:
 
     add_serve_parser(sub)
     add_tune_parser(sub)
+    add_import_parser(sub)
+    add_export_parser(sub)
+    add_proxy_parser(sub)
+    add_observe_parser(sub)
     add_notebooks_parser(sub)
     return parser
 
@@ -308,6 +325,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return {"exit_code": run_serve(args)}
     if args.command == "tune":
         return run_tune(args)
+    if args.command == "proxy":
+        return {"exit_code": run_proxy(args)}
+    if args.command == "observe":
+        return run_observe(args)
     if args.command == "notebooks":
         return run_notebooks(args)
     if args.command == "presets":
@@ -317,6 +338,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
         return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)
+    if args.command == "import":
+        return run_import(args, policy)
+    if args.command == "export":
+        return run_export(args, policy)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":

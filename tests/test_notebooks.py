@@ -88,6 +88,7 @@ assert table["vs_model"].notna().sum() == 12  # every live run has a verdict
 s = live.summary()
 assert s["sessions"] == 40 and s["success_rate"] >= 0.9
 assert live.plan.choice.mode == "auto" and verdict.bound_s == live.bound_s > 0
+assert found["comparisons"][0]["name"] == "socketio" and found["comparisons"][0]["agrees"]
 """
     + VERDICT_CHECK,
     "03_reconnect_storm.ipynb": """
