@@ -7,17 +7,16 @@ may write.
 
 Where the files are read from (package data, read with :mod:`importlib.resources`):
 
-- an installed wheel carries them under ``chatconn/_bundled/`` — ``notebooks/*.ipynb``,
-  ``data/README.md`` and ``data/runs/*.jsonl`` — put there by the build hook
-  ``hatch_build.py`` from the repository's ``notebooks/`` and ``data/`` (only those files:
-  never ``data/runs/mine/``);
+- an installed wheel carries them under ``chatconn/_bundled/`` — ``notebooks/*.ipynb`` and
+  every file under ``data/`` (the sample runs, observed runs, example timings) — put there
+  by the build hook ``hatch_build.py`` (never ``data/runs/mine/`` nor hidden files);
 - a checkout (an editable install, or the tests) has no ``_bundled/``: the same files are
   read where they are kept, in the repository's ``notebooks/`` and ``data/``.
 
 A working folder made by ``chatconn notebooks work`` looks like::
 
     work/01_tune_policy.ipynb ... 05_tune_policy.ipynb
-    work/data/README.md
+    work/data/README.md, work/data/*.csv, work/data/observed/*.jsonl
     work/data/runs/*.jsonl          a copy of the curated sample
     work/data/runs/mine/            where "Save run" keeps your runs (:data:`MY_RUNS_DIR`)
 
@@ -51,6 +50,8 @@ __all__ = [
 BUNDLED = "_bundled"
 #: Where "Save run" writes, relative to the working folder the notebook runs in.
 MY_RUNS_DIR = Path("data") / "runs" / "mine"
+#: Folder names never shipped nor copied: your own runs.
+PRIVATE = ("mine",)
 
 
 def bundle_root() -> Traversable:
@@ -112,19 +113,26 @@ class Layout:
         }
 
 
+def _walk(folder: Traversable, prefix: str) -> list[tuple[Traversable, str]]:
+    out: list[tuple[Traversable, str]] = []
+    for item in sorted(folder.iterdir(), key=_name):
+        if item.name.startswith(".") or item.name in PRIVATE:
+            continue
+        if item.is_dir():
+            out += _walk(item, f"{prefix}{item.name}/")
+        elif item.is_file():
+            out.append((item, f"{prefix}{item.name}"))
+    return out
+
+
 def _shipped() -> list[tuple[Traversable, str]]:
-    """Every shipped file with its path in a working folder."""
+    """Every shipped file with its path in a working folder: the notebooks, and every file
+    under ``data/`` but your own runs (``data/runs/mine``) — the rule of ``hatch_build.py``."""
     root = bundle_root()
     out: list[tuple[Traversable, str]] = [(nb, nb.name) for nb in notebook_files()]
-    readme = root.joinpath("data", "README.md")
-    if readme.is_file():
-        out.append((readme, "data/README.md"))
-    runs = root.joinpath("data", "runs")
-    if runs.is_dir():
-        out += sorted(
-            ((p, f"data/runs/{p.name}") for p in runs.iterdir() if p.name.endswith(".jsonl")),
-            key=lambda item: item[1],
-        )
+    data = root.joinpath("data")
+    if data.is_dir():
+        out += _walk(data, "data/")
     return out
 
 

@@ -72,3 +72,50 @@ def test_license_and_gitignore() -> None:
     ignored = (ROOT / ".gitignore").read_text().split()
     for entry in (".ipynb_checkpoints/", "data/runs/mine/", "build/", "test-artifacts/"):
         assert entry in ignored
+
+
+def _hatch_build():
+    """hatch_build.py without hatchling installed (it only subclasses its interface)."""
+    import runpy
+    import sys
+    import types
+
+    names = ["hatchling", "hatchling.builders", "hatchling.builders.hooks"]
+    names += ["hatchling.builders.hooks.plugin", "hatchling.builders.hooks.plugin.interface"]
+    stubs = {name: types.ModuleType(name) for name in names}
+    stubs[names[-1]].BuildHookInterface = object
+    saved = {name: sys.modules.get(name) for name in names}
+    sys.modules.update(stubs)
+    try:
+        return runpy.run_path(str(ROOT / "hatch_build.py"))
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def test_the_wheel_ships_what_a_working_folder_gets_and_never_your_runs(tmp_path) -> None:
+    shipped = _hatch_build()["shipped"]
+    tree = tmp_path / "repo"
+    for name in (
+        "notebooks/01.ipynb",
+        "data/README.md",
+        "data/runs/a.jsonl",
+        "data/runs/mine/x.jsonl",
+        "data/observed/b.jsonl",
+        "data/.hidden",
+    ):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x")
+    assert {p.as_posix() for p in shipped(tree)} == {
+        "notebooks/01.ipynb",
+        "data/README.md",
+        "data/runs/a.jsonl",
+        "data/observed/b.jsonl",
+    }
+    # In this checkout: the wheel's files are exactly what `chatconn notebooks` copies.
+    laid = lay_out(tmp_path / "work")
+    wheel = {p.as_posix().removeprefix("notebooks/") for p in shipped(ROOT)}
+    assert wheel == set(laid.written)
