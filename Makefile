@@ -48,8 +48,8 @@ demo: $(STAMP)
 	@echo; echo "Try: .venv/bin/chatconn simulate --policy grpc --profile 3g --json   (see README.md)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check chatconn tests benchmarks tools
-	$(BIN)/ruff format --check chatconn tests benchmarks tools
+	$(BIN)/ruff check chatconn tests benchmarks tools hatch_build.py
+	$(BIN)/ruff format --check chatconn tests benchmarks tools hatch_build.py
 
 test: lint
 	$(BIN)/python -m pytest
