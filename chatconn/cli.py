@@ -39,9 +39,12 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from .argtypes import (
+    UsageError,
     add_policy_args,
     bounded_int,
     non_negative_float,
+    parse_assignment,
+    policy_from_args,
     policy_label,
     positive_int,
     seed,
@@ -60,10 +63,10 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .endpoint import Endpoint
 from .export.cli import add_export_parser, run_export
 from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
-from .live.session import Endpoint
 from .live.stream_args import add_stream_run_args, stream_endpoint
 from .live.tokens import Secret
 from .lockstep import lockstep
@@ -77,25 +80,6 @@ from .workspace import add_notebooks_parser, run_notebooks
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
 EXIT_USAGE = 2
-
-_FLOAT_FIELDS = {
-    "base_timeout",
-    "max_timeout",
-    "timeout_growth",
-    "extended_timeout",
-    "initial_delay",
-    "multiplier",
-    "max_delay",
-    "jitter",
-}
-_OPTIONAL_FLOAT_FIELDS = {"first_delay", "deadline"}
-_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter"}
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-class UsageError(ChatconnError):
-    """Bad command-line input; printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,56 +97,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
-
-
-def _number(field: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(field, text, "expected a number") from None
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``FIELD=VALUE`` from ``--set`` into a policy field name and a typed value."""
-    name, sep, raw = text.partition("=")
-    name, raw = name.strip(), raw.strip()
-    if not sep or not name:
-        raise UsageError(
-            f"chatconn: error: --set {text!r}: expected FIELD=VALUE, e.g. --set jitter=0.2"
-        )
-    if name not in RetryPolicy.field_names():
-        raise UsageError(
-            f"chatconn: error: --set {text!r}: unknown policy field {name!r}; known: "
-            + ", ".join(RetryPolicy.field_names())
-        )
-    lowered = raw.lower()
-    if name in _FLOAT_FIELDS:
-        return name, _number(name, raw)
-    if name in _OPTIONAL_FLOAT_FIELDS:
-        return name, None if lowered in {"none", "null", ""} else _number(name, raw)
-    if name == "max_attempts":
-        try:
-            return name, int(raw)
-        except ValueError:
-            raise ConfigError(name, raw, "expected a whole number >= 1") from None
-    if name in _BOOL_FIELDS:
-        if lowered in _TRUE | _FALSE:
-            return name, lowered in _TRUE
-        raise ConfigError(name, raw, "expected true or false")
-    if name == "delays":
-        if lowered in {"none", "null", ""}:
-            return name, None
-        return name, tuple(_number(name, part) for part in raw.split(","))
-    if name == "ladder":
-        return name, tuple(part.strip() for part in raw.split(",") if part.strip())
-    return name, raw  # enums: validated by RetryPolicy
-
-
-def policy_from_args(name: str, assignments: Sequence[str]) -> RetryPolicy:
-    """A preset with ``--set`` changes applied together (validated as one policy)."""
-    policy = policy_preset(name)
-    changes = dict(parse_assignment(a) for a in assignments)
-    return policy.with_changes(**changes) if changes else policy
 
 
 MAX_SAMPLES = 10**7
@@ -345,7 +279,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report", "calibrate"):
-        from .runs.commands import run_command  # pandas/plotly only when needed
+        from .cli_runs import run_command  # pandas/plotly only when needed
 
         return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)

@@ -43,7 +43,7 @@ __all__ = [
     "syn_loss_probability",
 ]
 
-#: Round trips to "connected", as the lab protocol (chatconn/lab/protocol.py) spends them:
+#: Round trips to "connected", as the lab protocol (chatconn/wire.py) spends them:
 #: WebSocket: TCP, upgrade, auth, sync. Long polling: TCP, connect+auth, sync on the same
 #: connection. SSE: TCP, stream+auth, then TCP and the sync POST on a second connection.
 ROUND_TRIPS: dict[Strategy, float] = {

@@ -23,8 +23,8 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from ..core.model import ROUND_TRIPS
 from ..core.quality import Quality, classify
 from ..core.strategies import ErrorCategory, Strategy
-from ..lab.protocol import LATENCY_PATH, PROBE_PATH
-from .session import Endpoint
+from ..endpoint import Endpoint
+from ..wire import LATENCY_PATH, PROBE_PATH
 from .tls import default_tls
 
 __all__ = ["DiagnosticsReport", "run_diagnostics"]

@@ -38,10 +38,11 @@ from ..core.model import success_duration
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile
 from ..core.strategies import Strategy
+from ..endpoint import Endpoint
 from ..lab.faults import FLOOR_TAG_PREFIX
 from ..simulate import SimulationResult, simulate
 from .errors import LiveError
-from .session import Endpoint, PhaseClock
+from .session import PhaseClock
 from .tls import default_tls
 from .transports import open_session
 

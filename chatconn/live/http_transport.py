@@ -36,8 +36,9 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
 
+from .. import wire as P
 from ..core.strategies import Strategy
-from ..lab import protocol as P
+from ..endpoint import join_url, redact_url
 from .errors import (
     AttemptTimeout,
     ConnectionRefused,
@@ -46,7 +47,6 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .session import join_url, redact_url
 from .tls import default_tls, tls_error
 from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
 

@@ -69,6 +69,8 @@ from ..core.progress import planned_end
 from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
+from ..endpoint import Endpoint, redact_url
+from ..records import AttemptRecord
 from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
@@ -97,8 +99,7 @@ from .events import (
 )
 from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
 from .logs import EventLogger, log_breaker, log_heartbeat
-from .records import AttemptRecord
-from .session import Endpoint, PhaseClock, Session, redact_url
+from .session import PhaseClock, Session
 from .tls import client_tls, default_tls
 from .token_cache import TokenCache
 from .tokens import RetryingTokenProvider, Secret, StaticToken, TokenProvider, TokenSource

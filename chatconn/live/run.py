@@ -45,6 +45,8 @@ from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, as_population, target_from_dict
 from ..core.strategies import Strategy
+from ..endpoint import Endpoint, redact_url
+from ..records import AttemptRecord
 from ..runs.format import end_line, now_iso, run_header, session_line
 from ..runs.writer import RunWriter
 from ..simulate import SimulationResult
@@ -59,8 +61,6 @@ from .harness import (
     quiet_heap,
 )
 from .manager import ConnectionManager
-from .records import AttemptRecord
-from .session import Endpoint, redact_url
 from .tls import client_tls, default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 

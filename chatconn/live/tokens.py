@@ -29,9 +29,9 @@ from typing import Any
 import httpx
 
 from ..core.errors import ConfigError
-from ..lab.protocol import TOKEN_PATH
+from ..endpoint import join_url, redact_url
+from ..wire import TOKEN_PATH
 from .errors import TokenUnavailable
-from .session import join_url, redact_url
 from .tls import default_tls
 
 __all__ = [

@@ -36,9 +36,10 @@ import httpx
 
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy, parse_strategy
+from ..endpoint import Endpoint
 from .errors import ConnectionReset, LiveError
 from .http_transport import LongPollingSession, SseSession, open_long_polling, open_sse
-from .session import Endpoint, PhaseClock, Session
+from .session import PhaseClock, Session
 from .ws_transport import PhaseMarks, WebSocketSession, open_websocket
 
 __all__ = [

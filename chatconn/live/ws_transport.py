@@ -1,7 +1,7 @@
 """WebSocket transport: ``direct_websocket``, ``extended_timeout`` and each leg of
 ``multiple_ports``.
 
-One attempt, in the phases of :mod:`chatconn.lab.protocol` (4 round trips through the lab,
+One attempt, in the phases of :mod:`chatconn.wire` (4 round trips through the lab,
 the first charged by its proxy for the TCP handshake)::
 
     tcp        socket connected with loop.sock_connect     phases.mark("tcp")
@@ -43,7 +43,8 @@ from websockets.exceptions import (
 )
 
 from ..core.strategies import Strategy
-from ..lab.protocol import AUTH_FAILED_CLOSE_CODE, ProtocolError, decode, encode
+from ..endpoint import redact_url
+from ..wire import AUTH_FAILED_CLOSE_CODE, ProtocolError, decode, encode
 from .errors import (
     AttemptTimeout,
     AuthRejected,
@@ -53,7 +54,6 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .session import redact_url
 from .tls import default_tls, tls_error
 
 __all__ = [

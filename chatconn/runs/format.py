@@ -112,7 +112,7 @@ def run_header(
 ) -> dict[str, Any]:
     """The header line of a run file. ``target`` None: a real server (nothing to replay).
 
-    ``target_url`` must already be redacted (:func:`chatconn.live.session.redact_url`).
+    ``target_url`` must already be redacted (:func:`chatconn.endpoint.redact_url`).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")

@@ -22,7 +22,7 @@ from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarni
 from ..core.harness import HarnessFloor
 from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
-from ..live.records import AttemptRecord
+from ..records import AttemptRecord
 from ..simulate import SimulationResult
 from .run import Run, RunHeader, _number, _whole
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.harness import HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population, target_from_dict
-from ..live.records import AttemptRecord
+from ..records import AttemptRecord
 from ..simulate import SimulationResult
 from .format import FORMAT, KINDS, VERSION
 
