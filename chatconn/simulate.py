@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from .core.errors import ConfigError
 from .core.model import SessionConditions, attempt_outcome
 from .core.policy import JitterMode, RetryPolicy
 from .core.profiles import NetworkProfile, Population, as_population
-from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
 from .core.schedule import (
     attempt_timeout,
     jitter_mode_for,
@@ -35,82 +33,24 @@ from .core.schedule import (
     spans_backoff,
     within_deadline,
 )
-from .core.strategies import Strategy
+from .outcomes import SessionOutcomes, deprecated_simulation_result
 from .streams import BLOCK_SESSIONS, BlockStreams
 
 log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
-__all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
+__all__ = ["DEFAULT_CHUNK_SESSIONS", "SessionOutcomes", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    """``SimulationResult``: the old name of :class:`SessionOutcomes`, deprecated."""
+    if name == "SimulationResult":
+        return deprecated_simulation_result(__name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
 DEFAULT_CHUNK_SESSIONS = 16 * BLOCK_SESSIONS
 MAX_SESSIONS = 10**8  # results take 14 bytes per session
-PERCENTILES = (50, 90, 95, 99)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class SimulationResult:
-    """Per-session arrays of one simulation, in session order, plus what produced them.
-
-    ``ended_at`` is when a session connected or gave up (``time_to_connect`` is the same
-    with NaN where it gave up); ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
-    none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
-    failed); ``profile`` indexes ``profile_names``. ``population`` is what was simulated
-    (None when unknown, e.g. a live run against a real server): run files record it so a
-    simulation can be replayed exactly.
-    """
-
-    policy: RetryPolicy
-    target: str
-    seed: int
-    profile_names: tuple[str, ...]
-    connected: np.ndarray
-    ended_at: np.ndarray
-    attempts: np.ndarray
-    strategy: np.ndarray
-    last_error: np.ndarray
-    profile: np.ndarray
-    elapsed_s: float = 0.0
-    random_draws: dict[str, int] = field(default_factory=dict)
-    population: Population | None = None
-    #: "simulated", or "live" for the per-session results of a live run (never saved as a
-    #: simulation: :func:`chatconn.runs.save_run` refuses).
-    kind: str = "simulated"
-
-    @property
-    def sessions(self) -> int:
-        return int(self.connected.size)
-
-    @property
-    def time_to_connect(self) -> np.ndarray:
-        """Seconds to connected per session, NaN where the session gave up (a new array)."""
-        return np.where(self.connected, self.ended_at, np.nan)
-
-    def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
-        """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
-        n = self.sessions
-        times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
-        ok = int(times.size)
-        quality = quality_counts(times, thresholds)
-        quality["critical"] += n - ok  # sessions that gave up
-        if ok:
-            mean = float(times.mean())
-            qs = np.percentile(times, PERCENTILES, overwrite_input=True)
-            ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
-            ttc["mean"] = mean
-        else:
-            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
-        codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
-        return {
-            "sessions": n,
-            "success_rate": ok / n if n else None,
-            "time_to_connect_s": ttc,
-            "attempts_mean": float(self.attempts.mean()) if n else None,
-            "quality": quality,
-            "strategy_share": {s.value: (int(codes[s.code]) / ok if ok else 0.0) for s in Strategy},
-            "elapsed_s": self.elapsed_s,
-            "sessions_per_s": n / self.elapsed_s if self.elapsed_s > 0 else None,
-        }
 
 
 def _check_sessions(sessions: Any) -> int:
@@ -134,7 +74,7 @@ def simulate(
     seed: int = 0,
     *,
     chunk_sessions: int = DEFAULT_CHUNK_SESSIONS,
-) -> SimulationResult:
+) -> SessionOutcomes:
     """Simulate ``sessions`` connects of ``policy`` under a profile or population.
 
     A population's sessions are split between its profiles by share (largest remainder,
@@ -175,7 +115,7 @@ def simulate(
     elapsed = time.perf_counter() - began
     log.debug("simulated %d sessions on %s (seed %d) in %.3fs", sessions, population.name,
               seed, elapsed)  # fmt: skip
-    return SimulationResult(
+    return SessionOutcomes(
         policy=policy,
         target=population.name,
         seed=seed,

@@ -40,7 +40,8 @@ from ..core.profiles import NetworkProfile
 from ..core.strategies import Strategy
 from ..endpoint import Endpoint
 from ..lab.faults import FLOOR_TAG_PREFIX
-from ..simulate import SimulationResult, simulate
+from ..outcomes import SessionOutcomes
+from ..simulate import simulate
 from .errors import LiveError
 from .session import PhaseClock
 from .tls import default_tls
@@ -238,7 +239,7 @@ class RunPlan:
 
     choice: ScaleChoice
     floor: HarnessFloor
-    twin: SimulationResult
+    twin: SessionOutcomes
     attempts: float
 
     @property

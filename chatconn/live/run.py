@@ -3,7 +3,7 @@
 Use :func:`run_live` (or ``chatconn run``) to measure a policy for real: against the lab
 server under a profile (``lab_profile=...``) or against a real server (``endpoint=...``).
 Each session is a :class:`ConnectionManager` with its own seeded generator; the summary is
-the simulator's (:meth:`SimulationResult.summary`), with times in *profile time*
+the simulator's (:meth:`SessionOutcomes.summary`), with times in *profile time*
 (measured wall time divided by ``time_scale``) so it compares with ``chatconn simulate``.
 Per-attempt records keep the wall times and the scale.
 
@@ -46,10 +46,10 @@ from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, as_population, target_from_dict
 from ..core.strategies import Strategy
 from ..endpoint import Endpoint, redact_url
+from ..outcomes import SessionOutcomes
 from ..records import AttemptRecord
 from ..runs.format import end_line, now_iso, run_header, session_line
 from ..runs.writer import RunWriter
-from ..simulate import SimulationResult
 from .errors import LiveError
 from .events import AttemptFinished
 from .harness import (
@@ -82,7 +82,7 @@ class LiveRun:
     add to a connect; :meth:`agreement`: the verdict against the twin.
     """
 
-    result: SimulationResult
+    result: SessionOutcomes
     records: tuple[AttemptRecord, ...]
     errors: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -101,7 +101,7 @@ class LiveRun:
         attempts = self.plan.attempts if self.plan is not None else 1.0
         return self.harness.bound_s(self.time_scale, attempts)
 
-    def agreement(self, twin: SimulationResult | None = None) -> Agreement | None:
+    def agreement(self, twin: SessionOutcomes | None = None) -> Agreement | None:
         """Live against ``twin`` (default: the planned twin), allowing for the harness."""
         twin = twin if twin is not None else (self.plan.twin if self.plan else None)
         return None if twin is None else compare(self.result, twin, bound_s=self.bound_s)
@@ -452,7 +452,7 @@ async def _run(
     population = (
         None if header["target"] is None else as_population(target_from_dict(header["target"]))
     )
-    result = SimulationResult(
+    result = SessionOutcomes(
         policy=policy,
         target=target,
         seed=seed,

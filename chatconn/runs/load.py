@@ -22,8 +22,8 @@ from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarni
 from ..core.harness import HarnessFloor
 from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
+from ..outcomes import SessionOutcomes
 from ..records import AttemptRecord
-from ..simulate import SimulationResult
 from .run import Run, RunHeader, _number, _whole
 
 __all__ = ["load_run", "load_runs", "run_files"]
@@ -405,7 +405,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         raise RunFileError(path, f"the run recorded no {what}")
     population = as_population(h.target) if h.target is not None else None
     names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
-    result = SimulationResult(
+    result = SessionOutcomes(
         policy=h.policy,
         target=h.target_name,
         seed=h.seed,

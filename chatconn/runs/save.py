@@ -15,7 +15,7 @@ from typing import Any
 from ..core.errors import ConfigError, RunFileError
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, Population
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
 from .format import end_line, run_header, session_line, sessions_line
 from .run import Run
 from .writer import RunWriter
@@ -35,7 +35,7 @@ def save_run(
     target: NetworkProfile | Population | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> Path:
-    """Write a SimulationResult or a LiveRun to ``path`` (a file, or a directory to name
+    """Write a SessionOutcomes or a LiveRun to ``path`` (a file, or a directory to name
     the file in, or an open :class:`RunWriter`, which it closes); returns the file's path.
     Never replaces a file unless ``force``. A loaded
     :class:`~chatconn.runs.Run` is copied as it is on file (header, records and all).
@@ -47,7 +47,7 @@ def save_run(
         raise ConfigError("chunk", chunk, "expected a whole number >= 1")
     if isinstance(source, Run):
         return _copy(source, path, force)
-    if isinstance(source, SimulationResult):
+    if isinstance(source, SessionOutcomes):
         if source.kind != "simulated":
             raise ConfigError(
                 "source",
@@ -58,7 +58,7 @@ def save_run(
         return _save_simulation(source, path, force, policy_name, target, chunk)
     if hasattr(source, "records") and isinstance(getattr(source, "header", None), dict):
         return _save_live(source, path, force)
-    raise ConfigError("source", type(source).__name__, "expected a SimulationResult or a LiveRun")
+    raise ConfigError("source", type(source).__name__, "expected a SessionOutcomes or a LiveRun")
 
 
 def _unwrap(population: Population | None) -> NetworkProfile | Population | None:
@@ -71,7 +71,7 @@ def _unwrap(population: Population | None) -> NetworkProfile | Population | None
 
 
 def _save_simulation(
-    result: SimulationResult,
+    result: SessionOutcomes,
     path: str | os.PathLike[str],
     force: bool,
     policy_name: str | None,

@@ -25,7 +25,8 @@ from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population
 from ..lockstep import LockstepReport, lockstep
-from ..simulate import SimulationResult, _check_seed, _check_sessions, simulate
+from ..outcomes import SessionOutcomes
+from ..simulate import _check_seed, _check_sessions, simulate
 from ..storm import DEFAULT_ATTEMPT_S, DEFAULT_HORIZON_S, MAX_CLIENTS, StormResult, _check, storm
 from .metrics import metric
 
@@ -135,7 +136,7 @@ class Scores:
 
 
 def scores_of(
-    result: SimulationResult,
+    result: SessionOutcomes,
     herd: StormResult,
     together: LockstepReport | None,
     *,

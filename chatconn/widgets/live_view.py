@@ -60,10 +60,11 @@ from ..live.harness import RunPlan
 from ..live.manager import ConnectionManager
 from ..live.run import LiveRun, check_time_scale, probe_scale, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
+from ..outcomes import SessionOutcomes
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
 from ..runs import save_run
-from ..simulate import SimulationResult, simulate
+from ..simulate import simulate
 from ..workspace import my_runs_dir
 from .panel import PanelState, PolicyPanel
 from .run_status import RunStatus
@@ -198,7 +199,7 @@ class LiveView:
         self._times: dict[int, float] = {}
         self._following: ConnectionManager | None = None
         self._refresh_handle: asyncio.TimerHandle | None = None
-        self._simulated: SimulationResult | None = None
+        self._simulated: SessionOutcomes | None = None
         self._worker: threading.Thread | None = None
         self._run_title = self._title_head = ""
         self._render_labels()
@@ -325,7 +326,7 @@ class LiveView:
         return live
 
     def _begin(
-        self, profile: NetworkProfile, population: str | None, simulated: SimulationResult
+        self, profile: NetworkProfile, population: str | None, simulated: SessionOutcomes
     ) -> None:
         self._cancel_requested = False
         self._managers, self._times, self._following = {}, {}, None

@@ -1,0 +1,112 @@
+"""Per-session outcomes of a run, simulated, live or observed: :class:`SessionOutcomes`.
+
+The one result type the simulator returns, a live run and an observed run carry, and the
+plots, reports, calibration and run files read. It imports only :mod:`chatconn.core`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .core.errors import ConfigError
+from .core.policy import RetryPolicy
+from .core.profiles import Population
+from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
+from .core.strategies import Strategy
+
+__all__ = ["KINDS", "PERCENTILES", "SessionOutcomes"]
+
+#: The percentiles of time to connect that :meth:`SessionOutcomes.summary` reports.
+PERCENTILES = (50, 90, 95, 99)
+#: Where outcomes come from: the simulator, live sessions, real clients observed.
+KINDS = ("simulated", "live", "observed")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SessionOutcomes:
+    """Per-session outcomes of one run, in session order, plus what produced them: a
+    simulation (:func:`chatconn.simulate.simulate`, ``kind="simulated"``), a live run
+    (:attr:`chatconn.live.LiveRun.result`, ``kind="live"``) or real clients observed through
+    the proxy or imported from production timings (``kind="observed"``).
+    Plots, reports, calibration and run files take any of them.
+
+    ``ended_at`` is when a session connected or gave up (``time_to_connect`` is the same
+    with NaN where it gave up); ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
+    none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
+    failed); ``profile`` indexes ``profile_names``. ``population`` is what was simulated
+    (None when unknown, e.g. a live run against a real server): run files record it so a
+    simulation can be replayed exactly.
+    """
+
+    policy: RetryPolicy
+    target: str
+    seed: int
+    profile_names: tuple[str, ...]
+    connected: np.ndarray
+    ended_at: np.ndarray
+    attempts: np.ndarray
+    strategy: np.ndarray
+    last_error: np.ndarray
+    profile: np.ndarray
+    elapsed_s: float = 0.0
+    random_draws: dict[str, int] = field(default_factory=dict)
+    population: Population | None = None
+    #: "simulated", or "live" for the per-session results of a live run (never saved as a
+    #: simulation: :func:`chatconn.runs.save_run` refuses).
+    kind: str = "simulated"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError("kind", self.kind, "expected one of " + ", ".join(KINDS))
+
+    @property
+    def sessions(self) -> int:
+        return int(self.connected.size)
+
+    @property
+    def time_to_connect(self) -> np.ndarray:
+        """Seconds to connected per session, NaN where the session gave up (a new array)."""
+        return np.where(self.connected, self.ended_at, np.nan)
+
+    def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
+        """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
+        n = self.sessions
+        times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
+        ok = int(times.size)
+        quality = quality_counts(times, thresholds)
+        quality["critical"] += n - ok  # sessions that gave up
+        if ok:
+            mean = float(times.mean())
+            qs = np.percentile(times, PERCENTILES, overwrite_input=True)
+            ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
+            ttc["mean"] = mean
+        else:
+            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
+        codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
+        return {
+            "sessions": n,
+            "success_rate": ok / n if n else None,
+            "time_to_connect_s": ttc,
+            "attempts_mean": float(self.attempts.mean()) if n else None,
+            "quality": quality,
+            "strategy_share": {s.value: (int(codes[s.code]) / ok if ok else 0.0) for s in Strategy},
+            "elapsed_s": self.elapsed_s,
+            "sessions_per_s": n / self.elapsed_s if self.elapsed_s > 0 else None,
+        }
+
+
+def deprecated_simulation_result(module: str) -> type[SessionOutcomes]:
+    """:class:`SessionOutcomes` under its old name ``SimulationResult``, with a
+    DeprecationWarning (the module ``__getattr__`` of :mod:`chatconn` and
+    :mod:`chatconn.simulate`)."""
+    warnings.warn(
+        f"{module}.SimulationResult is deprecated: it is chatconn.SessionOutcomes (simulated, "
+        "live or observed outcomes, see its kind); import SessionOutcomes instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return SessionOutcomes
