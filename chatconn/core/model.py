@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -54,6 +55,8 @@ ROUND_TRIPS: dict[Strategy, float] = {
     Strategy.SSE_FALLBACK: 4.0,
 }
 MAX_SYN_RETRIES = 6
+#: Seconds, one value or one per session.
+Seconds = TypeVar("Seconds", float, np.ndarray)
 
 _FAIL_RTTS = {FaultMode.REFUSE: 1.0, FaultMode.RESET: 2.0, FaultMode.FORBIDDEN: 2.0}
 _FAIL_ERROR = {
@@ -72,13 +75,18 @@ def syn_loss_probability(profile: NetworkProfile) -> float:
 def _penalty(u: np.ndarray, q: float) -> np.ndarray:
     """Seconds of SYN retransmission for the draws ``u < q`` that lost packets."""
     losses = np.minimum(np.floor(np.log(np.maximum(u, 1e-300)) / math.log(q)), MAX_SYN_RETRIES)
-    return np.exp2(losses) - 1.0
+    seconds: np.ndarray = np.exp2(losses) - 1.0
+    return seconds
 
 
-def success_duration(profile: NetworkProfile, strategy: Strategy, rtt: float | np.ndarray):
+def success_duration(profile: NetworkProfile, strategy: Strategy, rtt: Seconds) -> Seconds:
     """Seconds an attempt of ``strategy`` takes at ``rtt`` when nothing goes wrong: its
-    round trips, the server's auth and sync time and the sync payload's transfer."""
-    return rtt * ROUND_TRIPS[strategy] + (profile.auth_s + profile.sync_s + profile.transfer_s)
+    round trips, the server's auth and sync time and the sync payload's transfer (a float
+    for a float ``rtt``, an array for an array)."""
+    seconds: Seconds = rtt * ROUND_TRIPS[strategy] + (
+        profile.auth_s + profile.sync_s + profile.transfer_s
+    )
+    return seconds
 
 
 def port_blocked_for(profile: NetworkProfile, strategy: Strategy) -> bool:
@@ -164,9 +172,10 @@ def attempt_outcome(
 
     def fail(mask: bool | np.ndarray, mode: FaultMode) -> None:
         if isinstance(mask, np.ndarray):
-            index: slice | np.ndarray = np.flatnonzero(mask)
-            if not index.size:
+            hits = np.flatnonzero(mask)
+            if not hits.size:
                 return
+            index: slice | np.ndarray = hits
         elif mask:
             index = slice(None)
         else:
