@@ -42,7 +42,8 @@ class SessionOutcomes:
     simulation can be replayed exactly.
     """
 
-    policy: RetryPolicy
+    #: None for observed clients whose policy is not known (a proxy's recording).
+    policy: RetryPolicy | None
     target: str
     seed: int
     profile_names: tuple[str, ...]

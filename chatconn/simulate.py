@@ -115,6 +115,7 @@ def simulate(
     elapsed = time.perf_counter() - began
     log.debug("simulated %d sessions on %s (seed %d) in %.3fs", sessions, population.name,
               seed, elapsed)  # fmt: skip
+    arrays = out.fields()
     return SessionOutcomes(
         policy=policy,
         target=population.name,
@@ -123,7 +124,12 @@ def simulate(
         elapsed_s=elapsed,
         random_draws=draws,
         population=population,
-        **out.fields(),
+        connected=arrays["connected"],
+        ended_at=arrays["ended_at"],
+        attempts=arrays["attempts"],
+        strategy=arrays["strategy"],
+        last_error=arrays["last_error"],
+        profile=arrays["profile"],
     )
 
 
@@ -181,8 +187,12 @@ def _simulate_chunk(
     last = policy.max_attempts - 1
 
     alive: np.ndarray | None = None  # None = every session of the chunk (attempt 0)
-    start: float | np.ndarray = 0.0
-    previous: float | np.ndarray = policy.initial_delay
+    # Any: the schedule's functions broadcast a float against arrays, which their
+    # float-or-array type variable cannot say. start is 0.0 for the first attempt, then one
+    # value per surviving session; previous is a float, or one value per session when
+    # decorrelated jitter chains the waits.
+    start: Any = 0.0
+    previous: Any = policy.initial_delay
     if decorrelated:
         previous = np.full(n, policy.initial_delay)
     for k in range(policy.max_attempts):
