@@ -64,6 +64,18 @@ class SessionOutcomes:
         if self.kind not in KINDS:
             raise ConfigError("kind", self.kind, "expected one of " + ", ".join(KINDS))
 
+    def known_policy(self) -> RetryPolicy:
+        """The policy that produced these outcomes; a ConfigError when it is not known
+        (observed clients whose policy the recording does not say)."""
+        if self.policy is None:
+            raise ConfigError(
+                "policy",
+                None,
+                f"the {self.kind} outcomes of {self.target} do not say which policy produced "
+                "them: pass the policy (e.g. the preset `chatconn observe` says it behaves like)",
+            )
+        return self.policy
+
     @property
     def sessions(self) -> int:
         return int(self.connected.size)
@@ -83,7 +95,9 @@ class SessionOutcomes:
         if ok:
             mean = float(times.mean())
             qs = np.percentile(times, PERCENTILES, overwrite_input=True)
-            ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
+            ttc: dict[str, float | None] = {
+                f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)
+            }
             ttc["mean"] = mean
         else:
             ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}

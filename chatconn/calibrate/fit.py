@@ -206,7 +206,7 @@ def calibrate(
     it: no session, nothing connected, wrong types, unknown parameter names.
     """
     obs = observations(observed, policy)
-    policy = obs.policy
+    policy = obs.known_policy()  # observations() checked it is there
     base = _base_profile(base)
     names = fit_names(fit, policy)
     seed = _check_seed(seed)

@@ -142,7 +142,7 @@ def starting_values(
 ) -> dict[str, float]:
     """Closed-form estimates of ``names`` (see the module doc); the base's value where the
     observations say nothing (no first-attempt success, no session on a working path)."""
-    policy = observed.policy
+    policy = observed.known_policy()
     first_strategy = policy.strategy_for(0)
     connected = observed.connected
     attempts = np.asarray(observed.attempts, dtype=np.int64)

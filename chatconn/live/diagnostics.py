@@ -70,7 +70,8 @@ class DiagnosticsReport:
             return f"WebSocket works but plain HTTP failed ({self.http_problem})."
         quality = self.expected_quality
         label = quality.label if quality is not None else "unknown"
-        return f"Network looks fine: round trip {self.latency_s * 1000:.0f} ms ({label})."
+        rtt = "unknown" if self.latency_s is None else f"{self.latency_s * 1000:.0f} ms"
+        return f"Network looks fine: round trip {rtt} ({label})."
 
 
 def _probe_url(ws_url: str) -> str:

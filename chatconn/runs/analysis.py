@@ -55,6 +55,10 @@ def replay(run: Run, sessions: int | None = None) -> SessionOutcomes:
         raise ConfigError(
             "run", str(run.path), "it ran against a real server: there is no profile to replay"
         )
+    if h.policy is None:
+        raise ConfigError(
+            "run", str(run.path), "it does not record the client's policy: there is none to replay"
+        )
     recorded = h.versions.get("chatconn")
     current = environment()["versions"]["chatconn"]
     if recorded != current:

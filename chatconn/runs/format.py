@@ -82,7 +82,7 @@ def now_iso() -> str:
 
 def environment() -> dict[str, Any]:
     """Where a run was made: host, platform and the versions of what shaped its numbers."""
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in RECORDED_PACKAGES:
         try:
             versions[name] = metadata.version(name)

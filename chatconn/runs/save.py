@@ -46,6 +46,8 @@ def save_run(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ConfigError("chunk", chunk, "expected a whole number >= 1")
     if isinstance(source, Run):
+        if isinstance(path, RunWriter):
+            raise ConfigError("path", path, "a loaded run is copied to a file or directory")
         return _copy(source, path, force)
     if isinstance(source, SessionOutcomes):
         if source.kind != "simulated":
@@ -72,7 +74,7 @@ def _unwrap(population: Population | None) -> NetworkProfile | Population | None
 
 def _save_simulation(
     result: SessionOutcomes,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | RunWriter,
     force: bool,
     policy_name: str | None,
     target: NetworkProfile | Population | None,
@@ -85,11 +87,11 @@ def _save_simulation(
         )
     header = run_header(
         "simulated",
-        policy=result.policy,
+        policy=result.known_policy(),
         target=target,
         seed=result.seed,
         sessions=result.sessions,
-        policy_name=policy_name or policy_preset_name_of(result.policy) or "custom",
+        policy_name=policy_name or policy_preset_name_of(result.known_policy()) or "custom",
         target_name=result.target,
         extra={"random_draws": dict(result.random_draws)},
     )
@@ -107,7 +109,7 @@ def _save_simulation(
             part = {name: a[first : first + chunk] for name, a in arrays.items()}
             writer.write(sessions_line(first, part))
         writer.write(end_line(result.sessions, result.elapsed_s))
-    return writer.path
+    return writer.file
 
 
 def _copy(run: Any, path: str | os.PathLike[str], force: bool) -> Path:
@@ -126,7 +128,7 @@ def _copy(run: Any, path: str | os.PathLike[str], force: bool) -> Path:
     return target
 
 
-def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
+def _save_live(live: Any, path: str | os.PathLike[str] | RunWriter, force: bool) -> Path:
     result = live.result
     by_session: dict[str, list[Any]] = {}
     for record in live.records:
@@ -147,4 +149,4 @@ def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
                 )
             )
         writer.write(end_line(result.sessions, live.wall_s, live.errors))
-    return writer.path
+    return writer.file

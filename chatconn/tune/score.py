@@ -145,6 +145,8 @@ def scores_of(
     """The scores of a simulation, a storm and a lockstep report of one policy (pure)."""
     times = result.ended_at[result.connected]
     n = result.sessions
+    p50: float | None
+    p95: float | None
     if times.size:
         p50, p95 = (float(q) for q in np.percentile(times, (50, 95)))
     else:
