@@ -377,10 +377,9 @@ class ConnectionManager:
         task.add_done_callback(_consume_exception)
         return task
 
-    def _schedule_auto_retry(self) -> None:
+    def _schedule_auto_retry(self, breaker: CircuitBreaker) -> None:
         """After a failed connect (``auto_retry``): a fresh one when the breaker allows it,
         at the end of its cool-down (or one cool-down from now if it is still closed)."""
-        breaker = self._breaker
         now = self._clock()
         wait = breaker.retry_after(now) or breaker.config.cooldown_s
         self.bus.emit(
@@ -415,41 +414,46 @@ class ConnectionManager:
         )
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
-            self._note_breaker("refused a connect")
+            self._note_breaker(breaker, "refused a connect")
             wait = breaker.retry_after(self._clock())
             self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
             if self.auto_retry:
-                self._schedule_auto_retry()
+                self._schedule_auto_retry(breaker)
             raise CircuitOpen(self.explanation, wait)
         try:
             session = await self._attempts()
         except asyncio.CancelledError:
             if breaker is not None:
                 breaker.abandon()  # a cancelled trial says nothing about the server
-                self._note_breaker("connect cancelled")
+                self._note_breaker(breaker, "connect cancelled")
             self._set_state(ConnectionState.IDLE, "connect cancelled")
             raise
         except LiveError as exc:
             if breaker is not None:
-                self._note_breaker("a trial connect started")
+                self._note_breaker(breaker, "a trial connect started")
                 breaker.record_failure(self._clock())
-                self._note_breaker(f"connect failed ({type(exc).__name__})")
+                self._note_breaker(breaker, f"connect failed ({type(exc).__name__})")
             if not self.explanation:
                 self.explanation = explain_error(exc)
             self._set_state(ConnectionState.FAILED, self.explanation)
-            if self.auto_retry and isinstance(exc, _LATER) and not self._closed:
-                self._schedule_auto_retry()
+            if (
+                self.auto_retry
+                and breaker is not None  # auto_retry needs one (checked on construction)
+                and isinstance(exc, _LATER)
+                and not self._closed
+            ):
+                self._schedule_auto_retry(breaker)
             raise
         if breaker is not None:
-            self._note_breaker("a trial connect started")
+            self._note_breaker(breaker, "a trial connect started")
             breaker.record_success(self._clock())
-            self._note_breaker("connected")
+            self._note_breaker(breaker, "connected")
         return session
 
-    def _note_breaker(self, why: str) -> None:
+    def _note_breaker(self, breaker: CircuitBreaker, why: str) -> None:
         """Log the breaker's transition since the last note, if any (DEBUG)."""
-        now = self._breaker.state(self._clock())
+        now = breaker.state(self._clock())
         log_breaker(self.session_tag, self._breaker_seen, now, why)
         self._breaker_seen = now
 

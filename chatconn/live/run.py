@@ -266,6 +266,7 @@ async def run_live(
                 lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
                 policy_name, metadata, on_session, "lab (started by the caller)", on_plan=on_plan,
             )  # fmt: skip
+        assert endpoint is not None and token is not None  # exactly one target, checked above
         scale = 1.0 if manual is None else manual
         tls = client_tls(None, ca_file)
         header = run_header(
@@ -370,7 +371,7 @@ async def _run(
     write_failures: list[Exception] = []
 
     def record_attempt(event: Any) -> None:
-        if isinstance(event, AttemptFinished) and event.record is not None:
+        if writer is not None and isinstance(event, AttemptFinished) and event.record is not None:
             try:
                 writer.write({"type": "attempt", **event.record.to_dict()})
             except Exception as exc:  # the event bus would swallow it: re-raised below

@@ -176,7 +176,10 @@ class RetryingTokenProvider(TokenSource):
         return f"RetryingTokenProvider({self.source!r}, retries={self.retries})"
 
     async def fetch(self, time_scale: float = 1.0) -> Secret:
-        return await self._retrying(self._fetch_token, time_scale)
+        fetch_token = self._fetch_token
+        if fetch_token is None:  # pragma: no cover - the constructor allows it for overrides
+            raise ConfigError("token", "<hidden>", "no token function: a subclass overrides fetch")
+        return await self._retrying(fetch_token, time_scale)
 
     async def _retrying(self, once: Callable[[], Awaitable[Any]], time_scale: float) -> Secret:
         problem = "no attempt made"
@@ -251,8 +254,9 @@ class HttpTokenProvider(RetryingTokenProvider):
         return f"HttpTokenProvider({self.url!r}, retries={self.retries})"
 
     async def fetch(self, time_scale: float = 1.0) -> Secret:
-        if self._client is not None:
-            return await self._retrying(lambda: self._post(self._client), time_scale)
+        shared = self._client
+        if shared is not None:
+            return await self._retrying(lambda: self._post(shared), time_scale)
         async with httpx.AsyncClient(timeout=None, verify=default_tls()) as client:
             return await self._retrying(lambda: self._post(client), time_scale)
 
