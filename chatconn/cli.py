@@ -312,14 +312,14 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             **saved,
         }
     if args.command == "storm":
-        result = storm(
+        herd_result = storm(
             policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
         )
         herd = None
         if args.clients >= 2:  # one client has no herd to be in lockstep with
             herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
         label = policy_label(args.policy, args.assignments, policy)
-        report = {"policy": label, "seed": args.seed, **result.to_dict()}
+        report = {"policy": label, "seed": args.seed, **herd_result.to_dict()}
         return report | {"lockstep": None if herd is None else herd.to_dict()}
     if args.command == "run":
         return _run_live(args, policy)
@@ -336,21 +336,22 @@ def _endpoint_from_args(args: argparse.Namespace) -> Endpoint:
 
 
 def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
-    token = None
-    endpoint = None
-    profile = None
+    token: Secret | None = None
+    endpoint: Endpoint | None = None
+    profile: NetworkProfile | None = None
     if args.lab:
-        profile = load_target(args.profile)
-        if not isinstance(profile, NetworkProfile):
+        target = load_target(args.profile)
+        if not isinstance(target, NetworkProfile):
             raise ConfigError("profile", args.profile, "the lab takes a profile, not a population")
+        profile = target
     else:
         endpoint = stream_endpoint(args) or _endpoint_from_args(args)
-        token = os.environ.get(args.token_env)
-        if not token:
+        text = os.environ.get(args.token_env)
+        if not text:
             raise ConfigError(
                 "token", f"${args.token_env}", "set this environment variable to the token"
             )
-        token = Secret(token)
+        token = Secret(text)
     from .live.run import run_live  # the I/O stack, only when needed
     from .runs.writer import RunWriter
 
@@ -375,11 +376,11 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
     finally:
         if out is not None:
             out.close()
-    target = args.profile if args.lab else "live"
+    target_name = args.profile if args.lab else "live"
     saved = {"run_file": str(out.path)} if out is not None else {}
     summary = live.summary()
     label = policy_label(args.policy, args.assignments, policy)
-    return {"policy": label, "profile": target, "seed": args.seed, **summary, **saved}
+    return {"policy": label, "profile": target_name, "seed": args.seed, **summary, **saved}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -75,8 +75,8 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
         if base is None:  # the profile the run played, else broadband
             recorded = run.header.target
             base = recorded if isinstance(recorded, NetworkProfile) else "broadband"
-        result = calibrate(run.result, base=base, fit=fit, seed=args.seed, policy=policy)
-        return {"file": str(run.path), "label": run.label, **result.to_dict()}
+        fitted = calibrate(run.result, base=base, fit=fit, seed=args.seed, policy=policy)
+        return {"file": str(run.path), "label": run.label, **fitted.to_dict()}
     from .report import write_report  # plotly only for reports
 
     path, found = write_report(args.sources, args.out, force=args.force, title=args.title)

@@ -117,7 +117,7 @@ class StreamEndpoint(Endpoint):
     api_key: str = ""
     user_id: str = "chatconn"
     channel: str = DEFAULT_CHANNEL
-    #: What :func:`chatconn.live.transports.open_session` dispatches on.
+    #: The protocol it speaks (an :class:`Endpoint` speaks :mod:`chatconn.wire`).
     protocol = "stream"
 
     def __post_init__(self) -> None:

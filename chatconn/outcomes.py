@@ -100,7 +100,7 @@ class SessionOutcomes:
             }
             ttc["mean"] = mean
         else:
-            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
+            ttc = dict.fromkeys([*(f"p{p}" for p in PERCENTILES), "mean"])
         codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
         return {
             "sessions": n,

@@ -454,7 +454,7 @@ class ConnectionManager:
     def _note_breaker(self, breaker: CircuitBreaker, why: str) -> None:
         """Log the breaker's transition since the last note, if any (DEBUG)."""
         now = breaker.state(self._clock())
-        log_breaker(self.session_tag, self._breaker_seen, now, why)
+        log_breaker(self.session_tag, self._breaker_seen or now, now, why)
         self._breaker_seen = now
 
     async def _attempts(self) -> Session:

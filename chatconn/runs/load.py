@@ -474,8 +474,16 @@ def run_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def load_runs(*sources: str | os.PathLike[str]) -> list[Run]:
+def load_runs(*sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Run]:
     """Every run in the files and directories given (directories: their ``*.jsonl``, sorted)."""
     if len(sources) == 1 and not isinstance(sources[0], str | os.PathLike):
-        sources = tuple(sources[0])  # a list of paths
-    return [load_run(path) for path in run_files(sources)]
+        paths = list(sources[0])  # a list of paths
+    else:
+        paths = []
+        for source in sources:
+            if not isinstance(source, str | os.PathLike):
+                raise ConfigError(
+                    "sources", source, "expected run files and directories, or one list of them"
+                )
+            paths.append(source)
+    return [load_run(path) for path in run_files(paths)]

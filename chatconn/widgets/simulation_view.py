@@ -84,6 +84,8 @@ class SimulationView:
             f"Time to connect · {state.target} · base timeout {state.policy.base_timeout:g} s"
         )
         if self.ttc is None:
+            if backoff is None:  # pragma: no cover - the first update has no key yet: drawn
+                backoff = backoff_info(state.policy, samples=self.backoff_samples, seed=state.seed)
             self.ttc = go.FigureWidget(ttc_figure(ttc, title=ttc_title))
             self.quality = go.FigureWidget(quality_figure(quality))
             self.backoff = go.FigureWidget(backoff_figure(backoff))
