@@ -184,21 +184,32 @@ class StormSettings:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_ATTEMPT_BITS = np.uint64(20)
-_ATTEMPT_MASK = np.uint64((1 << 20) - 1)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+#: A client's tag: its number in the high 32 bits, the attempts it has made in the low 32.
+TAG_BITS = 32
+_ATTEMPT_MASK = (1 << TAG_BITS) - 1
 
 
-def uniform_draws(key: np.uint64, ids: np.ndarray, attempt: np.ndarray) -> np.ndarray:
-    """U[0, 1) for each (client, attempt) pair: splitmix64's finaliser over a counter.
+def tags(ids: np.ndarray, attempts: np.ndarray | int = 0) -> np.ndarray:
+    """Tags of clients ``ids`` having made ``attempts`` attempts (int64)."""
+    return (ids.astype(np.int64) << TAG_BITS) | attempts
+
+
+def tag_ids(tag: np.ndarray) -> np.ndarray:
+    return tag >> TAG_BITS
+
+
+def tag_attempts(tag: np.ndarray) -> np.ndarray:
+    return tag & _ATTEMPT_MASK
+
+
+def uniform_draws(key: np.uint64, tag: np.ndarray) -> np.ndarray:
+    """U[0, 1) for each (client, attempt) tag: splitmix64's finaliser over the tag.
 
     A pure function of ``key`` (from the seed), the client and the attempt: the same pair
     always gets the same number, whatever order pairs are drawn in.
     """
-    x = ids.astype(np.uint64)
-    x <<= _ATTEMPT_BITS
-    x |= attempt.astype(np.uint64) & _ATTEMPT_MASK
-    x ^= key
+    x = tag.view(np.uint64) ^ key
     x += _GOLDEN
     tmp = np.empty_like(x)
     for shift, mix in ((30, _MIX1), (27, _MIX2)):
@@ -219,23 +230,31 @@ def seed_key(seed: int) -> np.uint64:
 
 
 class Group:
-    """Clients travelling together: numbers, next attempt's start, attempts made so far,
-    and the last wait (decorrelated jitter only; else None). Parallel arrays."""
+    """Clients travelling together, as parallel arrays: the next attempt's start ``t``,
+    the ``tag`` (client number and attempts made so far, see :func:`tags`) and the last
+    wait (decorrelated jitter only; else None)."""
 
-    __slots__ = ("ids", "k", "previous", "t")
+    __slots__ = ("previous", "t", "tag")
 
-    def __init__(
-        self, ids: np.ndarray, t: np.ndarray, k: np.ndarray, previous: np.ndarray | None
-    ) -> None:
-        self.ids, self.t, self.k, self.previous = ids, t, k, previous
+    def __init__(self, t: np.ndarray, tag: np.ndarray, previous: np.ndarray | None) -> None:
+        self.t, self.tag, self.previous = t, tag, previous
 
     @property
     def size(self) -> int:
-        return int(self.ids.size)
+        return int(self.t.size)
 
-    def take(self, index: np.ndarray) -> Group:
+    @property
+    def ids(self) -> np.ndarray:
+        return tag_ids(self.tag)
+
+    @property
+    def k(self) -> np.ndarray:
+        """Attempts made so far (= the index of the next attempt)."""
+        return tag_attempts(self.tag)
+
+    def take(self, index: Any) -> Group:
         prev = None if self.previous is None else self.previous[index]
-        return Group(self.ids[index], self.t[index], self.k[index], prev)
+        return Group(self.t[index], self.tag[index], prev)
 
     @staticmethod
     def concat(groups: list[Group]) -> Group:
@@ -245,10 +264,7 @@ class Group:
         if groups[0].previous is not None:
             prev = np.concatenate([g.previous for g in groups])  # type: ignore[misc]
         return Group(
-            np.concatenate([g.ids for g in groups]),
-            np.concatenate([g.t for g in groups]),
-            np.concatenate([g.k for g in groups]),
-            prev,
+            np.concatenate([g.t for g in groups]), np.concatenate([g.tag for g in groups]), prev
         )
 
 
@@ -279,21 +295,17 @@ class Herd:
     def everyone(self, clients: int) -> Group:
         """All clients before attempt 0, at t = 0."""
         prev = np.full(clients, self.policy.initial_delay) if self.decorrelated else None
-        return Group(
-            np.arange(clients, dtype=np.int32),
-            np.zeros(clients),
-            np.zeros(clients, dtype=np.int32),
-            prev,
-        )
+        return Group(np.zeros(clients), tags(np.arange(clients)), prev)
 
     def accept(self, group: Group) -> None:
-        self.connect_time[group.ids] = group.t + self.attempt_s
-        self.attempts[group.ids] = group.k + 1
+        ids = group.ids
+        self.connect_time[ids] = group.t + self.attempt_s
+        self.attempts[ids] = group.k + 1
 
     def _waits(self, group: Group, u: np.ndarray) -> np.ndarray:
         """The jittered wait after each client's failed attempt ``group.k``."""
         policy = self.policy
-        after = np.minimum(group.k, self.last)
+        after = np.minimum(group.k, self.last)  # beyond the policy (forever): the last wait
         nominal = self.nominal[after]
         previous = group.previous if group.previous is not None else policy.initial_delay
         if not self.first_differs:
@@ -308,9 +320,10 @@ class Herd:
         return wait
 
     def _give_up(self, group: Group, failed_at: np.ndarray, stop: np.ndarray) -> None:
-        ids = group.ids[stop]
+        tag = group.tag[stop]
+        ids = tag_ids(tag)
         self.gave_up_at[ids] = failed_at[stop]
-        self.attempts[ids] = group.k[stop] + 1
+        self.attempts[ids] = tag_attempts(tag) + 1
 
     def refuse(self, group: Group) -> Group:
         """Refuse every attempt of ``group``; return the clients that retry, and when."""
@@ -321,9 +334,9 @@ class Herd:
             if not going.all():
                 self._give_up(group, failed_at, ~going)
                 group, failed_at = group.take(going), failed_at[going]
-        wait = self._waits(group, uniform_draws(self.key, group.ids, group.k))
+        wait = self._waits(group, uniform_draws(self.key, group.tag))
         t = next_start(policy, group.t, failed_at, wait)
-        retry = Group(group.ids, t, group.k + 1, wait if self.decorrelated else None)
+        retry = Group(t, group.tag + 1, wait if self.decorrelated else None)
         if policy.deadline is not None:
             going = t < policy.deadline
             if not going.all():
@@ -379,11 +392,12 @@ def window_of(t: np.ndarray, outage_s: float) -> np.ndarray:
 _SLOTS = 4096
 
 
-def first_served(ids: np.ndarray, t: np.ndarray, tokens: int, low: float) -> np.ndarray:
-    """A mask of the ``tokens`` earliest arrivals (ties by client number), all in
-    ``[low, low + 1)``: a counting pass over sub-slots, then an exact sort of one slot."""
-    if ids.size <= tokens:
-        return np.ones(ids.size, dtype=bool)
+def first_served(tag: np.ndarray, t: np.ndarray, tokens: int, low: float) -> np.ndarray:
+    """A mask of the ``tokens`` earliest arrivals (ties by client number: tags sort by it),
+    all in window ``[low, low + 1)``: a counting pass over sub-slots, then an exact sort of
+    the one slot where the cut falls."""
+    if t.size <= tokens:
+        return np.ones(t.size, dtype=bool)
     slot = (t - low) * _SLOTS
     slot = np.clip(slot, 0, _SLOTS - 1, out=slot).astype(np.intp)
     before = np.cumsum(np.bincount(slot, minlength=_SLOTS))
@@ -391,7 +405,7 @@ def first_served(ids: np.ndarray, t: np.ndarray, tokens: int, low: float) -> np.
     won = slot < edge
     need = tokens - (int(before[edge - 1]) if edge else 0)
     tied = np.flatnonzero(slot == edge)
-    won[tied[np.lexsort((ids[tied], t[tied]))[:need]]] = True
+    won[tied[np.lexsort((tag[tied], t[tied]))[:need]]] = True
     return won
 
 
@@ -406,16 +420,18 @@ class _Calendar:
     def push(self, group: Group) -> None:
         if not group.size:
             return
-        w = window_of(group.t, self.outage_s)
-        low = int(w.min())
-        w -= low
+        w = np.subtract(group.t, self.outage_s)
+        np.floor(w, out=w)  # window_of, kept in floats
+        first = w.min()
+        w -= first
         span = int(w.max()) + 1
+        low = int(first)
         if span == 1:
             self._append(low, group)
             return
-        keys = w.astype(np.uint16) if span <= 1 << 16 else w
+        keys = w.astype(np.uint16 if span <= 1 << 16 else np.int64)
         order = np.argsort(keys, kind="stable")  # a radix sort for 16-bit keys
-        counts = np.bincount(w, minlength=span)
+        counts = np.bincount(keys, minlength=span)
         ends = np.cumsum(counts).tolist()
         grouped = group.take(order)
         for offset in np.flatnonzero(counts).tolist():
@@ -474,15 +490,15 @@ def storm(
     group = herd.everyone(settings.clients)
     refused_outage = 0
     while group.size:
-        refused_outage += group.size
-        refused.add(group.t)
-        group = herd.refuse(group)
         later = group.t >= outage_s
         if later.all():
             calendar.push(group)
             break
         calendar.push(group.take(later))
         group = group.take(~later)
+        refused_outage += group.size
+        refused.add(group.t)
+        group = herd.refuse(group)
 
     refused_capacity = 0
     peak = 0
@@ -495,7 +511,7 @@ def storm(
         while (group := calendar.pop(window)) is not None:
             arrivals += group.size
             if tokens:
-                won = first_served(group.ids, group.t, tokens, low)
+                won = first_served(group.tag, group.t, tokens, low)
                 if won.all():
                     herd.accept(group)
                     accepted.add_window(group.t, low)

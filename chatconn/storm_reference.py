@@ -24,6 +24,7 @@ from .storm import (
     StormResult,
     StormSettings,
     _result,
+    tag_attempts,
     window_of,
 )
 
@@ -64,11 +65,12 @@ def storm_rescan(
         refused.add(state.t[ids])
         retry = herd.refuse(state.take(ids))
         waiting[ids] = False
-        waiting[retry.ids] = True
-        state.t[retry.ids] = retry.t
-        state.k[retry.ids] = retry.k
+        back = retry.ids
+        waiting[back] = True
+        state.t[back] = retry.t
+        state.tag[back] = retry.tag
         if state.previous is not None:
-            state.previous[retry.ids] = retry.previous
+            state.previous[back] = retry.previous
 
     refused_outage = 0
     while True:
@@ -108,5 +110,5 @@ def storm_rescan(
             first = state.t[waiting].min(keepdims=True)
             window = max(window + 1, int(window_of(first, settings.outage_s)[0]))
     still = np.flatnonzero(waiting)
-    herd.attempts[still] = state.k[still]
+    herd.attempts[still] = tag_attempts(state.tag[still])
     return _result(settings, herd, accepted, refused, refused_outage, refused_capacity, peak, began)
