@@ -30,8 +30,8 @@ from chatconn.core.presets import (
 )
 from chatconn.core.profiles import profile_preset
 from chatconn.core.schedule import Schedule, draw_waits, nominal_timeouts
-from chatconn.simulate import simulate
 from chatconn.core.strategies import Strategy
+from chatconn.simulate import simulate
 
 # name -> words its docstring must contain to cite its source (project, version/doc, file/symbol)
 CITATIONS = {
