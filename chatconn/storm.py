@@ -405,8 +405,23 @@ def first_served(tag: np.ndarray, t: np.ndarray, tokens: int, low: float) -> np.
     won = slot < edge
     need = tokens - (int(before[edge - 1]) if edge else 0)
     tied = np.flatnonzero(slot == edge)
-    won[tied[np.lexsort((tag[tied], t[tied]))[:need]]] = True
+    won[_earliest(tied, t[tied], tag[tied], need)] = True
     return won
+
+
+def _earliest(index: np.ndarray, t: np.ndarray, tag: np.ndarray, need: int) -> np.ndarray:
+    """The ``need`` entries of ``index`` earliest by (t, tag), by selection, not sorting: a
+    herd in lockstep puts whole windows at one instant."""
+    if need >= index.size:
+        return index
+    cutoff = np.partition(t, need - 1)[need - 1]
+    sure = t < cutoff
+    rest = need - int(np.count_nonzero(sure))
+    at = np.flatnonzero(t == cutoff)
+    if rest < at.size:  # tags are unique: the rest smallest at the cutoff instant
+        last = np.partition(tag[at], rest - 1)[rest - 1]
+        at = at[tag[at] <= last]
+    return np.concatenate([index[sure], index[at]])
 
 
 class _Calendar:
