@@ -167,3 +167,5 @@ def test_storm_benchmark_reports_ratios_identity_and_memory():
     assert heavy["back"] == 20_000 and heavy["gave_up"] == 0
     assert large[("seed", False)]["gave_up"] == 20_000  # 6 attempts inside a 30 s outage
     assert heavy["peak_rss_mb"] >= heavy["import_rss_mb"] > 0
+    before = report["before_large"]  # main's storm on the same herd, in its own process
+    assert before["back"] == 20_000 and before["seconds"] > 0
