@@ -44,7 +44,8 @@ def seed() -> RetryPolicy:
     Timeouts 15 s growing x1.4 to 90 s, a 120 s ``extended_timeout`` rung, 6 attempts,
     waits 1 s growing x1.4 to 30 s with +/-40 % proportional jitter, and the ladder
     direct WebSocket x2 -> extended timeout -> alternative ports -> long polling -> SSE.
-    These are :class:`RetryPolicy`'s defaults.
+    After the 6th attempt it gives up (the app degrades gracefully and shows the user
+    offline), so ``retries_forever`` is False. These are :class:`RetryPolicy`'s defaults.
     """
     return RetryPolicy()
 
@@ -281,7 +282,9 @@ def signalr() -> RetryPolicy:
     ``timeout: this._options.timeout``, which defaults to ``100 * 1000`` ms
     (``src/HttpConnection.ts``); against a server that accepts and never answers, the
     default connect failed after 100 s ("Failed to complete negotiation with the server:
-    Error: A timeout occurred", measured with 10.0.11 under node 20). There is no other
+    Error: A timeout occurred", measured with 10.0.11 under node 20;
+    ``tests/test_signalr_client.py`` runs the client with the option shortened to 1.5 s and
+    reads the 100 s default off a built connection). There is no other
     bound: ``WebSocketTransport.connect`` waits for the socket's open or close with no
     timer (with negotiation skipped, ``start()`` had not failed after 130 s), and
     ``serverTimeoutInMilliseconds`` (30 s) only starts once the hub handshake request has
