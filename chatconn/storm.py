@@ -325,24 +325,41 @@ class Herd:
         self.gave_up_at[ids] = failed_at[stop]
         self.attempts[ids] = tag_attempts(tag) + 1
 
-    def refuse(self, group: Group) -> Group:
-        """Refuse every attempt of ``group``; return the clients that retry, and when."""
+    def refuse(
+        self, group: Group, alive: np.ndarray | None = None
+    ) -> tuple[Group, np.ndarray | None]:
+        """Refuse the attempts of ``group`` where ``alive`` (None: all of them).
+
+        Returns every client's next attempt, and the mask of those that do retry (None:
+        all): clients outside ``alive``, and those that give up now, are masked out rather
+        than copied out — the calendar drops them while it groups the rest anyway.
+        """
         policy = self.policy
         failed_at = group.t + self.attempt_s
         if not policy.retries_forever:
             going = group.k + 1 < policy.max_attempts
-            if not going.all():
-                self._give_up(group, failed_at, ~going)
-                group, failed_at = group.take(going), failed_at[going]
+            alive = self._stop(group, failed_at, going, alive)
         wait = self._waits(group, uniform_draws(self.key, group.tag))
         t = next_start(policy, group.t, failed_at, wait)
-        retry = Group(t, group.tag + 1, wait if self.decorrelated else None)
         if policy.deadline is not None:
-            going = t < policy.deadline
-            if not going.all():
-                self._give_up(group, failed_at, ~going)
-                retry = retry.take(going)
-        return retry
+            alive = self._stop(group, failed_at, t < policy.deadline, alive)
+        return Group(t, group.tag + 1, wait if self.decorrelated else None), alive
+
+    def _stop(
+        self, group: Group, failed_at: np.ndarray, going: np.ndarray, alive: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Give up where ``alive`` and not ``going``; return the new ``alive``."""
+        if going.all():
+            return alive
+        stop = ~going if alive is None else ~going & alive
+        if stop.any():
+            self._give_up(group, failed_at, stop)
+        return going if alive is None else going & alive
+
+    def refuse_kept(self, group: Group) -> Group:
+        """:meth:`refuse` every attempt of ``group``; the clients that retry, compacted."""
+        retry, alive = self.refuse(group)
+        return retry if alive is None else retry.take(alive)
 
 
 class Seconds:
@@ -432,23 +449,28 @@ class _Calendar:
         self.buckets: dict[int, list[Group]] = {}
         self.heap: list[int] = []
 
-    def push(self, group: Group) -> None:
-        if not group.size:
+    def push(self, group: Group, alive: np.ndarray | None = None) -> None:
+        """File ``group`` (where ``alive``; None: all) under the windows of its times."""
+        if alive is not None and alive.all():
+            alive = None
+        if not group.size or (alive is not None and not alive.any()):
             return
         w = np.subtract(group.t, self.outage_s)
         np.floor(w, out=w)  # window_of, kept in floats
-        first = w.min()
+        first = w.min() if alive is None else w[alive].min()
         w -= first
-        span = int(w.max()) + 1
+        span = int(w.max() if alive is None else w[alive].max()) + 1
         low = int(first)
-        if span == 1:
+        if span == 1 and alive is None:
             self._append(low, group)
             return
-        keys = w.astype(np.uint16 if span <= 1 << 16 else np.int64)
+        if alive is not None:
+            w[~alive] = span  # one more key, sorted last and never filed
+        keys = w.astype(np.uint16 if span < 1 << 16 else np.int64)
         order = np.argsort(keys, kind="stable")  # a radix sort for 16-bit keys
-        counts = np.bincount(keys, minlength=span)
+        counts = np.bincount(keys, minlength=span)[:span]
         ends = np.cumsum(counts).tolist()
-        grouped = group.take(order)
+        grouped = group.take(order[: ends[-1]])
         for offset in np.flatnonzero(counts).tolist():
             end = ends[offset]
             self._append(low + offset, grouped.take(slice(end - int(counts[offset]), end)))
@@ -497,7 +519,8 @@ def storm(
     )
     began = time.perf_counter()
     herd = Herd(settings)
-    accepted, refused = Seconds(settings.horizon_s), Seconds(settings.horizon_s)
+    # Attempts per second: accepted, and all (refused = all - accepted).
+    accepted, seen = Seconds(settings.horizon_s), Seconds(settings.horizon_s)
     calendar = _Calendar(settings.outage_s)
     outage_s = settings.outage_s
 
@@ -512,8 +535,8 @@ def storm(
         calendar.push(group.take(later))
         group = group.take(~later)
         refused_outage += group.size
-        refused.add(group.t)
-        group = herd.refuse(group)
+        seen.add(group.t)
+        group = herd.refuse_kept(group)
 
     refused_capacity = 0
     peak = 0
@@ -525,32 +548,30 @@ def storm(
         arrivals = 0
         while (group := calendar.pop(window)) is not None:
             arrivals += group.size
+            seen.add_window(group.t, low)
+            lost = None
             if tokens:
                 won = first_served(group.tag, group.t, tokens, low)
-                if won.all():
-                    herd.accept(group)
-                    accepted.add_window(group.t, low)
-                    tokens -= group.size
-                    continue
-                winners = group.take(won)
+                winners = group if won.all() else group.take(won)
                 herd.accept(winners)
                 accepted.add_window(winners.t, low)
                 tokens -= winners.size
-                group = group.take(~won)
-            refused_capacity += group.size
-            refused.add_window(group.t, low)
-            calendar.push(herd.refuse(group))
+                if winners is group:
+                    continue
+                lost = ~won
+            refused_capacity += group.size if lost is None else group.size - winners.size
+            calendar.push(*herd.refuse(group, lost))
         peak = max(peak, arrivals)
     for group in calendar.groups():  # still reconnecting at the horizon
         herd.attempts[group.ids] = group.k
-    return _result(settings, herd, accepted, refused, refused_outage, refused_capacity, peak, began)
+    return _result(settings, herd, accepted, seen, refused_outage, refused_capacity, peak, began)
 
 
 def _result(
     settings: StormSettings,
     herd: Herd,
     accepted: Seconds,
-    refused: Seconds,
+    seen: Seconds,
     refused_outage: int,
     refused_capacity: int,
     peak: int,
@@ -558,7 +579,7 @@ def _result(
 ) -> StormResult:
     """Headline numbers from the herd's final state (shared with the reference)."""
     n = settings.clients
-    seconds = max(accepted.last, refused.last) + 1
+    seconds = max(accepted.last, seen.last) + 1
     back_times = herd.connect_time[~np.isnan(herd.connect_time)]
     gave_up = int(np.count_nonzero(~np.isnan(herd.gave_up_at)))
     need = math.ceil(0.99 * n)
@@ -573,7 +594,7 @@ def _result(
         seed=settings.seed,
         attempt_s=settings.attempt_s,
         accepted_per_s=accepted.counts[:seconds].copy(),
-        refused_per_s=refused.counts[:seconds].copy(),
+        refused_per_s=seen.counts[:seconds] - accepted.counts[:seconds],
         peak_per_s=peak,
         reconnected_99_s=t99,
         reconnected_all_s=float(back_times.max()) if back_times.size == n else None,

@@ -58,12 +58,12 @@ def storm_rescan(
     began = time.perf_counter()
     herd = Herd(settings)
     state = herd.everyone(settings.clients)  # full-size arrays, indexed by client number
-    accepted, refused = Seconds(settings.horizon_s), Seconds(settings.horizon_s)
+    accepted, seen = Seconds(settings.horizon_s), Seconds(settings.horizon_s)  # seen: all
     waiting = np.ones(settings.clients, dtype=bool)  # neither back nor given up
 
     def refuse(ids: np.ndarray) -> None:
-        refused.add(state.t[ids])
-        retry = herd.refuse(state.take(ids))
+        seen.add(state.t[ids])
+        retry = herd.refuse_kept(state.take(ids))
         waiting[ids] = False
         back = retry.ids
         waiting[back] = True
@@ -100,6 +100,7 @@ def storm_rescan(
                 tokens -= won.size
                 herd.accept(state.take(won))
                 accepted.add(state.t[won])
+                seen.add(state.t[won])
                 waiting[won] = False
                 ids = np.sort(order[won.size :])
             if ids.size:
@@ -111,4 +112,4 @@ def storm_rescan(
             window = max(window + 1, int(window_of(first, settings.outage_s)[0]))
     still = np.flatnonzero(waiting)
     herd.attempts[still] = tag_attempts(state.tag[still])
-    return _result(settings, herd, accepted, refused, refused_outage, refused_capacity, peak, began)
+    return _result(settings, herd, accepted, seen, refused_outage, refused_capacity, peak, began)
