@@ -15,10 +15,14 @@ import pytest
 
 from chatconn.core.errors import ConfigError
 from chatconn.core.presets import policy_preset, policy_preset_names
+from chatconn.core.schedule import jittered_wait, nominal_waits
 from chatconn.storm import (
     DEFAULT_ATTEMPT_S,
     MAX_CLIENTS,
+    Group,
+    Herd,
     StormResult,
+    StormSettings,
     seed_key,
     storm,
     tags,
@@ -431,3 +435,22 @@ def test_different_seeds_give_different_results_with_jitter():
     a = storm(policy_preset("seed"), 5_000, 15.0, 300, seed=11)
     b = storm(policy_preset("seed"), 5_000, 15.0, 300, seed=12)
     assert not np.array_equal(a.connect_time, b.connect_time)
+
+
+@pytest.mark.parametrize("name", policy_preset_names())
+def test_the_storms_waits_are_the_schedules(name):
+    # One source of truth: the storm's vectorised waits for clients at mixed attempts equal
+    # chatconn.core.schedule.jittered_wait called attempt by attempt (the last wait repeating
+    # past max_attempts, for clients that retry forever).
+    policy = policy_preset(name)
+    settings = StormSettings.checked(policy, 10, 0.0, 10, 0, DEFAULT_ATTEMPT_S, 100.0)
+    herd = Herd(settings)
+    k = np.arange(policy.max_attempts + 3)
+    group = Group(np.zeros(k.size), tags(np.arange(k.size), k), np.linspace(1.0, 9.0, k.size))
+    u = np.linspace(0.01, 0.99, k.size)
+    got = herd._waits(group, u)
+    nominal = nominal_waits(policy)
+    for i, attempt in enumerate(k.tolist()):
+        after = min(attempt, policy.max_attempts - 1)
+        want = jittered_wait(policy, after, nominal[after], u[i], group.previous[i])
+        assert got[i] == pytest.approx(float(want), rel=1e-12, abs=1e-12), (name, attempt)

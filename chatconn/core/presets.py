@@ -74,9 +74,10 @@ def grpc() -> RetryPolicy:
     BACKOFF_SECONDS 1``, ``RECONNECT_BACKOFF_MULTIPLIER 1.6``, ``RECONNECT_MIN_TIMEOUT_
     SECONDS 20``, ``RECONNECT_MAX_BACKOFF_SECONDS 120``, ``RECONNECT_JITTER 0.2``. So the
     *first* wait is jittered too: 1 s x U(0.8, 1.2) (measured with grpcio 1.85.4:
-    0.82-1.20 s, mean 1.03, sd 0.11 over 30 channels; ``tests/test_grpc_client.py``), then 1.6 s, 2.56 s, ... capped at 120 s before +/-20 % jitter. Waits count
-    from the attempt's start (``wait_from=start``: the next attempt time is fixed when an
-    attempt begins); each attempt gets at least 20 s, or until the next backoff deadline
+    0.82-1.20 s, mean 1.03, sd 0.11 over 30 channels; ``tests/test_grpc_client.py``),
+    then 1.6 s, 2.56 s, ... capped at 120 s before +/-20 % jitter. Waits count from the
+    attempt's start (``wait_from=start``: the next attempt time is fixed when an attempt
+    begins); each attempt gets at least 20 s, or until the next backoff deadline
     when that is later (``timeout_spans_backoff``). It retries forever
     (``retries_forever``); 12 attempts reach the 120 s cap. :func:`grpc_spec` is the
     protocol document, whose first wait is exactly 1 s.
