@@ -12,6 +12,7 @@ session through the live manager's planner; tests hold the two equal in distribu
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from .core.schedule import (
 )
 from .core.strategies import Strategy
 from .streams import BLOCK_SESSIONS, BlockStreams
+
+log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
 
@@ -87,8 +90,9 @@ class SimulationResult:
     def still_trying(self) -> np.ndarray:
         """Sessions not connected after all ``max_attempts`` of a policy that
         ``retries_forever``: the library would keep going; the simulation stops following
-        it there. Every other session that did not connect gave up (:attr:`gave_up`)."""
-        if not self.policy.retries_forever:
+        it there. Every other session that did not connect gave up (:attr:`gave_up`); an
+        observed run (no known policy) has none still trying."""
+        if self.policy is None or not self.policy.retries_forever:
             return np.zeros(self.sessions, dtype=bool)
         return ~self.connected & (self.attempts >= self.policy.max_attempts)
 
@@ -186,12 +190,15 @@ def simulate(
             draws["uniform"] += streams.draws
             draws["lognormal"] += n if profile.rtt_sigma > 0 else 0
         offset += count
+    elapsed = time.perf_counter() - began
+    log.debug("simulated %d sessions on %s (seed %d) in %.3fs", sessions, population.name,
+              seed, elapsed)  # fmt: skip
     return SimulationResult(
         policy=policy,
         target=population.name,
         seed=seed,
         profile_names=tuple(p.name for p in population.profiles),
-        elapsed_s=time.perf_counter() - began,
+        elapsed_s=elapsed,
         random_draws=draws,
         population=population,
         **out.fields(),

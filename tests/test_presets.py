@@ -47,6 +47,7 @@ CITATIONS = {
     ),
     "socketio": ("socket.io-client", "4.8.4", "backo2"),
     "signalr": ("@microsoft/signalr", "10.0.11", "DefaultReconnectPolicy", "HttpConnection.ts"),
+    "stream-chat": ("stream-chat", "9.53.0", "src/utils.ts", "retryInterval", "connection.ts"),
 }
 
 
@@ -261,7 +262,7 @@ def test_signalr_cannot_be_given_more_attempts_than_its_table():
 # ----------------------------------------------------------------- giving up
 @pytest.mark.parametrize("name", sorted(CITATIONS))
 def test_only_libraries_that_retry_forever_say_so(name):
-    forever = {"grpc", "grpc-spec", "websockets", "socketio"}
+    forever = {"grpc", "grpc-spec", "websockets", "socketio", "stream-chat"}
     assert policy_preset(name).retries_forever is (name in forever)
 
 
