@@ -62,6 +62,10 @@ def test_live_benchmark_reports_overhead_concurrency_and_rtt_accuracy():
     overhead, concurrent, rtt = report["overhead"], report["concurrent"], report["rtt"]
     assert overhead["bare_p50_ms"] > 0 and overhead["manager_p50_ms"] > 0
     assert concurrent == concurrent | {"sessions": 20, "connected": 20, "failed": 0}
+    # Managed and bare bursts against the same lab process, alternated; the ratio of walls.
+    assert concurrent["lab"] == "own process" and concurrent["bare_failed"] == 0
+    assert len(concurrent["bare"]) == len(concurrent["managed"]) >= 2
+    assert concurrent["wall_ratio"] == concurrent["wall_s"] / concurrent["bare_wall_s"]
     # The injected 200 ms shows up: well above the un-injected baseline (no tight bound).
     assert rtt["probe_p50_ms"] > 150 + rtt["baseline_probe_p50_ms"]
     assert rtt["ws_connect_p50_ms"] > 600 + rtt["baseline_ws_connect_p50_ms"]

@@ -129,15 +129,31 @@ async def _serve(conn: Connection, profile: NetworkProfile, kwargs: dict[str, An
             conn.send(("stopped", None))
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """The exception itself when it pickles, else a RuntimeError saying what it was."""
+def _portable(exc: BaseException) -> Any:
+    """What crosses the pipe for an exception: a ConfigError as its fields (its constructor
+    does not take its message back, so it does not unpickle), another exception as itself
+    when it pickles, else a RuntimeError saying what it was."""
     import pickle
 
+    if isinstance(exc, ConfigError):
+        value = exc.value
+        try:
+            pickle.dumps(value)
+        except Exception:
+            value = repr(value)
+        return ("ConfigError", exc.field, value, exc.allowed)
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def _raised(value: Any) -> BaseException:
+    """The exception :func:`_portable` sent, rebuilt in the parent."""
+    if isinstance(value, tuple) and value[:1] == ("ConfigError",):
+        return ConfigError(*value[1:])
+    return value
 
 
 def child_main(fd: int) -> None:
@@ -212,7 +228,7 @@ class LabProcess:
         if status != "ready":
             process.wait()
             mine.close()
-            raise value
+            raise _raised(value)
         self._process, self._conn, self._info = process, mine, value
         self.time_scale = float(value["time_scale"])
         return self
@@ -267,7 +283,7 @@ class LabProcess:
                 raise TimeoutError(f"the lab process did not answer {name!r} in time")
             status, value = conn.recv()
         if status != "ok":
-            raise value
+            raise _raised(value)
         return value
 
     @property
