@@ -11,6 +11,7 @@ import pytest
 from chatconn.cli import main
 from chatconn.core.policy import RetryPolicy
 from chatconn.tune import METRICS
+from chatconn.tune.executor import MIN_POOLED_POLICIES, default_workers
 
 QUICK = ["--sessions", "1500", "--clients", "200", "--capacity", "100", "--outage-s", "10"]
 VARY = ["--vary", "initial_delay=0.5,2", "--vary", "jitter=0,0.5", "--vary", "max_delay=0.75,30"]
@@ -62,7 +63,27 @@ def test_json_has_scores_front_and_recommendation(capsys):
     if rec["chosen"] is not None:
         assert rec["chosen"]["scores"]["peak_over_capacity"] <= 2
         assert set(rec["chosen"]["policy"]) == set(RetryPolicy.field_names())
-    assert report["settings"]["sessions"] == 1500 and report["workers"] == 0
+    assert report["settings"]["sessions"] == 1500
+    # 6 valid policies: below MIN_POOLED_POLICIES, scored in this process by default
+    assert report["workers"] == 0
+
+
+def test_default_executor_is_a_process_pool_for_larger_grids(capsys):
+    argv = ["--vary", "jitter=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7", *QUICK]
+    pooled = run_json(capsys, *argv)
+    serial = run_json(capsys, *argv, "--workers", "1")
+    assert pooled["workers"] == default_workers(8) and serial["workers"] == 0
+    for report in (serial, pooled):
+        del report["workers"], report["elapsed_s"]
+    assert pooled == serial
+
+
+def test_default_workers_rule():
+    assert default_workers(MIN_POOLED_POLICIES - 1, cores=8) == 0
+    assert default_workers(MIN_POOLED_POLICIES, cores=1) == 0
+    assert default_workers(MIN_POOLED_POLICIES, cores=2) == 2
+    assert default_workers(100, cores=4) == 4
+    assert default_workers(MIN_POOLED_POLICIES, cores=64) == MIN_POOLED_POLICIES
 
 
 def test_workers_give_the_same_report(capsys):
