@@ -145,3 +145,19 @@ def test_agreement_benchmark_reports_ratios_bound_and_verdict():
     assert row["time_scale"] > 0 and row["bound_s"] > 0 and row["wall_s"] > 0
     assert row["p50_ratio"] > 0 and row["live_success"] > 0
     assert row["verdict"] in ("agrees", "slower", "faster", "success differs", "inconclusive")
+
+
+def test_scale_benchmark_reports_split_rate_speedup_and_memory():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_scale.py"), "--sessions", "600000",
+         "--small", "200000", "--workers", "2", "--json"],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert report["sessions"] == 600_000 and report["workers"] == 2 and report["parts"] >= 3
+    for key in ("sessions_per_s", "serial_split_sessions_per_s", "speedup_over_serial",
+                "simulate_sessions_per_s", "workers_peak_rss_mb"):  # fmt: skip
+        assert report[key] > 0, key
+    assert report["caller_peak_rss_mb_after_big"] >= report["caller_peak_rss_mb_after_small"] > 0
+    assert 0 < report["success_rate"] <= 1
