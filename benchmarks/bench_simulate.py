@@ -7,10 +7,16 @@ For the ``seed`` policy on the ``broadband`` profile it prints sessions/s of
 ``chatconn.simulate`` for 1e6 and 1e7 sessions, against
   (a) the RNG floor: drawing exactly the random numbers the model needed for that run
       (same bit generator, same blocks), and nothing else;
-  (b) the scalar reference: the same model driven by a plain Python loop, one session at
-      a time through the live planner (``chatconn.reference.simulate_reference``);
+  (b) the scalar reference: the same model driven one session at a time through the live
+      planner (``chatconn.reference.simulate_reference``);
+  (c) a plain Python loop of the same model, one session at a time, with Python floats
+      and ``random`` (benchmarks/_baselines.py): what the model costs written by hand;
+  (d) tenacity driving each session's retries of that same model (``Retrying`` with a
+      wait strategy giving the policy's jittered wait and a virtual-clock ``sleep``);
+both (c) and (d) are checked against the simulator (success rate, median: same model);
 and the peak RSS of a fresh process that simulates 1e7 sessions and summarises them.
-Targets (issue 2): >= 40 % of the floor, >= 20x the Python loop, 10 M sessions < 400 MB.
+Targets (issue 2): >= 40 % of the floor, >= 20x the Python loop, 10 M sessions < 400 MB;
+(issue 18): >= 70 % of the floor at 1e6 and 1e7, 1e7 simulated + summarised < 250 MB.
 Ratios, not seconds, are what to compare across machines; each timing is the best of
 ``--repeats`` runs because the machines are noisy.
 """
@@ -23,6 +29,8 @@ import math
 import subprocess
 import sys
 import time
+
+from _baselines import check_same_model, plain_loop, tenacity_loop
 
 from chatconn import policy_preset, profile_preset, simulate, simulate_reference
 from chatconn.streams import BLOCK_SESSIONS, block_generator
@@ -80,6 +88,18 @@ def python_loop_rate(sessions: int, seed: int = 1) -> float:
     return sessions / result.elapsed_s
 
 
+def baseline_rate(loop, sessions: int, seed: int = 1) -> dict:
+    """Sessions/s of a one-session-at-a-time baseline, and whether it is the same model
+    (its success rate and median against a simulation of 1e6 sessions)."""
+    policy, profile = policy_preset(POLICY), profile_preset(PROFILE)
+    began = time.perf_counter()
+    times = loop(policy, profile, sessions, seed)
+    rate = sessions / (time.perf_counter() - began)
+    summary = simulate(policy, profile, 1_000_000, seed).summary()
+    same = check_same_model(times, summary["success_rate"], summary["time_to_connect_s"]["p50"])
+    return {"sessions": sessions, "sessions_per_s": rate, "same_model": same}
+
+
 # VmHWM (peak resident set) of the child's own address space: unlike ru_maxrss it is not
 # inherited from the parent across fork + exec.
 HWM = "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
@@ -111,21 +131,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--loop-sessions", type=int, default=20_000)
     parser.add_argument("--rss-sessions", type=int, default=10_000_000)
+    parser.add_argument("--plain-sessions", type=int, default=200_000)
+    parser.add_argument("--tenacity-sessions", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     loop = python_loop_rate(args.loop_sessions)
+    plain = baseline_rate(plain_loop, args.plain_sessions)
+    driven = baseline_rate(tenacity_loop, args.tenacity_sessions)
     rows = []
     for n in args.sessions:
         row = measure(n, args.repeats)
         row["x_python_loop"] = row["simulate_sessions_per_s"] / loop
+        row["x_plain_loop"] = row["simulate_sessions_per_s"] / plain["sessions_per_s"]
+        row["x_tenacity"] = row["simulate_sessions_per_s"] / driven["sessions_per_s"]
         rows.append(row)
     rss = peak_rss(args.rss_sessions)
     report = {
         "policy": POLICY,
         "profile": PROFILE,
         "python_loop_sessions_per_s": loop,
+        "plain_loop": plain,
+        "tenacity": driven,
         "runs": rows,
         "memory": rss,
     }
@@ -133,13 +161,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report))
         return 0
     print(f"simulate({POLICY!r} on {PROFILE!r}); best of {args.repeats}; one run, one machine")
-    print(f"python loop (scalar reference): {loop:,.0f} sessions/s")
-    print(f"{'sessions':>12} {'simulate/s':>14} {'RNG floor/s':>14} {'of floor':>9} {'x loop':>8}")
+    print(f"scalar reference (one session at a time through the planner): {loop:,.0f} sessions/s")
+    for name, b in (("plain Python loop of the model", plain), ("tenacity driving it", driven)):
+        same = "same model" if b["same_model"] else "DIFFERS from the simulator"
+        print(f"{name}: {b['sessions_per_s']:,.0f} sessions/s ({b['sessions']:,}; {same})")
+    print(
+        f"{'sessions':>12} {'simulate/s':>14} {'RNG floor/s':>14} {'of floor':>9} "
+        f"{'x ref':>7} {'x plain':>8} {'x tenacity':>10}"
+    )
     for r in rows:
         print(
             f"{r['sessions']:>12,} {r['simulate_sessions_per_s']:>14,.0f} "
             f"{r['floor_sessions_per_s']:>14,.0f} {r['share_of_floor']:>8.0%} "
-            f"{r['x_python_loop']:>8,.0f}"
+            f"{r['x_python_loop']:>7,.0f} {r['x_plain_loop']:>8,.0f} {r['x_tenacity']:>10,.0f}"
         )
     print(
         f"peak RSS simulating + summarising {rss['sessions']:,} sessions in a fresh process: "

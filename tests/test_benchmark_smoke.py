@@ -23,6 +23,8 @@ def test_benchmark_reports_ratios_against_floor_and_python_loop():
             "--loop-sessions", "300",
             "--rss-sessions", "50000",
             "--repeats", "1",
+            "--plain-sessions", "2000",
+            "--tenacity-sessions", "300",
             "--json",
         ],
         check=True, capture_output=True, text=True, env=env, timeout=300,
@@ -42,6 +44,10 @@ def test_benchmark_reports_ratios_against_floor_and_python_loop():
     ):
         assert run[key] > 0
     assert report["python_loop_sessions_per_s"] > 0
+    # The hand-written loop and tenacity run the same model (checked against simulate).
+    for baseline in ("plain_loop", "tenacity"):
+        assert report[baseline]["sessions_per_s"] > 0 and report[baseline]["same_model"]
+    assert run["x_plain_loop"] > 0 and run["x_tenacity"] > run["x_plain_loop"]
     assert report["memory"]["peak_rss_mb"] >= report["memory"]["import_rss_mb"] > 0
 
 
