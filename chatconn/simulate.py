@@ -35,7 +35,7 @@ from .core.schedule import (
     within_deadline,
 )
 from .core.strategies import Strategy
-from .streams import BLOCK_SESSIONS, BlockStreams
+from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
 
@@ -156,13 +156,14 @@ def simulate(
     began = time.perf_counter()
     out = _Arrays(sessions)
     draws = {"uniform": 0, "lognormal": 0}
+    scratch = Scratch(min(chunk_sessions, sessions))
     offset = 0
     for component, (profile, count) in enumerate(
         zip(population.profiles, population.split(sessions), strict=True)
     ):
         for first in range(0, count, chunk_sessions):
             n = min(chunk_sessions, count - first)
-            streams = BlockStreams(seed, component, first, n)
+            streams = BlockStreams(seed, component, first, n, scratch)
             lo = offset + first
             _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
             out.profile[lo : lo + n] = component
