@@ -9,7 +9,11 @@ identical arrays for any ``chunk_sessions``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .core.model import SparseDraws
 
 __all__ = ["BLOCK_SESSIONS", "BlockStreams", "Scratch", "block_generator"]
 
@@ -91,6 +95,31 @@ class BlockStreams:
                 at += count
         return out
 
+    def below(self, p: float, index: np.ndarray | None = None) -> SparseDraws:
+        """For the sessions of ``index``: which of them draw a uniform below ``p`` and
+        those draws (:class:`~chatconn.core.model.SparseDraws`), drawn sparsely block by
+        block — the gaps between hits are geometric(p), then one uniform per hit scaled
+        into [0, p) — so a rare event costs per hit, not per session."""
+        if len(self.generators) == 1:
+            counts = [self.sessions if index is None else int(index.size)]
+        else:
+            counts = self._counts(index).tolist()
+        positions, draws = [], []
+        at = 0
+        for g, count in zip(self.generators, counts, strict=True):
+            if count:
+                hits = _hits(g, count, p)
+                self.draws += int(hits.size) * 2
+                if hits.size:
+                    positions.append(hits + at)
+                    draws.append(g.random(hits.size) * p)
+            at += count
+        if not positions:
+            return SparseDraws(_NO_HITS, _NO_DRAWS, p)
+        if len(positions) == 1:
+            return SparseDraws(positions[0], draws[0], p)
+        return SparseDraws(np.concatenate(positions), np.concatenate(draws), p)
+
     def lognormal(self, mean: float, sigma: float) -> np.ndarray:
         """One lognormal per session of the chunk: standard normals drawn block by block
         into one array, then scaled and exponentiated in place."""
@@ -102,3 +131,24 @@ class BlockStreams:
         out += mean
         np.exp(out, out=out)
         return out
+
+
+_NO_HITS = np.zeros(0, dtype=np.intp)
+_NO_DRAWS = np.zeros(0)
+
+
+def _hits(g: np.random.Generator, count: int, p: float) -> np.ndarray:
+    """Sorted positions in [0, count), each independently with probability ``p``: the
+    cumulated gaps of a Bernoulli process (geometric(p)), drawn in batches sized to cover
+    ``count`` almost always (the draws past ``count`` are spent all the same, so the
+    stream's use depends only on ``count`` and ``p``)."""
+    if p <= 0.0:
+        return _NO_HITS
+    if p >= 1.0:
+        return np.arange(count)
+    expected = count * p
+    batch = int(expected + 6.0 * math.sqrt(expected) + 8)
+    ends = np.cumsum(g.geometric(p, size=batch))
+    while ends[-1] < count:
+        ends = np.concatenate((ends, ends[-1] + np.cumsum(g.geometric(p, size=batch))))
+    return ends[ends <= count] - 1
