@@ -32,17 +32,21 @@ def test_benchmark_reports_ratios_against_floor_and_python_loop():
     report = json.loads(out.stdout)
     (run,) = report["runs"]
     assert run["sessions"] == 40_000
-    # The floor draws exactly what the run drew: one lognormal per broadband session, and at
-    # least the two uniforms (loss, stall/reset) of every first attempt.
+    # One lognormal per broadband session; rare events drawn sparsely: fewer uniforms than
+    # the floor's 1.3 per session (dense checks would take at least two per first attempt).
     assert run["lognormals_per_session"] == 1.0
-    assert run["uniforms_per_session"] >= 2.0
+    assert 0 < run["uniforms_per_session"] < 1.3
     for key in (
         "simulate_sessions_per_s",
         "floor_sessions_per_s",
         "share_of_floor",
+        "sfc64_floor_sessions_per_s",
+        "share_of_sfc64_floor",
         "x_python_loop",
     ):
         assert run[key] > 0
+    fixed = report["fixed_cost"]
+    assert fixed["target"] == "global-users" and fixed["ms_at_100k"] > 0
     assert report["python_loop_sessions_per_s"] > 0
     # The hand-written loop and tenacity run the same model (checked against simulate).
     for baseline in ("plain_loop", "tenacity"):
