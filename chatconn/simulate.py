@@ -41,7 +41,7 @@ from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
 
 #: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
-DEFAULT_CHUNK_SESSIONS = 16 * BLOCK_SESSIONS
+DEFAULT_CHUNK_SESSIONS = 4 * BLOCK_SESSIONS
 MAX_SESSIONS = 10**8  # results take 14 bytes per session
 PERCENTILES = (50, 90, 95, 99)
 

@@ -18,7 +18,7 @@ from .core.model import SparseDraws
 __all__ = ["BLOCK_SESSIONS", "BlockStreams", "Scratch", "block_generator"]
 
 #: Sessions per random stream; chunks are whole multiples of it.
-BLOCK_SESSIONS = 16_384
+BLOCK_SESSIONS = 65_536
 
 
 def block_generator(seed: int, component: int, block: int) -> np.random.Generator:
