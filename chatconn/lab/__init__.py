@@ -6,6 +6,7 @@
     async with LabServer("corporate-firewall", time_scale=0.1) as lab:
         ...                                   # lab.endpoint, lab.token, lab.set_profile(...)
     lab = LabServerThread("3g").start()       # in Jupyter: its own loop in a thread
+    lab = LabProcess("3g").start()            # beside many clients: its own process
 
 Names load on first use, so ``chatconn serve --help`` and the protocol constants do not
 pull in the server stack (uvicorn, starlette).
@@ -16,13 +17,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DEFAULT_TOKEN", "ChaosProxy", "Fault", "FaultKind", "LabServer", "LabServerThread"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "ChaosProxy",
+    "Fault",
+    "FaultKind",
+    "LabProcess",
+    "LabServer",
+    "LabServerThread",
+]
 
 _WHERE = {
     "DEFAULT_TOKEN": ".server",
     "ChaosProxy": ".chaos",
     "Fault": ".chaos",
     "FaultKind": ".chaos",
+    "LabProcess": ".process",
     "LabServer": ".server",
     "LabServerThread": ".thread",
 }
