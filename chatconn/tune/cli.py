@@ -12,8 +12,9 @@ Values are written as for ``--set``; for the list fields ``delays`` and ``ladder
 values contain commas, alternatives are separated by ``|`` instead
 (``--vary "delays=0,2,10|1,5,10"``). ``--objective`` takes the text form of
 :mod:`chatconn.tune.objective`. ``--workers N`` scores on a pool of N processes (1: in this
-process); by default a pool of one process per core when the grid has 8 policies or more
-(:mod:`chatconn.tune.executor`: faster here than serial and than a local dask cluster).
+process); by default a pool of one process per core when the sweep is large enough to pay
+for starting it (:mod:`chatconn.tune.executor`: faster here than serial and than a local
+dask cluster).
 
 Wire it into a command line with ``add_tune_parser(subparsers)``; for the parsed arguments
 of that command ``run_tune(args)`` returns the report and ``print_tune(report, out)`` writes
@@ -118,7 +119,7 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=bounded_int(MAX_WORKERS),
         default=None,
         help="score on a pool of N processes; 1: in this process (default: one per core "
-        "from 8 policies on, else in this process)",
+        "when policies x (sessions + clients) >= 10^6, else in this process)",
     )
     p.add_argument(
         "--max-policies",
@@ -175,7 +176,8 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     }
     workers = args.workers
     if workers is None:  # what is faster here (chatconn.tune.executor)
-        workers = default_workers(sum(p.ok for p in grid.points(base)))
+        valid = sum(p.ok for p in grid.points(base))
+        workers = default_workers(valid, args.sessions + args.clients)
     with pooled(workers) as pool:
         result = sweep(base, grid, target, executor=pool, **options)
     rec = recommend(result, objective)
