@@ -71,6 +71,7 @@ def test_live_benchmark_reports_overhead_concurrency_and_rtt_accuracy():
     report = json.loads(out.stdout)
     overhead, concurrent, rtt = report["overhead"], report["concurrent"], report["rtt"]
     assert overhead["bare_p50_ms"] > 0 and overhead["manager_p50_ms"] > 0
+    assert {"overhead_p50", "unpaired_overhead_p50"} <= set(overhead)
     assert concurrent == concurrent | {"sessions": 20, "connected": 20, "failed": 0}
     # Managed and bare bursts against the same lab process, alternated; the ratio of walls.
     assert concurrent["lab"] == "own process" and concurrent["bare_failed"] == 0
