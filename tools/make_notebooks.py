@@ -102,6 +102,50 @@ named after the run (nothing is ever overwritten), with the policy, the profile 
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
 """),
+        md("""
+## What a user sees while it connects
+
+Two real connects with the seed policy, each against a lab of its own (time scale 0.01):
+one behind `corporate-firewall`, one to a server that is down (three attempts). While
+connecting, each panel's badge turns a spinner and the attempt counter gives the percent of
+the worst case spent ("Attempt 2 of 6 · 4%", from the planned schedule); when the connect
+ends degraded or failed, a tip says what still works and what to do — from the state and
+the last error, in the panel's language (`TipBook` takes texts of your own). To follow every
+step in the log, `chatconn.logs.enable_logging("DEBUG")` (or `chatconn run --lab -vv`).
+"""),
+        code("""
+import asyncio
+
+import ipywidgets as W
+
+from chatconn import policy_preset
+from chatconn.lab import LabServer
+from chatconn.live import ConnectFailed, ConnectionManager
+from chatconn.widgets import StatusIndicator
+
+firewall, down = StatusIndicator("panel"), StatusIndicator("panel", language="ru")
+display(W.HBox([firewall.widget, down.widget]))
+
+
+async def connect_through(profile, policy, indicator):
+    async with LabServer(profile, time_scale=0.01) as lab:
+        manager = ConnectionManager(lab.endpoint, lab.token, policy=policy, time_scale=0.01)
+        async with manager:
+            indicator.bind(manager)
+            try:
+                await manager.connect()
+            except ConnectFailed:
+                pass
+            indicator.unbind()  # keep showing the outcome, not the close that follows
+
+
+seed = policy_preset("seed")
+await asyncio.gather(
+    connect_through("corporate-firewall", seed, firewall),
+    connect_through("server-down", seed.with_changes(max_attempts=3), down),
+)
+firewall.texts()["tip"], down.texts()["tip"]
+"""),
     ],
     "02_live_vs_simulated.ipynb": [
         md("""
@@ -230,6 +274,70 @@ not know about.
         code("plot_quality(live.result)"),
         md("Each row is one live session; each bar one attempt, coloured by strategy:"),
         code("plot_timeline(live.records)"),
+        md("""
+## Your production data
+
+Bring in what your users really see: connection timings exported from your app's analytics
+(CSV or JSON Lines: at least a duration and whether it connected) or a HAR file saved from
+the browser's network panel. `import_timings` (`chatconn import` on the command line)
+writes them as an *observed* run file that every tool here reads. **The file below is
+synthetic** — `data/example-production-timings.csv`, 500 sessions simulated by
+`tools/make_example_timings.py` and written like an analytics export — put your own in its
+place. Its duration column is in milliseconds and its success column is called `ok`: the
+mapping says so (units are never guessed).
+"""),
+        code("""
+import tempfile
+from pathlib import Path
+
+from chatconn.calibrate import calibrate
+from chatconn.importers import import_timings
+from chatconn.runs import load_run
+from chatconn.runs.segments import by_segment, segment_rows
+
+EXAMPLE = SAMPLE_DIR.parent / "example-production-timings.csv"  # synthetic: use your own
+path, imported = import_timings(
+    EXAMPLE,
+    Path(tempfile.mkdtemp()) / "production.jsonl",  # e.g. data/runs/mine/ for keeps
+    mapping=["connect_ms=duration_ms", "ok=connected"],
+    policy="seed",  # the policy your clients ran
+)
+production = load_run(path)
+assert production.kind == "observed" and production.sessions == imported.sessions == 500
+pd.DataFrame(segment_rows(production, "region")).drop(columns="quality").round(3)
+"""),
+        code('plot_compare(by_segment(production, "region"), title="Time to connect by region")'),
+        md("""
+**What to look at:** a region whose curve sits far to the right is where the policy's
+timeouts and waits matter most. Then fit a network profile to these sessions and simulate
+the current policy on it — the simulated twin of your users, on which any other policy can
+be tried (notebook 05 tunes against such a fitted profile):
+"""),
+        code("""
+fit = calibrate(production, base="broadband", seed=1, bootstrap=0)
+print(fit.description)
+plot_compare({"observed": production.result, "seed simulated on the fitted profile": fit.simulated},
+             title="Your users and their simulated twin")
+"""),
+        md("""
+**Real clients, observed.** `chatconn proxy --upstream HOST:PORT --profile P --record FILE`
+puts the same chaos proxy in front of *any* server and records every connection your real
+app makes through it (README, "Real clients through the proxy"). `data/observed` holds one
+such recording: 40 socket.io clients (the real `socket.io-client`, default reconnection)
+whose server was killed for 16 s and restarted. Does what they did match a preset?
+"""),
+        code("""
+from chatconn.observe import observation_report
+from chatconn.plots.observe import plot_observed_timeline, plot_observed_waits
+from chatconn.runs import load_run
+
+observed = load_run(SAMPLE_DIR.parent / "observed" / "socketio-restart.jsonl")
+found = observation_report(observed)  # waits per retry against every preset, best first
+for comparison in found["comparisons"][:3]:
+    print(comparison["verdict"])
+plot_observed_waits(observed, found["comparisons"][0]["name"])
+"""),
+        code("plot_observed_timeline(observed, max_clients=12)"),
     ],
     "03_reconnect_storm.ipynb": [
         md("""
@@ -412,8 +520,56 @@ with ProcessPoolExecutor(max_workers=2) as pool:
     parallel = sweep(base, GRID, "global-users", sessions=20_000, seed=1, executor=pool, **STORM)
 print("same scores in a process pool:", parallel.scores == result.scores)
 """),
+        md("""
+## Ship it
+
+The recommended policy as configuration or code for the client you ship — Stream Chat's
+SDK (the seed app's), socket.io, SignalR, Python `websockets`, tenacity, gRPC or chatconn's
+own JSON (`chatconn export` on the command line, `chatconn tune --export` at the end of a
+sweep). Where a library cannot express the policy, the export says exactly what differs,
+attempt by attempt: read those lines before you ship.
+"""),
+        code("""
+import html
+
+import ipywidgets as widgets
+
+from chatconn.export import export_formats, export_policy
+
+client = widgets.Dropdown(options=export_formats(), value="stream-chat", description="client")
+shipped = widgets.HTML()
+
+
+def ship(change=None):
+    out = export_policy(rec.policy, client.value)
+    differs = [*out.diff.lines(), *out.notes] or ["follows the policy exactly"]
+    text = out.text + "\\n" + "\\n".join(f"- {line}" for line in differs)
+    shipped.value = f"<pre>{html.escape(text)}</pre>"
+
+
+client.observe(ship, "value")
+ship()
+widgets.VBox([client, shipped])
+"""),
+        code("""
+socketio = export_policy(rec.policy, "socketio")
+print(socketio.text)
+print("\\n".join(socketio.diff.lines()))  # what socket.io would change, per retry
+"""),
     ],
 }
+
+
+def _real_clients():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from notebook_real_clients import CELLS
+
+    return CELLS
+
+
+NOTEBOOKS["06_real_clients.ipynb"] = _real_clients()
 
 
 def main() -> None:

@@ -7,6 +7,8 @@
         ...                                   # lab.endpoint, lab.token, lab.set_profile(...)
     lab = LabServerThread("3g").start()       # in Jupyter: its own loop in a thread
     lab = LabProcess("3g").start()            # beside many clients: its own process
+    async with StreamLabServer("3g") as lab:  # Stream Chat's API, for the official SDK
+        ...                                   # client.setBaseURL(lab.base_url)
 
 Names load on first use, so ``chatconn serve --help`` and the protocol constants do not
 pull in the server stack (uvicorn, starlette).
@@ -25,6 +27,7 @@ __all__ = [
     "LabProcess",
     "LabServer",
     "LabServerThread",
+    "StreamLabServer",
 ]
 
 _WHERE = {
@@ -35,6 +38,7 @@ _WHERE = {
     "LabProcess": ".process",
     "LabServer": ".server",
     "LabServerThread": ".thread",
+    "StreamLabServer": ".stream_server",
 }
 
 
