@@ -57,10 +57,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_storm.py
 	$(BIN)/python benchmarks/bench_live.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_runs.py
 	$(BIN)/python benchmarks/bench_tune.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_agreement.py
 
 report: $(STAMP)

@@ -17,6 +17,7 @@ from .core.policy import RetryPolicy
 from .core.profiles import Population
 from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
 from .core.strategies import Strategy
+from .orderstats import masked_chunks, masked_percentiles
 
 __all__ = ["KINDS", "PERCENTILES", "SessionOutcomes"]
 
@@ -82,29 +83,56 @@ class SessionOutcomes:
 
     @property
     def time_to_connect(self) -> np.ndarray:
-        """Seconds to connected per session, NaN where the session gave up (a new array)."""
+        """Seconds to connected per session, NaN where it did not connect (a new array)."""
         return np.where(self.connected, self.ended_at, np.nan)
+
+    @property
+    def still_trying(self) -> np.ndarray:
+        """Sessions not connected after all ``max_attempts`` of a policy that
+        ``retries_forever``: the library would keep going; the simulation stops following
+        it there. Every other session that did not connect gave up (:attr:`gave_up`); an
+        observed run (no known policy) has none still trying."""
+        if self.policy is None or not self.policy.retries_forever:
+            return np.zeros(self.sessions, dtype=bool)
+        still: np.ndarray = ~self.connected & (self.attempts >= self.policy.max_attempts)
+        return still
+
+    @property
+    def gave_up(self) -> np.ndarray:
+        """Sessions that stopped by their policy's end (attempts or deadline)."""
+        stopped: np.ndarray = ~self.connected & ~self.still_trying
+        return stopped
 
     def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
         """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
         n = self.sessions
-        times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
-        ok = int(times.size)
-        quality = quality_counts(times, thresholds)
-        quality["critical"] += n - ok  # sessions that gave up
+        ok = int(np.count_nonzero(self.connected))
+        # Chunk by chunk (orderstats): no copy of every connected time, which at 10^7
+        # sessions would nearly double the result's memory.
+        quality = dict.fromkeys(quality_counts(np.empty(0), thresholds), 0)
+        total = 0.0
+        for times in masked_chunks(self.ended_at, self.connected):
+            for label, count in quality_counts(times, thresholds).items():
+                quality[label] += count
+            total += float(times.sum())
+        quality["critical"] += n - ok  # sessions that gave up or are still trying
+        ttc: dict[str, float | None]
         if ok:
-            mean = float(times.mean())
-            qs = np.percentile(times, PERCENTILES, overwrite_input=True)
-            ttc: dict[str, float | None] = {
-                f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)
-            }
-            ttc["mean"] = mean
+            qs = masked_percentiles(self.ended_at, self.connected, PERCENTILES, ok)
+            ttc = {f"p{p}": q for p, q in zip(PERCENTILES, qs, strict=True)}
+            ttc["mean"] = total / ok
         else:
             ttc = dict.fromkeys([*(f"p{p}" for p in PERCENTILES), "mean"])
-        codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
+        codes = [  # int8 compares: no int64 copy, as bincount would make
+            np.count_nonzero((self.strategy == code) & self.connected)
+            for code in range(len(Strategy))
+        ]
+        still_trying = int(np.count_nonzero(self.still_trying))
         return {
             "sessions": n,
             "success_rate": ok / n if n else None,
+            "gave_up": n - ok - still_trying,
+            "still_trying": still_trying,
             "time_to_connect_s": ttc,
             "attempts_mean": float(self.attempts.mean()) if n else None,
             "quality": quality,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .core.errors import ConfigError
-from .core.model import SessionConditions, attempt_outcome
+from .core.model import SessionConditions, attempt_outcome, syn_loss_probability
 from .core.policy import JitterMode, RetryPolicy
 from .core.profiles import NetworkProfile, Population, as_population
 from .core.schedule import (
@@ -34,7 +34,7 @@ from .core.schedule import (
     within_deadline,
 )
 from .outcomes import SessionOutcomes, deprecated_simulation_result
-from .streams import BLOCK_SESSIONS, BlockStreams
+from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 
 log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
-DEFAULT_CHUNK_SESSIONS = 16 * BLOCK_SESSIONS
+DEFAULT_CHUNK_SESSIONS = 4 * BLOCK_SESSIONS
 MAX_SESSIONS = 10**8  # results take 14 bytes per session
 
 
@@ -99,13 +99,14 @@ def simulate(
     began = time.perf_counter()
     out = _Arrays(sessions)
     draws = {"uniform": 0, "lognormal": 0}
+    scratch = Scratch(min(chunk_sessions, sessions))
     offset = 0
     for component, (profile, count) in enumerate(
         zip(population.profiles, population.split(sessions), strict=True)
     ):
         for first in range(0, count, chunk_sessions):
             n = min(chunk_sessions, count - first)
-            streams = BlockStreams(seed, component, first, n)
+            streams = BlockStreams(seed, component, first, n, scratch)
             lo = offset + first
             _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
             out.profile[lo : lo + n] = component
@@ -169,6 +170,17 @@ def _draw_conditions(profile: NetworkProfile, streams: BlockStreams, n: int) -> 
     return SessionConditions(rtt, proxy, ports)
 
 
+#: Rare events (probability at most this) are drawn sparsely: how many, then which
+#: (:meth:`BlockStreams.below`); likelier ones get one uniform per session, which is then
+#: cheaper. chatconn's own threshold.
+SPARSE_BELOW = 0.05
+
+
+def _draws(streams: BlockStreams, p: float, alive: np.ndarray | None) -> Any:
+    """The uniforms a rule of probability ``p`` needs for the sessions ``alive``."""
+    return streams.below(p, alive) if p <= SPARSE_BELOW else streams.random(alive)
+
+
 def _simulate_chunk(
     policy: RetryPolicy, profile: NetworkProfile, streams: BlockStreams, out: _Arrays
 ) -> None:
@@ -181,6 +193,8 @@ def _simulate_chunk(
     conditions = _draw_conditions(profile, streams, n)
     needs_loss = profile.loss > 0
     needs_fault = profile.stall_probability + profile.reset_probability > 0
+    q_loss = syn_loss_probability(profile)
+    p_fault = profile.stall_probability + profile.reset_probability
     decorrelated = JitterMode.DECORRELATED in (policy.jitter_mode, jitter_mode_for(policy, 0))
     timeouts = nominal_timeouts(policy)
     nominal = nominal_waits(policy)
@@ -212,15 +226,16 @@ def _simulate_chunk(
             start,
             timeout,
             here,
-            streams.random(alive) if needs_loss else None,
-            streams.random(alive) if needs_fault else None,
+            _draws(streams, q_loss, alive) if needs_loss else None,
+            _draws(streams, p_fault, alive) if needs_fault else None,
+            out.ended_at if alive is None else None,  # attempt 0: straight into the result
         )
         end = outcome.duration
-        end += start
-        failed = np.flatnonzero(~outcome.connected)
+        if alive is not None:  # attempt 0 starts at 0
+            end += start
+        failed = np.flatnonzero(outcome.error)  # a failed attempt has an error category
         if alive is None:
             out.connected[:] = outcome.connected
-            out.ended_at[:] = end
             out.attempts[:] = 1
             out.strategy[:] = strategy.code
             out.strategy[failed] = -1

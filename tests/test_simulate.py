@@ -162,7 +162,10 @@ def test_the_reference_checks_its_arguments_too():
 
 @pytest.fixture(scope="module")
 def flaky() -> SessionOutcomes:
-    return simulate(policy_preset("seed"), profile_preset("flaky-wifi"), 40_000, seed=3)
+    # 3 attempts: ~0.5 % of sessions fail every one (~200 of 40,000), whatever the seed;
+    # with all 6 a failure is rarer than 1 in 40,000 and the invariants below go untested.
+    policy = policy_preset("seed").with_changes(max_attempts=3)
+    return simulate(policy, profile_preset("flaky-wifi"), 40_000, seed=3)
 
 
 def test_result_arrays_have_one_entry_per_session(flaky):
@@ -349,6 +352,31 @@ def test_summary_keys_and_consistency(profile):
     assert t["p50"] == pytest.approx(np.median(times))
     assert times.min() <= t["mean"] <= times.max()
     json.dumps(s, allow_nan=False)
+
+
+def test_sessions_of_a_policy_that_gives_up_are_reported_as_given_up():
+    # The seed app stops after 6 attempts: a session that did not connect gave up.
+    result = simulate(policy_preset("seed"), profile_preset("server-down"), 2_000, seed=1)
+    s = result.summary()
+    assert s["gave_up"] == 2_000 and s["still_trying"] == 0
+    assert result.gave_up.all() and not result.still_trying.any()
+
+
+def test_sessions_of_a_policy_that_retries_forever_are_still_trying_not_given_up():
+    # websockets never gives up: after the preset's 10 simulated attempts a session that
+    # has not connected is still trying, not failed for good.
+    policy = policy_preset("websockets")
+    result = simulate(policy, profile_preset("server-down"), 2_000, seed=1)
+    s = result.summary()
+    assert s["still_trying"] == 2_000 and s["gave_up"] == 0
+    assert (result.attempts == policy.max_attempts).all()
+    # ... unless its deadline ends the connect first: then it gave up.
+    short = policy.with_changes(deadline=20.0)
+    s = simulate(short, profile_preset("server-down"), 2_000, seed=1).summary()
+    assert s["gave_up"] == 2_000 and s["still_trying"] == 0
+    mixed = simulate(policy, profile_preset("flaky-wifi"), 20_000, seed=2).summary()
+    failed = round((1 - mixed["success_rate"]) * 20_000)
+    assert mixed["gave_up"] + mixed["still_trying"] == failed
 
 
 def test_summary_quality_counts_follow_the_thresholds():

@@ -11,7 +11,10 @@
 Values are written as for ``--set``; for the list fields ``delays`` and ``ladder``, whose
 values contain commas, alternatives are separated by ``|`` instead
 (``--vary "delays=0,2,10|1,5,10"``). ``--objective`` takes the text form of
-:mod:`chatconn.tune.objective`. ``--workers N`` scores on a pool of N processes.
+:mod:`chatconn.tune.objective`. ``--workers N`` scores on a pool of N processes (1: in this
+process); by default a pool of one process per core when the sweep is large enough to pay
+for starting it (:mod:`chatconn.tune.executor`: faster here than serial and than a local
+dask cluster).
 
 Wire it into a command line with ``add_tune_parser(subparsers)``; for the parsed arguments
 of that command ``run_tune(args)`` returns the report and ``print_tune(report, out)`` writes
@@ -23,7 +26,6 @@ from __future__ import annotations
 import argparse
 import textwrap
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TextIO
 
 from ..argtypes import (
@@ -41,6 +43,7 @@ from ..core.errors import ConfigError, UnknownNameError
 from ..core.policy import RetryPolicy
 from ..core.profiles import load_target
 from ..storm import DEFAULT_ATTEMPT_S
+from .executor import default_workers, pooled
 from .grid import DEFAULT_GRID_LIMIT, ParameterGrid
 from .objective import DEFAULT_OBJECTIVE, parse_objective
 from .recommend import recommend
@@ -100,7 +103,8 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--workers",
         type=bounded_int(MAX_WORKERS),
         default=None,
-        help="score on a pool of N processes (default: in this process)",
+        help="score on a pool of N processes; 1: in this process (default: one per core "
+        "when policies x (sessions + clients) >= 10^6, else in this process)",
     )
     p.add_argument(
         "--max-policies",
@@ -163,11 +167,12 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         "attempt_s": args.attempt_s,
         "within_s": args.within_s,
     }
-    if args.workers:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            result = sweep(base, grid, target, executor=pool, **options)
-    else:
-        result = sweep(base, grid, target, **options)
+    workers = args.workers
+    if workers is None:  # what is faster here (chatconn.tune.executor)
+        valid = sum(p.ok for p in grid.points(base))
+        workers = default_workers(valid, args.sessions + args.clients)
+    with pooled(workers) as pool:
+        result = sweep(base, grid, target, executor=pool, **options)
     rec = recommend(result, objective)
     shipped = None
     if export_format is not None and rec.policy is not None:
@@ -178,7 +183,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         "policy": policy_label(args.policy, args.assignments, base),
         "profile": args.profile,
         "seed": args.seed,
-        "workers": args.workers or 0,
+        "workers": workers if workers > 1 else 0,
         "objective": str(objective),
         **result.to_dict(),
         "recommendation": rec.to_dict(),
@@ -218,7 +223,7 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
     label_width = min(48, max([len("policy"), *(len(p["label"]) for p in policies)]))
     out.write(
         f"{'#':>4}  {'policy':<{label_width}}  {'p95 s':>7}  {'success':>8}  "
-        f"{'attempts':>8}  {'peak/cap':>8}  {'99% back s':>10}  {'lockstep':>13}\n"
+        f"{'attempts':>8}  {'peak/cap':>8}  {'99% back s':>10}  {'back':>7}  {'lockstep':>13}\n"
     )
     for p in policies:
         sc = p["scores"]
@@ -230,6 +235,7 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
             f"{p['index']:>4}  {label:<{label_width}}  {_num(sc['p95_s'], '7.3f')}  "
             f"{100 * sc['success_rate']:7.2f}%  {sc['attempts_mean']:8.3f}  "
             f"{sc['peak_over_capacity']:8.2f}  {_num(sc['reconnected_99_s'], '10.1f')}  "
+            f"{100 * sc['storm_back_share']:6.1f}%  "
             f"{sc['lockstep']:>9} {_num(_pct(sc['lockstep_share']), '3.0f')}%  {marks}"
         )
         out.write(row.rstrip() + "\n")
