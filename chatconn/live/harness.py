@@ -219,7 +219,7 @@ class FloorSampler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._lag.__aexit__()
+        await self._lag.__aexit__(*exc_info)
 
 
 #: Sessions of the simulated twin a live run is planned with and compared to.
