@@ -209,7 +209,7 @@ async def run_live(
 
     ``protocol="stream"`` with ``lab_profile``: the in-process lab speaks Stream Chat's API
     (:func:`chatconn.live.stream_run.run_stream_lab`); a real Stream deployment is an
-    ``endpoint`` that is a :class:`~chatconn.live.stream_transport.StreamEndpoint`.
+    ``endpoint`` that is a :class:`~chatconn.endpoint.StreamEndpoint`.
 
     Exactly one target: ``lab_profile`` (start an in-process lab server playing it),
     ``lab`` (a :class:`~chatconn.lab.LabServer` you started, running on this loop; its
