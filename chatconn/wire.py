@@ -46,6 +46,7 @@ from typing import Any
 
 __all__ = [
     "AUTH_FAILED_CLOSE_CODE",
+    "FLOOR_TAG_PREFIX",
     "LATENCY_PATH",
     "LP_CONNECT",
     "LP_PING",
@@ -76,6 +77,11 @@ SSE_PATH = "/sse"
 SSE_SYNC = "/sse/sync"
 SSE_SEND = "/sse/send"
 AUTH_FAILED_CLOSE_CODE = 4001
+#: Session tags starting with this are the harness's floor probes
+#: (:func:`chatconn.live.harness.measure_floor`): the lab's proxy gives them the profile's
+#: median RTT and nothing else (no draws, loss, stall, reset, proxy or port rule), so their
+#: duration is known from the model and what they take beyond it is the harness's own cost.
+FLOOR_TAG_PREFIX = "chatconn-floor"
 
 
 class ProtocolError(ValueError):

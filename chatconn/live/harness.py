@@ -3,7 +3,7 @@
 Use :func:`measure_floor` before a live run against a chatconn lab (``run_live`` does, for
 ``time_scale="auto"``) and :class:`FloorSampler` during it. A *floor probe* is a real
 connect through the lab's chaos proxies whose session tag starts with
-:data:`~chatconn.lab.faults.FLOOR_TAG_PREFIX`: the proxy gives it the profile's median RTT
+:data:`~chatconn.wire.FLOOR_TAG_PREFIX`: the proxy gives it the profile's median RTT
 and nothing else, so the model knows exactly how long it should take
 (:func:`chatconn.core.model.success_duration` × the time scale); what it takes beyond that
 is the harness's cost — client, proxy and server CPU on a shared machine, scheduling, and
@@ -39,9 +39,9 @@ from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile
 from ..core.strategies import Strategy
 from ..endpoint import Endpoint
-from ..lab.faults import FLOOR_TAG_PREFIX
 from ..outcomes import SessionOutcomes
 from ..simulate import simulate
+from ..wire import FLOOR_TAG_PREFIX
 from .errors import LiveError
 from .session import PhaseClock
 from .tls import default_tls
