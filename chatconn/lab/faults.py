@@ -23,8 +23,6 @@ from ..wire import FLOOR_TAG_PREFIX
 
 __all__ = [
     "PORT_BLOCK",
-    "SESSION_HEADER",
-    "SESSION_QUERY",
     "UPGRADE_KINDS",
     "WS_BLOCK",
     "ConnectionRecord",
@@ -37,11 +35,6 @@ __all__ = [
     "role_index",
 ]
 
-#: Header a client sends so that its connections share one session's conditions.
-SESSION_HEADER = "x-chatconn-session"
-#: The same tag as a query parameter, for clients that cannot set headers (a browser's
-#: WebSocket and EventSource, socket.io-client's ``query``); the header wins when both are sent.
-SESSION_QUERY = "chatconn_client"
 _MAX_TAGS = 100_000
 
 

@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import h11
 
-from .faults import SESSION_HEADER, SESSION_QUERY, ConnectionRecord, Fault, FaultKind, decide
+from ..wire import SESSION_HEADER, SESSION_QUERY
+from .faults import ConnectionRecord, Fault, FaultKind, decide
 from .wsframes import CloseWatch
 
 if TYPE_CHECKING:

@@ -48,7 +48,7 @@ from .errors import (
     status_error,
 )
 from .tls import default_tls, tls_error
-from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
+from .ws_transport import PhaseMarks
 
 __all__ = [
     "POLL_GRACE_S",
@@ -328,7 +328,7 @@ class SseSession(HttpSession):
 
 
 def _tag_headers(session_tag: str | None) -> dict[str, str]:
-    return {SESSION_TAG_HEADER: session_tag} if session_tag else {}
+    return {P.SESSION_HEADER: session_tag} if session_tag else {}
 
 
 async def open_long_polling(
