@@ -129,7 +129,7 @@ class LoopLag:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            if not self.samples and exc_info[0] is None:
+            if not self.samples and (not exc_info or exc_info[0] is None):
                 # A window shorter than one interval (every probe refused at once) still
                 # says how late this loop's timers fire: one sample, taken now.
                 await self._sample()
