@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.diagnostics import adapted_base_timeout, adapted_timeouts, diagnose, skipped_ladder
 from .core.errors import ConfigError
 from .core.model import SessionConditions, attempt_outcome
 from .core.policy import JitterMode, RetryPolicy
@@ -164,7 +165,10 @@ def simulate(
             n = min(chunk_sessions, count - first)
             streams = BlockStreams(seed, component, first, n)
             lo = offset + first
-            _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
+            if policy.diagnostics.enabled:  # probe first, then adapt per session
+                _simulate_diagnosed_chunk(policy, profile, streams, out.view(lo, lo + n))
+            else:
+                _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
             out.profile[lo : lo + n] = component
             draws["uniform"] += streams.draws
             draws["lognormal"] += n if profile.rtt_sigma > 0 else 0
@@ -217,16 +221,67 @@ def _draw_conditions(profile: NetworkProfile, streams: BlockStreams, n: int) -> 
     return SessionConditions(rtt, proxy, ports)
 
 
-def _simulate_chunk(
+# ---- diagnostics pre-phase (issue 14): the model is chatconn.core.diagnostics ----------
+def _simulate_diagnosed_chunk(
     policy: RetryPolicy, profile: NetworkProfile, streams: BlockStreams, out: _Arrays
+) -> None:
+    """A chunk whose sessions run the diagnostics phase first, as the live manager does.
+
+    Each session pays :func:`~chatconn.core.diagnostics.diagnose`'s cost before its first
+    attempt (it counts against the deadline), then runs the policy adapted to what its
+    probes found: the firewall-suspected sessions without the skipped rungs, every session
+    with its base timeout grown to ``rtt_factor`` x its measured RTT when that is longer.
+    """
+    n = out.connected.size
+    settings = policy.diagnostics
+    conditions = _draw_conditions(profile, streams, n)
+    diagnosis = diagnose(settings, profile, conditions, lambda: streams.random())
+    firewall = diagnosis.firewall
+    base = adapted_base_timeout(
+        policy.base_timeout, policy.max_timeout, settings.rtt_factor, diagnosis.latency
+    )
+    kept = skipped_ladder(policy.ladder, settings)
+    for suspected in (False, True):
+        group = np.flatnonzero(firewall == suspected)
+        if group.size == 0:
+            continue
+        adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
+        per_session = None
+        if np.any(base[group] > policy.base_timeout):
+            per_session = np.empty((n, policy.max_attempts))
+            per_session[group] = adapted_timeouts(adapted, base[group])
+        _simulate_chunk(
+            adapted, profile, streams, out,
+            conditions=conditions, group=group, start=diagnosis.cost[group],
+            per_session_timeouts=per_session,
+        )  # fmt: skip
+
+
+# ---- end of the diagnostics pre-phase ---------------------------------------------------
+
+
+def _simulate_chunk(
+    policy: RetryPolicy,
+    profile: NetworkProfile,
+    streams: BlockStreams,
+    out: _Arrays,
+    *,
+    conditions: SessionConditions | None = None,
+    group: np.ndarray | None = None,
+    start: float | np.ndarray = 0.0,
+    per_session_timeouts: np.ndarray | None = None,
 ) -> None:
     """Run every session of a chunk to connected or given up, filling ``out`` in place.
 
     Attempt 0 involves every session and works on whole arrays; later attempts work on
-    the sorted positions of the sessions still trying (few, on most profiles).
+    the sorted positions of the sessions still trying (few, on most profiles). The
+    diagnostics pre-phase passes the chunk's ``conditions``, a ``group`` of sorted
+    positions to run (the others are left alone), their first attempts' ``start`` and
+    optionally a (chunk sessions, attempts) table of adapted timeouts.
     """
     n = out.connected.size
-    conditions = _draw_conditions(profile, streams, n)
+    if conditions is None:
+        conditions = _draw_conditions(profile, streams, n)
     needs_loss = profile.loss > 0
     needs_fault = profile.stall_probability + profile.reset_probability > 0
     decorrelated = JitterMode.DECORRELATED in (policy.jitter_mode, jitter_mode_for(policy, 0))
@@ -234,8 +289,7 @@ def _simulate_chunk(
     nominal = nominal_waits(policy)
     last = policy.max_attempts - 1
 
-    alive: np.ndarray | None = None  # None = every session of the chunk (attempt 0)
-    start: float | np.ndarray = 0.0
+    alive: np.ndarray | None = group  # None = every session of the chunk (attempt 0)
     previous: float | np.ndarray = policy.initial_delay
     if decorrelated:
         previous = np.full(n, policy.initial_delay)
@@ -244,6 +298,8 @@ def _simulate_chunk(
         here = conditions if alive is None else conditions.take(alive)
         wait_after = None
         timeout: float | np.ndarray = timeouts[k]
+        if per_session_timeouts is not None:
+            timeout = per_session_timeouts[slice(None) if alive is None else alive, k]
         if policy.timeout_spans_backoff:
             # gRPC knows the next backoff deadline before the attempt starts.
             prev = previous if alive is None or not decorrelated else previous[alive]

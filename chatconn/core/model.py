@@ -146,15 +146,22 @@ def attempt_outcome(
     conditions: SessionConditions,
     u_loss: np.ndarray | None,
     u_fault: np.ndarray | None,
+    *,
+    success: np.ndarray | None = None,
 ) -> AttemptOutcome:
     """The outcome of attempts of one ``strategy`` for the sessions in ``conditions``.
 
     ``start`` and ``timeout`` are per session or shared; ``u_loss``/``u_fault`` are uniform
     draws per session, needed only when the profile has loss or stall/reset probabilities
     (pass None otherwise). Rare events are applied to the few sessions they hit, in place.
+    ``success`` replaces the duration when nothing goes wrong (a diagnostics probe's round
+    trips instead of a whole connect, :mod:`chatconn.core.diagnostics`).
     """
     rtt = conditions.rtt
-    duration = success_duration(profile, strategy, rtt)
+    if success is None:
+        duration = success_duration(profile, strategy, rtt)
+    else:
+        duration = np.array(success, dtype=float, copy=True)
     if u_loss is not None:
         q = syn_loss_probability(profile)
         hit = np.flatnonzero(u_loss < q)
