@@ -35,7 +35,7 @@ from .core.schedule import (
     spans_backoff,
     within_deadline,
 )
-from .core.strategies import Strategy
+from .core.strategies import ErrorCategory, Strategy
 from .streams import BLOCK_SESSIONS, BlockStreams
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
@@ -241,8 +241,11 @@ def _simulate_diagnosed_chunk(
         policy.base_timeout, policy.max_timeout, settings.rtt_factor, diagnosis.latency
     )
     kept = skipped_ladder(policy.ladder, settings)
+    late = ~within_deadline(policy, diagnosis.cost)  # the probes took the whole deadline
+    out.ended_at[late] = diagnosis.cost[late]
+    out.last_error[late] = ErrorCategory.DEADLINE
     for suspected in (False, True):
-        group = np.flatnonzero(firewall == suspected)
+        group = np.flatnonzero((firewall == suspected) & ~late)
         if group.size == 0:
             continue
         adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
