@@ -140,6 +140,19 @@ class DiagnosticsSettings:
             skip = [s for s in skip.split(",") if s.strip()]
         put(self, "skip_on_firewall", tuple(dict.fromkeys(parse_strategy(s) for s in skip)))
 
+    def __str__(self) -> str:
+        """The ``--set diagnostics=...`` text: ``true``/``false`` with the default numbers,
+        else ``key:value;...`` pairs of what differs (read back by :func:`parse_diagnostics`)."""
+        default = DiagnosticsSettings(enabled=self.enabled)
+        if self == default:
+            return "true" if self.enabled else "false"
+        parts = [] if self.enabled else ["enabled:false"]
+        for key, value in self.to_dict().items():
+            if key != "enabled" and value != default.to_dict()[key]:
+                text = ",".join(value) if isinstance(value, list) else f"{value:g}"
+                parts.append(f"{key}:{text}")
+        return ";".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "enabled": self.enabled,
