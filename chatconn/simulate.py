@@ -36,6 +36,7 @@ from .core.schedule import (
     within_deadline,
 )
 from .core.strategies import ErrorCategory, Strategy
+from .core.token_fetch import TokenSettings, needs_token_model, token_fetch
 from .streams import BLOCK_SESSIONS, BlockStreams
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
@@ -165,8 +166,8 @@ def simulate(
             n = min(chunk_sessions, count - first)
             streams = BlockStreams(seed, component, first, n)
             lo = offset + first
-            if policy.diagnostics.enabled:  # probe first, then adapt per session
-                _simulate_diagnosed_chunk(policy, profile, streams, out.view(lo, lo + n))
+            if policy.diagnostics.enabled or needs_token_model(policy, profile):
+                _simulate_prephased_chunk(policy, profile, streams, out.view(lo, lo + n))
             else:
                 _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
             out.profile[lo : lo + n] = component
@@ -221,46 +222,61 @@ def _draw_conditions(profile: NetworkProfile, streams: BlockStreams, n: int) -> 
     return SessionConditions(rtt, proxy, ports)
 
 
-# ---- diagnostics pre-phase (issue 14): the model is chatconn.core.diagnostics ----------
-def _simulate_diagnosed_chunk(
+# ---- pre-phase (issue 14): token fetch and diagnostics, chatconn.core.token_fetch/diagnostics
+def _simulate_prephased_chunk(
     policy: RetryPolicy, profile: NetworkProfile, streams: BlockStreams, out: _Arrays
 ) -> None:
-    """A chunk whose sessions run the diagnostics phase first, as the live manager does.
+    """A chunk whose sessions fetch a token and (if on) run the diagnostics first, as the
+    live manager does.
 
-    Each session pays :func:`~chatconn.core.diagnostics.diagnose`'s cost before its first
-    attempt (it counts against the deadline), then runs the policy adapted to what its
-    probes found: the firewall-suspected sessions without the skipped rungs, every session
-    with its base timeout grown to ``rtt_factor`` x its measured RTT when that is longer.
+    The token fetch (:func:`~chatconn.core.token_fetch.token_fetch`) ends a session with
+    ``ErrorCategory.TOKEN`` when it fails; its time counts against the deadline but not in
+    ``ended_at``, which counts from the diagnostics (or the first attempt), as a live run
+    measures it. Each session then pays :func:`~chatconn.core.diagnostics.diagnose`'s cost
+    and runs the policy adapted to what its probes found: the firewall-suspected sessions
+    without the skipped rungs, every session with its base timeout grown to
+    ``rtt_factor`` x its measured RTT when that is longer.
     """
     n = out.connected.size
     settings = policy.diagnostics
     conditions = _draw_conditions(profile, streams, n)
-    diagnosis = diagnose(settings, profile, conditions, lambda: streams.random())
-    firewall = diagnosis.firewall
-    base = adapted_base_timeout(
-        policy.base_timeout, policy.max_timeout, settings.rtt_factor, diagnosis.latency
-    )
-    kept = skipped_ladder(policy.ladder, settings)
-    late = ~within_deadline(policy, diagnosis.cost)  # the probes took the whole deadline
-    out.ended_at[late] = diagnosis.cost[late]
+    token = token_fetch(TokenSettings(), profile, conditions)
+    began = token.ended  # the diagnostics (or the first attempt) start here
+    firewall = np.zeros(n, dtype=bool)
+    base: float | np.ndarray = policy.base_timeout
+    first = began
+    if settings.enabled:
+        diagnosis = diagnose(settings, profile, conditions, lambda: streams.random(), began)
+        firewall = diagnosis.firewall & token.ok
+        base = adapted_base_timeout(
+            policy.base_timeout, policy.max_timeout, settings.rtt_factor, diagnosis.latency
+        )
+        first = began + diagnosis.cost
+    no_token = ~token.ok
+    out.ended_at[no_token] = token.ended[no_token]  # a live run counts the fetch here
+    out.last_error[no_token] = ErrorCategory.TOKEN
+    late = ~within_deadline(policy, first) & token.ok  # the probes took the whole deadline
+    out.ended_at[late] = (first - began)[late]
     out.last_error[late] = ErrorCategory.DEADLINE
+    kept = skipped_ladder(policy.ladder, settings)
     for suspected in (False, True):
-        group = np.flatnonzero((firewall == suspected) & ~late)
+        group = np.flatnonzero((firewall == suspected) & token.ok & ~late)
         if group.size == 0:
             continue
         adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
         per_session = None
-        if np.any(base[group] > policy.base_timeout):
+        if isinstance(base, np.ndarray) and np.any(base[group] > policy.base_timeout):
             per_session = np.empty((n, policy.max_attempts))
             per_session[group] = adapted_timeouts(adapted, base[group])
         _simulate_chunk(
             adapted, profile, streams, out,
-            conditions=conditions, group=group, start=diagnosis.cost[group],
+            conditions=conditions, group=group, start=first[group],
             per_session_timeouts=per_session,
         )  # fmt: skip
+        out.ended_at[group] -= began[group]
 
 
-# ---- end of the diagnostics pre-phase ---------------------------------------------------
+# ---- end of the pre-phase ---------------------------------------------------------------
 
 
 def _simulate_chunk(

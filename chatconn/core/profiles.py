@@ -32,6 +32,7 @@ __all__ = [
     "NetworkProfile",
     "Outage",
     "Population",
+    "TokenEndpoint",
     "load_target",
     "population_names",
     "population_preset",
@@ -52,6 +53,16 @@ class FaultMode(StrEnum):
     RESET = "reset"  # connection reset mid-handshake, after about 2 RTT
     REFUSE = "refuse"  # connection refused, after about 1 RTT
     FORBIDDEN = "forbidden"  # the upgrade is answered with HTTP 403, after about 2 RTT
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TokenEndpoint(StrEnum):
+    """Where a session's login token comes from (:mod:`chatconn.core.token_fetch`)."""
+
+    SERVER = "server"  # POST /token on the server's HTTP port, through the same network
+    STATIC = "static"  # known in advance: no fetch
 
     def __str__(self) -> str:
         return self.value
@@ -116,7 +127,9 @@ class NetworkProfile:
     role, see module doc) that a share of sessions cannot reach (drop = hang, or refuse).
     ``auth_s``/``sync_s``: server time to check the token and to prepare the initial
     sync, ``sync_bytes`` its size, ``bandwidth_kbps`` the downlink (None = unlimited).
-    ``outages``: windows in which the server is down.
+    ``outages``: windows in which the server is down. ``token_endpoint``: where the
+    login token comes from — ``server`` (its HTTP port, through this network: outages fail
+    the fetch, as in the lab) or ``static`` (known in advance, as with a token string).
     """
 
     name: str
@@ -136,9 +149,16 @@ class NetworkProfile:
     sync_bytes: int = 16_384
     bandwidth_kbps: float | None = None
     outages: tuple[Outage, ...] = ()
+    token_endpoint: TokenEndpoint = TokenEndpoint.SERVER
 
     def __post_init__(self) -> None:
         put = object.__setattr__
+        try:
+            put(self, "token_endpoint", TokenEndpoint(str(self.token_endpoint)))
+        except ValueError:
+            raise UnknownNameError(
+                "token_endpoint", self.token_endpoint, [t.value for t in TokenEndpoint]
+            ) from None
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError("name", self.name, "expected a non-empty string")
         put(

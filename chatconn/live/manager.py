@@ -64,6 +64,7 @@ from ..core.policy import RetryPolicy
 from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
+from ..core.token_fetch import DEFAULT_TOKEN_BUDGET_S
 from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
@@ -100,7 +101,7 @@ __all__ = ["ConnectionManager", "HeartbeatConfig"]
 #: Bounds of the steps before the first attempt, in profile seconds (times the time scale);
 #: the token fetch is also bounded by ``budget_s``. The probes' bounds are the policy's
 #: (:class:`~chatconn.core.diagnostics.DiagnosticsSettings`, defaults this value).
-TOKEN_BUDGET_S = 30.0
+TOKEN_BUDGET_S = DEFAULT_TOKEN_BUDGET_S
 DIAGNOSTICS_TIMEOUT_S = DEFAULT_PROBE_TIMEOUT_S
 #: A diagnostics probe gets at least this many times the harness's 90th-percentile connect
 #: overhead in wall time, whatever the time scale: a probe that a busy machine cannot
