@@ -9,6 +9,10 @@ count as failed attempts. An attempt takes ``attempt_s`` (about one RTT) to be a
 or refused. A client that exhausts ``max_attempts`` keeps retrying at its last wait
 (freshly jittered), as a chat client that must get back would; ``beyond_policy`` counts
 the clients that the policy's own limit (attempts or deadline) would have given up.
+
+With ``heartbeat=`` the drop is silent (the lifetime rules, :mod:`chatconn.core.lifetime`):
+each client starts reconnecting when its heartbeat notices, ``u * interval_s + timeout_s``
+after the drop, instead of all at once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .core.errors import ConfigError
+from .core.lifetime import HeartbeatConfig, detection_delay
 from .core.policy import JitterMode, RetryPolicy
 from .core.schedule import jitter_mode_for, jittered_wait, next_start, nominal_waits
 from .simulate import _check_seed
@@ -134,6 +139,7 @@ def storm(
     *,
     attempt_s: float = DEFAULT_ATTEMPT_S,
     horizon_s: float = DEFAULT_HORIZON_S,
+    heartbeat: HeartbeatConfig | None = None,
 ) -> StormResult:
     """Simulate ``clients`` reconnecting after a ``outage_s`` outage to a limited server."""
     if not isinstance(policy, RetryPolicy):
@@ -160,6 +166,8 @@ def storm(
     # State of the clients still reconnecting, compacted as they get back.
     ids = np.arange(clients)
     next_t = np.zeros(clients)
+    if heartbeat is not None:  # a silent drop: each client notices at its next missed pong
+        next_t = detection_delay(heartbeat, np.random.default_rng([seed, 14]).random(clients))
     k = np.zeros(clients, dtype=np.int64)
     previous = np.full(clients, policy.initial_delay)
     connect_time = np.full(clients, np.nan)

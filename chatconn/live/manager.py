@@ -48,7 +48,6 @@ import os
 import ssl as ssl_module
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -59,6 +58,7 @@ from ..core.breaker import BreakerConfig, CircuitBreaker
 from ..core.diagnostics import DEFAULT_PROBE_TIMEOUT_S
 from ..core.errors import ConfigError
 from ..core.harness import HarnessFloor
+from ..core.lifetime import HeartbeatConfig  # the lifetime model's, re-exported here
 from ..core.planner import AttemptPlan, ConnectPlanner
 from ..core.policy import RetryPolicy
 from ..core.quality import classify
@@ -117,25 +117,6 @@ _NEXT_PHASE = {
     "auth": Phase.SYNCING,
     "sync": None,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatConfig:
-    """Ping every ``interval_s``; no pong within ``timeout_s`` means the connection is dead.
-
-    Defaults follow Stream Chat's client (health check every 25 s); 10 s for the pong.
-    """
-
-    interval_s: float = 25.0
-    timeout_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in ("interval_s", "timeout_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(name, value, "expected a number of seconds > 0")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(name, value, "expected a finite number of seconds > 0")
 
 
 def _as_provider(token: TokenProvider | str | Secret) -> TokenSource:
