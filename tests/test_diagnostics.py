@@ -259,3 +259,22 @@ def test_acceptance_live_lab_agrees_with_the_simulated_p90_at_20_sessions():
     sim_p90 = float(np.percentile(twin.time_to_connect[twin.connected], 90))
     assert live.result.connected.all()
     assert 0.5 * sim_p90 <= live_p90 <= 1.5 * sim_p90, (live_p90, sim_p90)
+
+
+# --------------------------------------------------------------------------- the panel
+def test_the_policy_panel_toggles_diagnostics_and_sets_a_deadline():
+    from chatconn.widgets.panel import PolicyPanel
+
+    panel = PolicyPanel("seed", target="corporate-firewall")
+    seen = []
+    panel.observe(lambda state: seen.append(state.policy))
+    assert not panel.diagnostics.value and panel.deadline.value == 0.0
+    panel.diagnostics.value = True
+    assert panel.policy.diagnostics.enabled and seen[-1].diagnostics.enabled
+    assert panel.policy.diagnostics.probes == DEFAULT_PROBES  # the numbers are kept
+    panel.deadline.value = 60.0
+    assert panel.policy.deadline == 60.0
+    panel.deadline.value = 0.0
+    assert panel.policy.deadline is None
+    panel.set_policy(SEED_DIAG.with_changes(deadline=90.0))
+    assert panel.diagnostics.value and panel.deadline.value == 90.0
