@@ -278,3 +278,23 @@ def test_the_policy_panel_toggles_diagnostics_and_sets_a_deadline():
     assert panel.policy.deadline is None
     panel.set_policy(SEED_DIAG.with_changes(deadline=90.0))
     assert panel.diagnostics.value and panel.deadline.value == 90.0
+
+
+# --------------------------------------------------------------------------- the report
+def test_the_report_states_what_probing_costs_where_nothing_is_blocked(tmp_path):
+    from chatconn.report.findings import findings
+    from chatconn.runs import compare_runs, load_run, save_run
+
+    users = profile_preset("broadband")
+    paths = []
+    for name, policy in (("seed", policy_preset("seed")), ("seed-diagnostics", SEED_DIAG)):
+        result = simulate(policy, users, 5_000, seed=1)
+        paths.append(save_run(result, tmp_path / f"{name}.jsonl", policy_name=name))
+    rows = compare_runs([load_run(p) for p in paths])
+    assert [r["diagnostics"] for r in rows] == [False, True]
+    assert rows[0]["policy_without_diagnostics"] == rows[1]["policy_without_diagnostics"]
+    said = [f.text for f in findings(rows) if "probing the network first" in f.text]
+    assert len(said) == 1
+    cost = rows[1]["p50_s"] - rows[0]["p50_s"]
+    assert 0 < cost < 1 and "costs" in said[0] and "at the median" in said[0]
+    assert said[0].startswith("On broadband (simulated)")

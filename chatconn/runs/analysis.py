@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,9 @@ def compare_runs(
             "file": run.path.name,
             "kind": run.kind,
             "policy": run.header.policy_name or "custom",
+            # diagnostics on, and the policy otherwise: pairs runs that differ only in probing
+            "diagnostics": run.result.policy.diagnostics.enabled,
+            "policy_without_diagnostics": _without_diagnostics(run.result.policy),
             "profile": run.header.target_name,
             "seed": run.header.seed,
             "time_scale": run.header.time_scale,
@@ -180,6 +184,12 @@ def compare_runs(
                 row["ks_critical"] = ks_critical(ok_live, ok_sim)
         rows.append(row)
     return rows
+
+
+def _without_diagnostics(policy: Any) -> str:
+    """The policy with diagnostics off, as text: equal for two runs that differ only there."""
+    off = policy.with_changes(diagnostics=replace(policy.diagnostics, enabled=False))
+    return repr(off)
 
 
 def _mean_or_none(values: np.ndarray) -> float | None:
