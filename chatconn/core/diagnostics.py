@@ -60,6 +60,7 @@ __all__ = [
     "adapted_timeouts",
     "conclude",
     "diagnose",
+    "harness_connects",
     "latency_estimate",
     "parse_diagnostics",
     "skipped_ladder",
@@ -323,6 +324,18 @@ def skipped_ladder(
     if not kept:
         return None
     return kept
+
+
+#: Connections the diagnostics open (the HTTP probes' and the WebSocket probe's): a live
+#: run's harness pays each one's overhead like an attempt's.
+PROBE_CONNECTS = 2
+
+
+def harness_connects(policy: Any) -> float:
+    """Connections per connect whose harness overhead counts in full in a live run's
+    distortion bound (:meth:`chatconn.core.harness.HarnessFloor.cost_s`): 1, plus
+    :data:`PROBE_CONNECTS` with diagnostics on."""
+    return 1.0 + (PROBE_CONNECTS if policy.diagnostics.enabled else 0.0)
 
 
 def adapted_timeouts(policy: Any, base_timeout: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..agreement import Agreement, compare
 from ..core.adapt import drop_rungs
+from ..core.diagnostics import harness_connects
 from ..core.errors import ConfigError
 from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
 from ..core.model import success_duration
@@ -99,7 +100,8 @@ class LiveRun:
         if self.harness is None:
             return 0.0
         attempts = self.plan.attempts if self.plan is not None else 1.0
-        return self.harness.bound_s(self.time_scale, attempts)
+        connects = harness_connects(self.result.policy)
+        return self.harness.bound_s(self.time_scale, attempts, connects)
 
     def agreement(self, twin: SimulationResult | None = None) -> Agreement | None:
         """Live against ``twin`` (default: the planned twin), allowing for the harness."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.diagnostics import harness_connects
 from ..core.harness import HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population, target_from_dict
@@ -152,7 +153,8 @@ class Run:
         if attempts is None:  # files from before it was recorded: the run's own p90
             ok = self.result.connected
             attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
-        return harness.bound_s(self.header.time_scale, attempts)
+        connects = harness_connects(self.header.policy)  # diagnostics' probes count too
+        return harness.bound_s(self.header.time_scale, attempts, connects)
 
     @property
     def kind(self) -> str:
