@@ -80,6 +80,11 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
     out = stream.write
     if command == "presets":
         out("policies:     " + ", ".join(report["policies"]) + "\n")
+        on = [n for n, p in report["policies"].items() if p["diagnostics"]["enabled"]]
+        seed_probes = report["policies"].get("seed", {}).get("diagnostics")
+        if seed_probes is not None:
+            knobs = ", ".join(f"{k} {v}" for k, v in seed_probes.items() if k != "enabled")
+            out(f"diagnostics:  on in {', '.join(on) or 'none'}; seed's settings: {knobs}\n")
         out("profiles:     " + ", ".join(report["profiles"]) + "\n")
         out("populations:  " + ", ".join(report["populations"]) + "\n")
     elif command == "schedule":

@@ -298,3 +298,14 @@ def test_the_report_states_what_probing_costs_where_nothing_is_blocked(tmp_path)
     cost = rows[1]["p50_s"] - rows[0]["p50_s"]
     assert 0 < cost < 1 and "costs" in said[0] and "at the median" in said[0]
     assert said[0].startswith("On broadband (simulated)")
+
+
+def test_the_presets_table_shows_the_diagnostics_settings(capsys):
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    assert "diagnostics:  on in none; seed's settings: probes 3, probe_timeout_s 5.0" in text
+    assert main(["presets", "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["policies"]["seed"]["diagnostics"] == DiagnosticsSettings().to_dict()
