@@ -107,6 +107,9 @@ def token_fetch(
     t = np.zeros(n) + start
     if profile.token_endpoint is TokenEndpoint.STATIC:
         return TokenFetch(ok=np.ones(n, dtype=bool), ended=t)
+    success = TOKEN_ROUND_TRIPS * rtt
+    if not profile.outages and (n == 0 or success.max() <= settings.timeout_s):
+        return TokenFetch(ok=np.ones(n, dtype=bool), ended=t + success)  # the loop's result
     ok = np.zeros(n, dtype=bool)
     began = t.copy()
     waits = settings.waits()
