@@ -261,14 +261,14 @@ def _simulate_prephased_chunk(
     kept = skipped_ladder(policy.ladder, settings)
     for suspected in (False, True):
         runs = (firewall == suspected) & token.ok & ~late
+        adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
         if runs.all() and not (isinstance(base, np.ndarray) and np.any(base > policy.base_timeout)):
-            _simulate_chunk(policy, profile, streams, out, conditions=conditions, start=first)
+            _simulate_chunk(adapted, profile, streams, out, conditions=conditions, start=first)
             out.ended_at -= began  # every session, on whole arrays (the common case)
             return
         group = np.flatnonzero(runs)
         if group.size == 0:
             continue
-        adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
         per_session = None
         if isinstance(base, np.ndarray) and np.any(base[group] > policy.base_timeout):
             per_session = np.empty((n, policy.max_attempts))

@@ -309,3 +309,21 @@ def test_the_presets_table_shows_the_diagnostics_settings(capsys):
 
     data = json.loads(capsys.readouterr().out)
     assert data["policies"]["seed"]["diagnostics"] == DiagnosticsSettings().to_dict()
+
+
+def test_when_every_session_suspects_a_firewall_every_session_skips_websocket():
+    result = simulate(SEED_DIAG, CLEAN_FIREWALL, 3_000, seed=9)  # no loss, no stalls
+    assert (result.strategy == Strategy.LONG_POLLING.code).all() and (result.attempts == 1).all()
+    expected = 4 * 0.04 + DEFAULT_WS_PROBE_TIMEOUT_S  # the probes at the median RTT
+    assert np.median(result.ended_at) == pytest.approx(expected + 0.35, abs=0.2)
+
+
+def test_tune_varies_diagnostics_as_an_axis():
+    from chatconn.tune.cli import parse_vary
+    from chatconn.tune.grid import ParameterGrid as Grid
+
+    name, values = parse_vary("diagnostics=false,true")
+    assert name == "diagnostics"
+    points = Grid({name: values}).points(policy_preset("seed"))
+    assert [p.policy.diagnostics.enabled for p in points] == [False, True]
+    assert [p.label for p in points] == ["diagnostics=false", "diagnostics=true"]
