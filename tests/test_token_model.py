@@ -3,6 +3,8 @@ against the deadline, and the simulator agreeing with a live lab run on them."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from helpers import run
@@ -126,4 +128,18 @@ def test_live_and_simulated_agree_on_unreachable_servers(name, scale):
     # 8 %); the rest is waits and timeouts, the same numbers. The harness may add its
     # measured bound to each of the four requests.
     tolerance = 0.1 * sim_median + 4 * live.bound_s
+    assert abs(live_median - sim_median) <= tolerance, (live_median, sim_median, live.bound_s)
+
+
+def test_a_lab_profile_with_a_static_token_lets_the_attempts_meet_the_outage():
+    down = profile_preset("server-down").with_changes(token_endpoint="static")
+    live = run(run_live(policy_preset("seed"), 20, seed=4, lab_profile=down, time_scale=0.2))
+    twin = simulate(policy_preset("seed"), down, 2_000, seed=4)
+    assert "TokenUnavailable" not in live.errors and not live.result.connected.any()
+    assert (live.result.attempts == 6).all() and (twin.attempts == 6).all()
+    live_median, sim_median = np.median(live.result.ended_at), np.median(twin.ended_at)
+    # Five jittered waits (+/-40 %): the median of 20 sessions has a standard error of
+    # about 1.25 sd / sqrt(20); six refusals the model charges one RTT each (the lab none).
+    se = 1.2533 * twin.ended_at.std() / math.sqrt(20)
+    tolerance = 4.5 * se + 6 * 0.03 + 6 * live.bound_s
     assert abs(live_median - sim_median) <= tolerance, (live_median, sim_median, live.bound_s)
