@@ -49,6 +49,7 @@ from .core import (
     target_from_dict,
     target_to_dict,
 )
+from .logs import enable_logging  # also puts a NullHandler on the "chatconn" logger
 from .reference import simulate_reference
 from .simulate import SimulationResult, simulate
 from .storm import StormResult, storm
@@ -84,6 +85,7 @@ __all__ = [
     "WaitAnchor",
     "classify",
     "draw_waits",
+    "enable_logging",
     "load_target",
     "nominal_timeouts",
     "nominal_waits",

@@ -11,9 +11,14 @@
     chatconn runs     RUN_OR_DIR ... [--json]          (list and check recorded runs)
     chatconn replay   RUN [--sessions N] [--json]      (re-simulate a run from its header)
     chatconn report   RUN_OR_DIR ... --out report.html [--force] [--title TEXT]
-    chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--seed S] [--json]
+    chatconn calibrate RUN [--base PROFILE] [--fit NAME,...] [--policy NAME] [--seed S] [--json]
+    chatconn proxy    --upstream HOST:PORT [--listen HOST:PORT] [--profile NAME] [--record FILE]
+    chatconn observe  RUN [--like PRESET,...] [--timeline] [--json]
     chatconn tune     --policy NAME [--set ...] --vary FIELD=V1,V2,... [--vary ...]
-                      [--profile NAME] [--objective TEXT] [--workers N] [--json]
+                      [--profile NAME] [--objective TEXT] [--workers N] [--export FORMAT] [--json]
+    chatconn import   FILE [--format csv|jsonl|har] --out RUN.jsonl [--map COLUMN=FIELD ...]
+                      [--skip-bad] [--policy NAME [--set ...]] [--json]
+    chatconn export   --policy NAME [--set ...] --format FORMAT [--json]
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -54,9 +59,15 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .export.cli import add_export_parser, run_export
+from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
 from .live.session import Endpoint
+from .live.stream_args import add_stream_run_args, stream_endpoint
+from .live.tokens import Secret
 from .lockstep import lockstep
+from .logs import enable_logging, level_for_verbosity
+from .proxy.cli import add_observe_parser, add_proxy_parser, run_observe, run_proxy
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 from .tune.cli import add_tune_parser, run_tune
@@ -92,6 +103,11 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # On every (sub)command, before or after its name: chatconn.logs on stderr.
+        self.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+            help="log to stderr: -v failures (INFO), -vv every step (DEBUG)",
+        )  # fmt: skip
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
@@ -208,6 +224,7 @@ def _build_parser() -> _Parser:
         default="CHATCONN_TOKEN",
         help="environment variable holding the real server's token (never pass it as an argument)",
     )
+    add_stream_run_args(p)
     p.add_argument("--sessions", type=bounded_int(100_000), default=20)
     p.add_argument("--concurrency", type=bounded_int(10_000), default=20)
     p.add_argument(
@@ -240,6 +257,11 @@ def _build_parser() -> _Parser:
         help="comma-separated fields to fit (default: all the policy can reveal: "
         "rtt_median_s, rtt_sigma, stall_probability, ws_blocked_share)",
     )
+    p.add_argument(
+        "--policy",
+        help="the policy that produced the run (observed runs of real clients: the preset "
+        "`chatconn observe` matched; default: the one the run recorded)",
+    )
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
 
@@ -251,6 +273,10 @@ def _build_parser() -> _Parser:
 
     add_serve_parser(sub)
     add_tune_parser(sub)
+    add_import_parser(sub)
+    add_export_parser(sub)
+    add_proxy_parser(sub)
+    add_observe_parser(sub)
     return parser
 
 
@@ -301,10 +327,16 @@ def presets_report() -> dict[str, Any]:
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse ``argv`` and return the report the command prints (raises on bad input)."""
     args = _build_parser().parse_args(argv)
+    if getattr(args, "verbose", 0):
+        enable_logging(level_for_verbosity(args.verbose))
     if args.command == "serve":
         return {"exit_code": run_serve(args)}
     if args.command == "tune":
         return run_tune(args)
+    if args.command == "proxy":
+        return {"exit_code": run_proxy(args)}
+    if args.command == "observe":
+        return run_observe(args)
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report", "calibrate"):
@@ -312,6 +344,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
         return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)
+    if args.command == "import":
+        return run_import(args, policy)
+    if args.command == "export":
+        return run_export(args, policy)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":
@@ -369,12 +405,13 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
         if not isinstance(profile, NetworkProfile):
             raise ConfigError("profile", args.profile, "the lab takes a profile, not a population")
     else:
-        endpoint = _endpoint_from_args(args)
+        endpoint = stream_endpoint(args) or _endpoint_from_args(args)
         token = os.environ.get(args.token_env)
         if not token:
             raise ConfigError(
                 "token", f"${args.token_env}", "set this environment variable to the token"
             )
+        token = Secret(token)
     from .live.run import run_live  # the I/O stack, only when needed
     from .runs.writer import RunWriter
 
@@ -393,6 +430,7 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
                 ca_file=args.ca_file,
                 out=out,
                 policy_name=args.policy if not args.assignments else f"{args.policy}-custom",
+                protocol=args.protocol,
             )
         )
     finally:

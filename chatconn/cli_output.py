@@ -87,6 +87,10 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
             out(f"diagnostics:  on in {', '.join(on) or 'none'}; seed's settings: {knobs}\n")
         out("profiles:     " + ", ".join(report["profiles"]) + "\n")
         out("populations:  " + ", ".join(report["populations"]) + "\n")
+    elif command == "observe":
+        from .proxy.cli import print_observe
+
+        print_observe(report, stream)
     elif command == "schedule":
         out(f"{'attempt':>7}  {'strategy':<17} {'timeout_s':>9}  wait before: p5 / p50 / p95 s\n")
         for a in report["attempts"]:
@@ -120,6 +124,14 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         print_runs(command, report, out)
     elif command == "tune":
         print_tune(report, stream)
+    elif command == "import":
+        from .importers.cli import print_import
+
+        print_import(report, stream)
+    elif command == "export":
+        from .export.cli import print_export
+
+        print_export(report, stream)
     elif command == "storm":
         out(
             f"{report['policy']}: {report['clients']} clients, outage {report['outage_s']} s, "

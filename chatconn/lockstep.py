@@ -352,11 +352,12 @@ def _explain(
             else:
                 text += ", so the whole herd retries in the same instant."
         elif cause is LockstepCause.CAP_AFTER_JITTER:
-            how = (
-                "the cap applies after the jitter"
-                if policy.cap_after_jitter
-                else "decorrelated jitter caps each drawn wait"
-            )
+            if policy.jitter_mode is JitterMode.WINDOW:
+                how = "both ends of the jitter window are capped, so the window closes on the cap"
+            elif policy.cap_after_jitter:
+                how = "the cap applies after the jitter"
+            else:
+                how = "decorrelated jitter caps each drawn wait"
             text = (
                 f"Clients pile up at the cap: {how}, so {at_cap[i]:.0%} of clients wait exactly "
                 f"max_delay = {policy.max_delay:g} s ({where}); cap before jitter instead."

@@ -12,6 +12,7 @@ grouped by prefix::
     explain.*                   the connection manager's explanations, with a next step
     toast.*                     transient notifications
     ui.*                        labels and buttons
+    tip.*                       what still works and what to do (:mod:`chatconn.tips`)
 
 ::
 
@@ -85,6 +86,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "detail.degraded": "Connected through {strategy}: messages may arrive a little slower.",
         "detail.failed": "Gave up after {attempts:attempt|attempts} ({error}).",
         "detail.last_error": "Last attempt: {error}.",
+        "progress": "Attempt {k} of {n} · {percent}%",
+        "tip.reconnecting": (
+            "You can keep reading messages; sending resumes when the connection is back."
+        ),
+        "tip.degraded": (
+            "You can read and send messages as usual; they may arrive a little late. "
+            "Retry later for the fastest connection."
+        ),
+        "tip.degraded.websocket_blocked": (
+            "You can read and send messages as usual; they go through plain HTTP and may "
+            "arrive a little late. Ask your network administrator to allow WebSocket."
+        ),
+        "tip.failed": (
+            "You can keep reading the messages already loaded. Check your connection, "
+            "then press Retry."
+        ),
+        "tip.failed.timeout": (
+            "You can keep reading the messages already loaded. The network is very slow: "
+            "move closer to the Wi-Fi router or switch networks, then press Retry."
+        ),
+        "tip.failed.refused": (
+            "You can keep reading the messages already loaded. The chat server seems to be "
+            "restarting: try again in a minute."
+        ),
+        "tip.failed.reset": (
+            "You can keep reading the messages already loaded. The connection keeps "
+            "dropping: check your Wi-Fi or VPN, then press Retry."
+        ),
+        "tip.failed.upgrade_rejected": (
+            "You can keep reading the messages already loaded. A proxy or firewall blocks "
+            "the chat: try another network, or ask your administrator to allow WebSocket."
+        ),
+        "tip.failed.deadline": (
+            "You can keep reading the messages already loaded. Connecting took too long: "
+            "press Retry when the network is steadier."
+        ),
+        "tip.failed.token": (
+            "You can keep reading the messages already loaded. Signing in did not work: "
+            "sign in again, then press Retry."
+        ),
         "toast.strategy_changed": "Trying another way to connect: {strategy}.",
         "toast.quality_dropped": "Connecting is taking longer than usual ({quality}).",
         "toast.degraded": "Connected through {strategy}. Some features may be slower.",
@@ -189,6 +230,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "detail.failed": "Сдались после {attempts:попытки|попыток|попыток} ({error}).",
         "detail.last_error": "Последняя попытка: {error}.",
+        "progress": "Попытка {k} из {n} · {percent}\u00a0%",
+        "tip.reconnecting": (
+            "Сообщения можно читать; отправка возобновится, когда связь восстановится."
+        ),
+        "tip.degraded": (
+            "Сообщения можно читать и отправлять как обычно; они могут приходить с задержкой. "
+            "Повторите позже, чтобы подключиться быстрее."
+        ),
+        "tip.degraded.websocket_blocked": (
+            "Сообщения можно читать и отправлять как обычно; они идут через обычный HTTP и "
+            "могут приходить с задержкой. Попросите администратора сети разрешить WebSocket."
+        ),
+        "tip.failed": (
+            "Уже загруженные сообщения можно читать. Проверьте подключение и нажмите «Повторить»."
+        ),
+        "tip.failed.timeout": (
+            "Уже загруженные сообщения можно читать. Сеть очень медленная: подойдите ближе "
+            "к роутеру Wi-Fi или смените сеть и нажмите «Повторить»."
+        ),
+        "tip.failed.refused": (
+            "Уже загруженные сообщения можно читать. Похоже, сервер чата перезапускается: "
+            "попробуйте через минуту."
+        ),
+        "tip.failed.reset": (
+            "Уже загруженные сообщения можно читать. Соединение постоянно обрывается: "
+            "проверьте Wi-Fi или VPN и нажмите «Повторить»."
+        ),
+        "tip.failed.upgrade_rejected": (
+            "Уже загруженные сообщения можно читать. Прокси или файрвол блокирует чат: "
+            "попробуйте другую сеть или попросите администратора разрешить WebSocket."
+        ),
+        "tip.failed.deadline": (
+            "Уже загруженные сообщения можно читать. Подключение заняло слишком много "
+            "времени: нажмите «Повторить», когда сеть станет стабильнее."
+        ),
+        "tip.failed.token": (
+            "Уже загруженные сообщения можно читать. Войти не удалось: войдите заново и "
+            "нажмите «Повторить»."
+        ),
         "toast.strategy_changed": "Пробуем другой способ подключения: {strategy}.",
         "toast.quality_dropped": "Подключение идёт дольше обычного ({quality}).",
         "toast.degraded": "Подключено через «{strategy}». Что-то может работать медленнее.",

@@ -12,6 +12,7 @@ session through the live manager's planner; tests hold the two equal in distribu
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from .core.schedule import (
 from .core.strategies import ErrorCategory, Strategy
 from .core.token_fetch import TokenSettings, needs_token_model, token_fetch
 from .streams import BLOCK_SESSIONS, BlockStreams
+
+log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
 
@@ -174,12 +177,15 @@ def simulate(
             draws["uniform"] += streams.draws
             draws["lognormal"] += n if profile.rtt_sigma > 0 else 0
         offset += count
+    elapsed = time.perf_counter() - began
+    log.debug("simulated %d sessions on %s (seed %d) in %.3fs", sessions, population.name,
+              seed, elapsed)  # fmt: skip
     return SimulationResult(
         policy=policy,
         target=population.name,
         seed=seed,
         profile_names=tuple(p.name for p in population.profiles),
-        elapsed_s=time.perf_counter() - began,
+        elapsed_s=elapsed,
         random_draws=draws,
         population=population,
         **out.fields(),

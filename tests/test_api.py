@@ -11,6 +11,8 @@ import pytest
 import chatconn
 import chatconn.calibrate
 import chatconn.core
+import chatconn.export
+import chatconn.importers
 import chatconn.lab
 import chatconn.live
 import chatconn.lockstep
@@ -33,6 +35,8 @@ PACKAGES = [
     chatconn.tune,
     chatconn.calibrate,
     chatconn.lockstep,
+    chatconn.importers,
+    chatconn.export,
 ]
 
 

@@ -106,6 +106,8 @@ def test_every_preset_gets_its_verdict_and_cause():
         "aws-decorrelated": (LockstepVerdict.SPREAD, ()),
         "socketio": (LockstepVerdict.CLUSTERED, (LockstepCause.CAP_AFTER_JITTER,)),
         "signalr": (LockstepVerdict.LOCKSTEP, (LockstepCause.FIXED_TABLE,)),
+        # retryInterval's window closes on 25 s: from retry 14 every client waits exactly 25 s.
+        "stream-chat": (LockstepVerdict.CLUSTERED, (LockstepCause.CAP_AFTER_JITTER,)),
     }
     assert set(expected) == set(policy_preset_names())
     for name, (verdict, causes) in expected.items():

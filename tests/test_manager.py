@@ -803,7 +803,9 @@ def test_a_cancelled_half_open_trial_frees_the_breaker_for_the_next_connect():
         if len(calls) == 2:  # the half-open trial: hangs until cancelled
             entered.set()
             await asyncio.Event().wait()
-        return "lab-token"
+        # A JWT that has expired (exp = 1 s after the epoch): never reused, so every
+        # connect fetches (the server is down: nobody checks it).
+        return "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln"
 
     async def scenario():
         async with LabServer(profile_preset("server-down")) as lab:

@@ -69,6 +69,11 @@ assert sum(summary["strategy_counts"].values()) == 20
 assert run.plan.choice.mode == "auto" and live.plan is run.plan and run.bound_s > 0
 assert f"Time scale {run.plan.scale:g}" in live.scale_note.value
 assert verdict.headline[1:] in live.overlay.layout.title.text.replace("<br>", " ")
+from chatconn.messages import message  # the status panels (issue 19): outcome and tip
+assert firewall.status.state.value == "degraded" and "chatconn-spinner" not in firewall.badge.value
+assert firewall.texts()["tip"] == message("tip.degraded.websocket_blocked")
+assert down.status.state.value == "failed"
+assert down.texts()["tip"] == message("tip.failed.refused", "ru")
 """
     + VERDICT_CHECK,
     "02_live_vs_simulated.ipynb": """
@@ -79,6 +84,7 @@ assert table["vs_model"].notna().sum() == 12  # every live run has a verdict
 s = live.summary()
 assert s["sessions"] == 40 and s["success_rate"] >= 0.9
 assert live.plan.choice.mode == "auto" and verdict.bound_s == live.bound_s > 0
+assert found["comparisons"][0]["name"] == "socketio" and found["comparisons"][0]["agrees"]
 """
     + VERDICT_CHECK,
     "03_reconnect_storm.ipynb": """
@@ -103,6 +109,17 @@ assert abs(fit.values["rtt_median_s"] / 0.25 - 1) < 0.35  # 40 sessions of the l
 assert parallel.scores == result.scores
 assert strict.chosen is not None and strict.scores.lockstep_share <= 0.19
 assert str(lockstep(strict.policy, clients=STORM["clients"], seed=1).verdict) == "spread"
+""",
+    "06_real_clients.ipynb": """
+assert windows.loc[1].tolist() == [0.25, 2.499] and windows.loc[14].tolist() == [25.0, 25.0]
+assert len(sdk_back) == SDK_CLIENTS and sdk_back[0] >= min(downs) - 0.01
+assert ks < crit, (ks, crit)  # the real SDK reconnects as the model of the preset says
+assert len(manager_back) == MANAGERS and manager_back[0] >= DOWN_S - 0.05
+one = firewall_table.loc["SDK, upgrade hangs (real)"]
+assert one["ws_attempts_per_client"] == 1 and one["connected_longpoll"] == 0  # stuck for good
+assert firewall_table.loc["SDK, upgrade refused 403 (real)", "connected_longpoll"] == 10
+assert manager_strategy == "long_polling"
+assert simulated["stream-chat"]["success_rate"] == 0.0 and simulated["seed"]["success_rate"] > 0.99
 """,
 }
 

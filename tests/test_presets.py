@@ -32,6 +32,7 @@ CITATIONS = {
     ),
     "socketio": ("socket.io-client", "4.8.4", "backo2"),
     "signalr": ("@microsoft/signalr", "10.0.11", "DefaultReconnectPolicy"),
+    "stream-chat": ("stream-chat", "9.53.0", "src/utils.ts", "retryInterval", "connection.ts"),
 }
 
 

@@ -102,6 +102,94 @@ named after the run (nothing is ever overwritten), with the policy, the profile 
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
 """),
+        md("""
+## What a user sees while it connects
+
+Two real connects with the seed policy, each against a lab of its own (time scale 0.01):
+one behind `corporate-firewall`, one to a server that is down (three attempts). While
+connecting, each panel's badge turns a spinner and the attempt counter gives the percent of
+the worst case spent ("Attempt 2 of 6 · 4%", from the planned schedule); when the connect
+ends degraded or failed, a tip says what still works and what to do — from the state and
+the last error, in the panel's language (`TipBook` takes texts of your own). To follow every
+step in the log, `chatconn.logs.enable_logging("DEBUG")` (or `chatconn run --lab -vv`).
+"""),
+        code("""
+import asyncio
+
+import ipywidgets as W
+
+from chatconn import policy_preset
+from chatconn.lab import LabServer
+from chatconn.live import ConnectFailed, ConnectionManager
+from chatconn.widgets import StatusIndicator
+
+firewall, down = StatusIndicator("panel"), StatusIndicator("panel", language="ru")
+display(W.HBox([firewall.widget, down.widget]))
+
+
+async def connect_through(profile, policy, indicator):
+    async with LabServer(profile, time_scale=0.01) as lab:
+        manager = ConnectionManager(lab.endpoint, lab.token, policy=policy, time_scale=0.01)
+        async with manager:
+            indicator.bind(manager)
+            try:
+                await manager.connect()
+            except ConnectFailed:
+                pass
+            indicator.unbind()  # keep showing the outcome, not the close that follows
+
+
+seed = policy_preset("seed")
+await asyncio.gather(
+    connect_through("corporate-firewall", seed, firewall),
+    connect_through("server-down", seed.with_changes(max_attempts=3), down),
+)
+firewall.texts()["tip"], down.texts()["tip"]
+"""),
+        md("""
+## Probing first, a deadline, and sessions that last
+
+The panel's **Diagnostics first** box runs the seed app's diagnostics phase before the first
+attempt (latency and WebSocket probes, then a ladder without WebSocket rungs when a proxy is
+suspected): try it on `corporate-firewall`, then on `global-users` to see what probing costs
+where nothing is blocked. **Deadline** bounds the whole connect (0: none).
+
+Connections also drop once connected. The heartbeat notices a silent drop after up to one
+interval plus its pong timeout (Stream Chat's client: 25 s + 10 s); the policy then
+reconnects. Below: per hour of session, the time disconnected and the detection delay, for
+the panel's policy and profile:
+"""),
+        code("""
+import ipywidgets as W
+
+from chatconn.core.lifetime import HeartbeatConfig
+from chatconn.core.profiles import load_target
+from chatconn.lifetime import simulate_lifetime
+
+interval = W.FloatSlider(value=25, min=5, max=120, step=5, description="Ping every (s)")
+pong = W.FloatSlider(value=10, min=1, max=60, step=1, description="Pong timeout (s)")
+lifetime = W.HTML()
+
+def show_lifetime(*_):
+    heartbeat = HeartbeatConfig(interval.value, pong.value)
+    state = panel.state
+    s = simulate_lifetime(state.policy, load_target(state.target), 2_000, seed=state.seed,
+                          heartbeat=heartbeat).summary()
+    detect = s["detection_s"]
+    lifetime.value = (
+        f"<b>{s['disconnected_s_per_hour']['mean']:.1f} s</b> disconnected per hour on average "
+        f"(p99 {s['disconnected_s_per_hour']['p99']:.0f} s); {s['reconnects_per_hour']:.2f} "
+        f"reconnects per hour; a drop is noticed after "
+        f"{detect['p50'] if detect else 0:.0f} s at the median")
+    return s
+
+for control in (interval, pong):
+    control.observe(show_lifetime, names="value")
+panel.observe(show_lifetime)
+hour = show_lifetime()
+assert hour["detection_s"] is None or hour["detection_s"]["max"] <= 35
+display(W.VBox([interval, pong, lifetime]))
+"""),
     ],
     "02_live_vs_simulated.ipynb": [
         md("""
@@ -230,6 +318,70 @@ not know about.
         code("plot_quality(live.result)"),
         md("Each row is one live session; each bar one attempt, coloured by strategy:"),
         code("plot_timeline(live.records)"),
+        md("""
+## Your production data
+
+Bring in what your users really see: connection timings exported from your app's analytics
+(CSV or JSON Lines: at least a duration and whether it connected) or a HAR file saved from
+the browser's network panel. `import_timings` (`chatconn import` on the command line)
+writes them as an *observed* run file that every tool here reads. **The file below is
+synthetic** — `data/example-production-timings.csv`, 500 sessions simulated by
+`tools/make_example_timings.py` and written like an analytics export — put your own in its
+place. Its duration column is in milliseconds and its success column is called `ok`: the
+mapping says so (units are never guessed).
+"""),
+        code("""
+import tempfile
+from pathlib import Path
+
+from chatconn.calibrate import calibrate
+from chatconn.importers import import_timings
+from chatconn.runs import load_run
+from chatconn.runs.segments import by_segment, segment_rows
+
+EXAMPLE = SAMPLE_DIR.parent / "example-production-timings.csv"  # synthetic: use your own
+path, imported = import_timings(
+    EXAMPLE,
+    Path(tempfile.mkdtemp()) / "production.jsonl",  # e.g. data/runs/mine/ for keeps
+    mapping=["connect_ms=duration_ms", "ok=connected"],
+    policy="seed",  # the policy your clients ran
+)
+production = load_run(path)
+assert production.kind == "observed" and production.sessions == imported.sessions == 500
+pd.DataFrame(segment_rows(production, "region")).drop(columns="quality").round(3)
+"""),
+        code('plot_compare(by_segment(production, "region"), title="Time to connect by region")'),
+        md("""
+**What to look at:** a region whose curve sits far to the right is where the policy's
+timeouts and waits matter most. Then fit a network profile to these sessions and simulate
+the current policy on it — the simulated twin of your users, on which any other policy can
+be tried (notebook 05 tunes against such a fitted profile):
+"""),
+        code("""
+fit = calibrate(production, base="broadband", seed=1, bootstrap=0)
+print(fit.description)
+plot_compare({"observed": production.result, "seed simulated on the fitted profile": fit.simulated},
+             title="Your users and their simulated twin")
+"""),
+        md("""
+**Real clients, observed.** `chatconn proxy --upstream HOST:PORT --profile P --record FILE`
+puts the same chaos proxy in front of *any* server and records every connection your real
+app makes through it (README, "Real clients through the proxy"). `data/observed` holds one
+such recording: 40 socket.io clients (the real `socket.io-client`, default reconnection)
+whose server was killed for 16 s and restarted. Does what they did match a preset?
+"""),
+        code("""
+from chatconn.observe import observation_report
+from chatconn.plots.observe import plot_observed_timeline, plot_observed_waits
+from chatconn.runs import load_run
+
+observed = load_run(SAMPLE_DIR.parent / "observed" / "socketio-restart.jsonl")
+found = observation_report(observed)  # waits per retry against every preset, best first
+for comparison in found["comparisons"][:3]:
+    print(comparison["verdict"])
+plot_observed_waits(observed, found["comparisons"][0]["name"])
+"""),
+        code("plot_observed_timeline(observed, max_clients=12)"),
     ],
     "03_reconnect_storm.ipynb": [
         md("""
@@ -310,6 +462,45 @@ minutes of hanging WebSocket attempts.
         code("""
 firewall = compare("corporate-firewall", sessions=20_000)
 plot_compare(firewall)
+"""),
+        code("""
+seed = policy_preset("seed")
+probing = {"seed": seed, "seed + diagnostics": seed.with_changes(diagnostics=True)}
+
+def pair(target, sessions):
+    return {name: simulate(p, load_target(target), sessions, seed=1) for name, p in probing.items()}
+
+def p(result, q):
+    return result.summary()["time_to_connect_s"][q]
+
+users, proxy = pair("global-users", 100_000), pair("corporate-firewall", 20_000)
+cost = p(users["seed + diagnostics"], "p50") - p(users["seed"], "p50")
+assert 0 < cost < 1 and p(proxy["seed + diagnostics"], "p99") < 30
+print(f"global-users: probing first costs {cost * 1000:.0f} ms at the median "
+      f"({p(users['seed'], 'p95'):.2f} s -> {p(users['seed + diagnostics'], 'p95'):.2f} s at p95: "
+      "stalled or reset probes read as a firewall too)")
+print(f"corporate-firewall: p99 {p(proxy['seed'], 'p99'):.0f} s -> "
+      f"{p(proxy['seed + diagnostics'], 'p99'):.1f} s")
+plot_compare(users)
+"""),
+        code("""
+plot_compare(proxy)
+"""),
+        md("""
+Live against the lab, overlaid on the simulation, for both policies: behind the proxy, and
+far away where nothing is blocked (the lab plays one profile, not a population). Each run
+chooses its time scale for this machine and says whether it agrees with its twin:
+"""),
+        code("""
+from IPython.display import display
+
+from chatconn.live import run_live
+from chatconn.plots import plot_live_vs_simulated
+
+for target in ("corporate-firewall", "intercontinental"):
+    for name, policy in probing.items():
+        live = await run_live(policy, 12, seed=1, lab_profile=load_target(target), wall_budget_s=3)
+        display(plot_live_vs_simulated(live, live.plan.twin, title=f"{name} on {target}"))
 """),
     ],
     "05_tune_policy.ipynb": [
@@ -412,8 +603,56 @@ with ProcessPoolExecutor(max_workers=2) as pool:
     parallel = sweep(base, GRID, "global-users", sessions=20_000, seed=1, executor=pool, **STORM)
 print("same scores in a process pool:", parallel.scores == result.scores)
 """),
+        md("""
+## Ship it
+
+The recommended policy as configuration or code for the client you ship — Stream Chat's
+SDK (the seed app's), socket.io, SignalR, Python `websockets`, tenacity, gRPC or chatconn's
+own JSON (`chatconn export` on the command line, `chatconn tune --export` at the end of a
+sweep). Where a library cannot express the policy, the export says exactly what differs,
+attempt by attempt: read those lines before you ship.
+"""),
+        code("""
+import html
+
+import ipywidgets as widgets
+
+from chatconn.export import export_formats, export_policy
+
+client = widgets.Dropdown(options=export_formats(), value="stream-chat", description="client")
+shipped = widgets.HTML()
+
+
+def ship(change=None):
+    out = export_policy(rec.policy, client.value)
+    differs = [*out.diff.lines(), *out.notes] or ["follows the policy exactly"]
+    text = out.text + "\\n" + "\\n".join(f"- {line}" for line in differs)
+    shipped.value = f"<pre>{html.escape(text)}</pre>"
+
+
+client.observe(ship, "value")
+ship()
+widgets.VBox([client, shipped])
+"""),
+        code("""
+socketio = export_policy(rec.policy, "socketio")
+print(socketio.text)
+print("\\n".join(socketio.diff.lines()))  # what socket.io would change, per retry
+"""),
     ],
 }
+
+
+def _real_clients():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from notebook_real_clients import CELLS
+
+    return CELLS
+
+
+NOTEBOOKS["06_real_clients.ipynb"] = _real_clients()
 
 
 def main() -> None:

@@ -17,6 +17,9 @@ was built to fix)::
     max_attempts          6        attempts in all, the first one included
     initial_delay         1 s      nominal wait before retry 1
     multiplier            1.4      retry k waits min(initial_delay * multiplier**(k-1), max_delay)
+    delay_step            0 s      added to each nominal wait after the multiplication: the wait
+                                   before retry k+1 is wait(k) * multiplier + delay_step
+                                   (multiplier 1 and a step = linear growth, stream-chat)
     max_delay             30 s     the cap of the nominal wait (applied *before* jitter)
     delays                None     an explicit table of nominal waits instead (SignalR)
     first_delay           None     a special wait before retry 1 (websockets, gRPC); the
@@ -24,6 +27,8 @@ was built to fix)::
     first_delay_jitter    none     how that first wait is jittered
     jitter                0.4      the jitter factor used by ``proportional`` and ``backo2``
     jitter_mode           proportional
+    window                0 s      width of the ``window`` jitter mode (stream-chat: 2.5 s)
+    window_floor          0 s      lowest low end of that window (stream-chat: 0.25 s)
     cap_after_jitter      False    cap the jittered wait instead of the nominal (Socket.IO)
     wait_from             failure  waits count from the previous failure, or from its start (gRPC)
     deadline              None     total budget of the connect, first attempt included
@@ -103,7 +108,16 @@ class JitterMode(StrEnum):
     equal           d/2 + u * d/2                                  AWS "equal jitter"
     decorrelated    min(max_delay, initial + u * (3*prev - initial))  AWS "decorrelated jitter"
     backo2          d -/+ floor(u * jitter * d ms), sign from u    socket.io-client's backo2
+    window          lo + u * (hi - lo), whole ms, where             stream-chat's retryInterval
+                    lo = min(max(window_floor, d - window), cap),
+                    hi = min(d, cap), cap = max_delay
     ==============  =============================================  ============================
+
+    ``window`` caps both ends of the window separately (so a capped window is still uniform,
+    not a point mass at the cap): it works on the uncapped nominal whatever
+    ``cap_after_jitter`` says, and its low end never passes its high end. Like ``backo2`` it
+    works in whole milliseconds (``Math.floor``), so a wait drawn by chatconn and one drawn
+    by the SDK from the same uniform are equal.
     """
 
     NONE = "none"
@@ -112,6 +126,7 @@ class JitterMode(StrEnum):
     EQUAL = "equal"
     DECORRELATED = "decorrelated"
     BACKO2 = "backo2"
+    WINDOW = "window"
 
     def __str__(self) -> str:
         return self.value
@@ -164,12 +179,15 @@ class RetryPolicy:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     initial_delay: float = DEFAULT_INITIAL_DELAY
     multiplier: float = DEFAULT_MULTIPLIER
+    delay_step: float = 0.0
     max_delay: float = DEFAULT_MAX_DELAY
     delays: tuple[float, ...] | None = DEFAULT_DELAYS
     first_delay: float | None = None
     first_delay_jitter: JitterMode = JitterMode.NONE
     jitter: float = DEFAULT_JITTER
     jitter_mode: JitterMode = JitterMode.PROPORTIONAL
+    window: float = 0.0
+    window_floor: float = 0.0
     cap_after_jitter: bool = False
     wait_from: WaitAnchor = WaitAnchor.FAILURE
     deadline: float | None = None
@@ -217,6 +235,9 @@ class RetryPolicy:
             _parse_enum(JitterMode, "first_delay_jitter", self.first_delay_jitter),
         )
         put(self, "wait_from", _parse_enum(WaitAnchor, "wait_from", self.wait_from))
+        for name in ("delay_step", "window", "window_floor"):
+            put(self, name, _non_negative(name, getattr(self, name)))
+        self._validate_window()
         for name in ("timeout_spans_backoff", "cap_after_jitter"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, getattr(self, name), "expected true or false")
@@ -231,6 +252,14 @@ class RetryPolicy:
                     "first_delay", self.first_delay, "must be None when a delays table is given"
                 )
         put(self, "ladder", self._validated_ladder(self.ladder))
+
+    def _validate_window(self) -> None:
+        uses_window = JitterMode.WINDOW in (self.jitter_mode, self.first_delay_jitter)
+        if not uses_window and (self.window or self.window_floor):
+            name = "window" if self.window else "window_floor"
+            raise ConfigError(
+                name, getattr(self, name), "is only used by jitter_mode='window' (set it to 0)"
+            )
 
     def _validated_delays(self, delays: Iterable[Any]) -> tuple[float, ...]:
         if isinstance(delays, str | bytes):

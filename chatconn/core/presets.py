@@ -25,7 +25,10 @@ def seed() -> RetryPolicy:
     Timeouts 15 s growing x1.4 to 90 s, a 120 s ``extended_timeout`` rung, 6 attempts,
     waits 1 s growing x1.4 to 30 s with +/-40 % proportional jitter, and the ladder
     direct WebSocket x2 -> extended timeout -> alternative ports -> long polling -> SSE.
-    These are :class:`RetryPolicy`'s defaults.
+    These are :class:`RetryPolicy`'s defaults. The app runs on Stream Chat's JS SDK: each of
+    these attempts is a ``connectUser`` that the SDK retries inside by the ``stream-chat``
+    preset (:func:`stream_chat`; :func:`chatconn.core.stream_sdk.stacked_connect` models
+    the two layers together).
     """
     return RetryPolicy()
 
@@ -185,6 +188,55 @@ def signalr() -> RetryPolicy:
     )
 
 
+def stream_chat() -> RetryPolicy:
+    """Stream Chat's JS SDK, ``stream-chat`` 9.53.0 (``npm pack stream-chat@9.53.0``).
+
+    ``src/utils.ts`` ``retryInterval(numberOfFailures)``::
+
+        // try to reconnect in 0.25-25 seconds (random to spread out the load from failures)
+        const max = Math.min(500 + numberOfFailures * 2000, 25000);
+        const min = Math.min(Math.max(250, (numberOfFailures - 1) * 2000), 25000);
+        return Math.floor(Math.random() * (max - min) + min);
+
+    so retry n waits U[min(max(250, 2000(n-1)), 25000), min(500 + 2000n, 25000)) ms: a
+    window 2.5 s wide whose high end grows linearly (2.5, 4.5, 6.5, ... s) and whose ends are
+    each capped at 25 s (``jitter_mode="window"``: nominal 2.5 s + 2 s per retry, window
+    2.5 s, floor 0.25 s, cap 25 s). From retry 14 every wait is exactly 25 s.
+
+    ``src/connection.ts`` ``StableWSConnection``: ``connect(timeout = 15000)`` waits 15 s for
+    the first ``health.check`` (``client.ts`` ``defaultWSTimeout = 15 * 1000``; 6 s,
+    ``defaultWSTimeoutWithFallback``, when ``enableWSFallback``), ``_reconnect`` sleeps
+    ``retryInterval(this.consecutiveFailures)`` and retries forever (15 attempts here cover
+    the ramp); a health check is sent every 25 s (``pingInterval``) and the socket is
+    reconnected after 35 s without any event (``connectionCheckTimeout`` = ping + 10 s).
+    A reconnect's WebSocket handshake has no timeout of its own (only the first connect's
+    15 s wait bounds one), so ``base_timeout`` 15 s models the first connect.
+
+    WebSocket only: ``enableWSFallback`` (off by default; ``connection_fallback.ts``) turns
+    a WebSocket failure of the *first* connect into a long-poll connection
+    (``GET /longpoll?json=...``, 8 s timeout, then polls of 30 s) that the client keeps
+    for the rest of its life (sticky). This layer runs *underneath* the app's own manager
+    (the ``seed`` preset): every one of the app's attempts is a ``connectUser`` that this
+    policy retries inside.
+    """
+    return RetryPolicy(
+        base_timeout=15.0,
+        max_timeout=15.0,
+        timeout_growth=1.0,
+        extended_timeout=15.0,
+        max_attempts=15,
+        initial_delay=2.5,
+        multiplier=1.0,
+        delay_step=2.0,
+        max_delay=25.0,
+        jitter=0.0,
+        jitter_mode=JitterMode.WINDOW,
+        window=2.5,
+        window_floor=0.25,
+        ladder=_WS,
+    )
+
+
 POLICY_PRESETS: dict[str, Callable[[], RetryPolicy]] = {
     "seed": seed,
     "grpc": grpc,
@@ -193,6 +245,7 @@ POLICY_PRESETS: dict[str, Callable[[], RetryPolicy]] = {
     "aws-decorrelated": aws_decorrelated,
     "socketio": socketio,
     "signalr": signalr,
+    "stream-chat": stream_chat,
 }
 
 

@@ -60,10 +60,13 @@ def nominal_timeouts(policy: RetryPolicy) -> np.ndarray:
 def nominal_waits(policy: RetryPolicy, count: int | None = None) -> np.ndarray:
     """Nominal wait after each attempt (before jitter), shape (count,), default (A,).
 
-    The wait before retry r (r >= 1) is ``min(initial_delay * multiplier**(r-1), max_delay)``,
-    or ``delays[r-1]`` with a table, or ``first_delay`` for r = 1 when set (the sequence
+    The wait before retry r (r >= 1) is ``min(initial_delay * multiplier**(r-1), max_delay)``
+    (each nominal is the previous one times ``multiplier`` plus ``delay_step``, so with a
+    step: ``d(r) = d(r-1) * multiplier + delay_step``), or ``delays[r-1]`` with a table,
+    or ``first_delay`` for r = 1 when set (the sequence
     then starts at r = 2). Beyond a table, its last wait repeats. With ``cap_after_jitter``
-    the nominal is left uncapped; :func:`jittered_wait` caps the jittered value.
+    (or the ``window`` jitter mode) the nominal is left uncapped; :func:`jittered_wait` caps
+    the jittered value (the window's ends).
     """
     count = policy.max_attempts if count is None else count
     out = np.empty(count)
@@ -72,7 +75,12 @@ def nominal_waits(policy: RetryPolicy, count: int | None = None) -> np.ndarray:
         for k in range(count):
             out[k] = table[min(k, len(table) - 1)]
         return out
-    cap = _HUGE if policy.cap_after_jitter else policy.max_delay
+    # backo2 with cap_after_jitter and window cap the jittered wait (window: each end).
+    uncapped = policy.cap_after_jitter or JitterMode.WINDOW in (
+        policy.jitter_mode,
+        policy.first_delay_jitter,
+    )
+    cap = _HUGE if uncapped else policy.max_delay
     start = 0
     if policy.first_delay is not None and count:
         out[0] = policy.first_delay
@@ -80,7 +88,7 @@ def nominal_waits(policy: RetryPolicy, count: int | None = None) -> np.ndarray:
     delay = policy.initial_delay
     for k in range(start, count):
         out[k] = min(delay, cap)
-        delay = min(delay * policy.multiplier, _HUGE)
+        delay = min(delay * policy.multiplier + policy.delay_step, _HUGE)
     return out
 
 
@@ -125,6 +133,15 @@ def jittered_wait(
         if policy.cap_after_jitter:
             wait_ms = np.minimum(wait_ms, policy.max_delay * 1000.0)
         return np.floor(wait_ms) / 1000.0
+    elif mode is JitterMode.WINDOW:
+        # stream-chat src/utils.ts retryInterval(n), in integer milliseconds:
+        #   max = Math.min(500 + n * 2000, 25000)
+        #   min = Math.min(Math.max(250, (n - 1) * 2000), 25000)
+        #   return Math.floor(Math.random() * (max - min) + min)
+        high = np.minimum(nominal, policy.max_delay)
+        low = np.minimum(np.maximum(policy.window_floor, nominal - policy.window), high)
+        low, high = np.round(low * 1000.0), np.round(high * 1000.0)
+        return np.floor(u * (high - low) + low) / 1000.0
     else:  # pragma: no cover - the enum is closed
         raise AssertionError(mode)
     if policy.cap_after_jitter:
@@ -252,13 +269,22 @@ class Schedule:
 
         Bounded by the policy's deadline when it has one.
         """
+        return self.worst_case_end(0, 0.0)
+
+    def worst_case_end(self, index: int, start: float) -> float:
+        """When the connect ends at the latest if attempt ``index`` starts at ``start``
+        (elapsed seconds, as the planner counts them) and it and every later attempt time
+        out: the remaining budget from where a connect stands (percent progress).
+
+        Attempt ``index`` itself is taken as planned (the planner already checked it against
+        the deadline, shortening its timeout to end by it).
+        """
         policy = self.policy
-        start = 0.0
-        end = 0.0
-        for k, timeout in enumerate(self.timeouts):
-            if not within_deadline(policy, start):
+        end = start
+        for k in range(index, len(self.timeouts)):
+            if k > index and not within_deadline(policy, start):
                 break
-            end = start + float(attempt_timeout(policy, start, timeout))
+            end = start + float(attempt_timeout(policy, start, self.timeouts[k]))
             if k + 1 < len(self.timeouts):
                 start = float(next_start(policy, start, end, self.waits_after[k]))
         return end

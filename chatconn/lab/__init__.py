@@ -6,6 +6,8 @@
     async with LabServer("corporate-firewall", time_scale=0.1) as lab:
         ...                                   # lab.endpoint, lab.token, lab.set_profile(...)
     lab = LabServerThread("3g").start()       # in Jupyter: its own loop in a thread
+    async with StreamLabServer("3g") as lab:  # Stream Chat's API, for the official SDK
+        ...                                   # client.setBaseURL(lab.base_url)
 
 Names load on first use, so ``chatconn serve --help`` and the protocol constants do not
 pull in the server stack (uvicorn, starlette).
@@ -16,7 +18,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DEFAULT_TOKEN", "ChaosProxy", "Fault", "FaultKind", "LabServer", "LabServerThread"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "ChaosProxy",
+    "Fault",
+    "FaultKind",
+    "LabServer",
+    "LabServerThread",
+    "StreamLabServer",
+]
 
 _WHERE = {
     "DEFAULT_TOKEN": ".server",
@@ -25,6 +35,7 @@ _WHERE = {
     "FaultKind": ".chaos",
     "LabServer": ".server",
     "LabServerThread": ".thread",
+    "StreamLabServer": ".stream_server",
 }
 
 

@@ -58,7 +58,7 @@ import math
 import socket
 import struct
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -115,6 +115,7 @@ class ChaosProxy:
         upstream_host: str = "127.0.0.1",
         backlog: int = DEFAULT_BACKLOG,
         max_records: int = 10_000,
+        on_close: Callable[[ConnectionRecord], None] | None = None,
     ) -> None:
         if not isinstance(profile, NetworkProfile):
             raise ConfigError("profile", profile, "expected a NetworkProfile")
@@ -140,6 +141,12 @@ class ChaosProxy:
         self._counts: Counter[str] = Counter()
         self._next_id = 0
         self.records: deque[ConnectionRecord] = deque(maxlen=max_records)
+        #: Called with each connection's record once it is over (``chatconn proxy`` writes
+        #: it to a run file); an exception in it is logged, never raised into the proxy.
+        self.on_close = on_close
+        #: Log a warning when the upstream cannot be reached (in the lab: a bug); an
+        #: observer recording it per connection turns this off.
+        self.log_unreachable = True
         self.closed = False
 
     # -- life cycle ----------------------------------------------------------------------
@@ -245,8 +252,18 @@ class ChaosProxy:
         }
 
     # -- internals -----------------------------------------------------------------------
+    def _finished(self, record: ConnectionRecord) -> None:
+        if self.on_close is None:
+            return
+        try:
+            self.on_close(record)
+        except Exception:  # an observer must not break the proxy
+            log.exception("chaos proxy %s: on_close failed", self.role)
+
     def _count(self, record: ConnectionRecord, kind: FaultKind, cause: str) -> None:
         record.fault, record.cause = kind, cause
+        log.debug("chaos proxy %s: connection %d gets %s (%s)", self.role, record.id,
+                  kind.value, cause or "profile")  # fmt: skip
         self._counts[f"fault:{kind.value}"] += 1
         if cause:
             self._counts[f"cause:{cause}"] += 1
@@ -322,7 +339,7 @@ class ChaosProxy:
         assert lsock is not None
         for _ in range(self.backlog):
             try:
-                sock, _ = lsock.accept()
+                sock, peer = lsock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # EMFILE and friends: pause a little, as asyncio does
@@ -332,16 +349,18 @@ class ChaosProxy:
                 return
             sock.setblocking(False)
             try:
-                self._accepted(sock)
+                self._accepted(sock, peer)
             except Exception:  # one bad connection must not stop the proxy
                 log.exception("chaos proxy %s: connection setup failed", self.role)
                 sock.close()
 
-    def _accepted(self, sock: socket.socket) -> None:
+    def _accepted(self, sock: socket.socket, peer: Any = None) -> None:
         now = self._loop.time()
         self._next_id += 1
         self._counts["connections"] += 1
-        record = ConnectionRecord(self._next_id, self.role, now - self._epoch)
+        record = ConnectionRecord(self._next_id, self.role, now - self._epoch, accepted_at=now)
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            record.peer, record.peer_port = str(peer[0]), int(peer[1])
         self.records.append(record)
         fault = self._schedule.popleft() if self._schedule else None
         if fault is not None and not self._schedule:
@@ -355,6 +374,8 @@ class ChaosProxy:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
+            record.closed_s, record.closed_by = 0.0, "proxy"
+            self._finished(record)
             return
         conn = Connection(self, record, fault)
         conn.raw_sock = sock

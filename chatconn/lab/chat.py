@@ -191,11 +191,17 @@ class ChatHub:
         for peer in self.peers.values():
             peer.push(message)
 
+    def rotate_token(self, token: str) -> None:
+        """Accept ``token`` from now on (and serve it from ``POST /token``); the old one is
+        rejected, as after a key rotation or a revoked session."""
+        self._token = token
+
     def token_ok(self, token: Any) -> bool:
         ok = isinstance(token, str) and hmac.compare_digest(
             token.encode("utf-8", "replace"), self._token.encode()
         )
         self.counts["auth_ok" if ok else "auth_failed"] += 1
+        log.debug("auth %s", "accepted" if ok else "refused: not the lab's token")
         return ok
 
     def sync_reply(self) -> dict[str, Any]:
@@ -321,6 +327,7 @@ class ChatHub:
         if self._token_failures > 0:
             self._token_failures -= 1
             return self._error(503, "unavailable")
+        log.debug("token served (expires in %g s)", self.token_expires_in)
         return JSONResponse(
             {"type": "token", "token": self._token, "expires_in": self.token_expires_in}
         )

@@ -24,6 +24,7 @@ __all__ = [
     "FLOOR_TAG_PREFIX",
     "PORT_BLOCK",
     "SESSION_HEADER",
+    "SESSION_QUERY",
     "UPGRADE_KINDS",
     "WS_BLOCK",
     "ConnectionRecord",
@@ -38,6 +39,9 @@ __all__ = [
 
 #: Header a client sends so that its connections share one session's conditions.
 SESSION_HEADER = "x-chatconn-session"
+#: The same tag as a query parameter, for clients that cannot set headers (a browser's
+#: WebSocket and EventSource, socket.io-client's ``query``); the header wins when both are sent.
+SESSION_QUERY = "chatconn_client"
 #: Session tags starting with this are the harness's floor probes
 #: (:func:`chatconn.live.harness.measure_floor`): they meet the profile's median RTT and
 #: nothing else (no draws, loss, stall, reset, proxy or port rule), so their duration is
@@ -122,6 +126,16 @@ class ConnectionRecord:
     ``fault``: "scheduled", "stall", "reset", "ws_proxy", "port", "outage" or "".
     ``tls`` is true when the client opened with a TLS ClientHello (forwarded unread: no
     session tag, no upgrade, no target).
+
+    What an observer needs (``chatconn proxy``, :mod:`chatconn.observe`): ``peer`` and
+    ``peer_port`` (the client's address), ``accepted_at`` (event-loop time of the accept),
+    then seconds after it: ``head_s`` (the request head was read and the fate decided),
+    ``first_byte_s`` (the first server byte *delivered to the client*, after the injected
+    delay) and ``closed_s``; ``closed_by`` ("client", "upstream" or "proxy": who ended it
+    first), ``bytes_up`` (received from the client), ``bytes_down`` (delivered to it),
+    ``status`` (the HTTP status line of the upstream's answer, if it sent one) and
+    ``upstream_error`` (why the upstream could not be reached). ``target`` is the request
+    path without its query (queries carry tokens).
     """
 
     id: int
@@ -135,6 +149,18 @@ class ConnectionRecord:
     upgrade: bool = False
     target: str = ""
     tls: bool = False
+    peer: str = ""
+    peer_port: int = 0
+    accepted_at: float = 0.0
+    head_s: float | None = None
+    first_byte_s: float | None = None
+    closed_s: float | None = None
+    closed_by: str = ""
+    bytes_up: int = 0
+    bytes_down: int = 0
+    status: int | None = None
+    upstream_error: str = ""
+    content_type: str = ""
 
 
 class SessionDraws:

@@ -20,10 +20,12 @@ import socket
 import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import h11
 
-from .faults import SESSION_HEADER, ConnectionRecord, Fault, FaultKind, decide
+from .faults import SESSION_HEADER, SESSION_QUERY, ConnectionRecord, Fault, FaultKind, decide
+from .wsframes import CloseWatch
 
 if TYPE_CHECKING:
     from .chaos import ChaosProxy
@@ -101,6 +103,8 @@ class Pipe:
         horizon = self.loop.time() + _TOLERANCE
         while self.queue and self.queue[0][0] <= horizon:
             _, data = self.queue.popleft()
+            if self is self.conn.s2c and data is not _EOF:
+                self.conn.delivered(len(data))  # type: ignore[arg-type]
             if data is _EOF:
                 self.eof_sent = True
                 try:
@@ -203,7 +207,7 @@ class Connection:
         self.profile = proxy.profile
         self.scheduled = fault
         self.state = self.HEAD
-        self.accepted = self.loop.time()
+        self.accepted = record.accepted_at or self.loop.time()
         self.client: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.head: list[tuple[float, bytes]] = []
@@ -213,10 +217,16 @@ class Connection:
         self.timer: asyncio.TimerHandle | None = None
         self.connect_task: asyncio.Task[None] | None = None
         self.upstream_gone = False
+        self.status_read = False
+        self.ws_up: CloseWatch | None = None  # WebSocket close frames, once upgraded
+        self.ws_down: CloseWatch | None = None
         self.raw_sock: socket.socket | None = None
 
     # -- client side -------------------------------------------------------------------
     def client_data(self, data: bytes) -> None:
+        self.record.bytes_up += len(data)
+        if self.ws_up is not None and self.ws_up.feed(data):
+            self._ended_by("client")  # the client's WebSocket close frame
         if self.state == self.FORWARD:
             assert self.c2s is not None
             self.c2s.feed(data, self.loop.time())
@@ -245,6 +255,7 @@ class Connection:
         return None if event is h11.NEED_DATA else False
 
     def client_eof(self) -> None:
+        self._ended_by("client")
         if self.state == self.HEAD:
             self._decide(None)
         if self.state == self.FORWARD:
@@ -256,18 +267,23 @@ class Connection:
             self._teardown(abort_upstream=True)
 
     def client_lost(self, exc: Exception | None) -> None:
+        self._ended_by("client")
         self._teardown(abort_upstream=True)
 
     # -- decisions ---------------------------------------------------------------------
     def _decide(self, request: h11.Request | None) -> None:
         proxy, record = self.proxy, self.record
+        record.head_s = self.loop.time() - self.accepted
         tag, upgrade = None, False
         if request is not None:
-            record.target = request.target.decode("latin-1")[:200]
+            target = urlsplit(request.target.decode("latin-1"))
+            record.target = target.path[:200]  # never the query: it may carry a token
             headers = {k.lower(): v for k, v in request.headers}
             raw_tag = headers.get(SESSION_HEADER.encode())
             if raw_tag:
                 tag = raw_tag.decode("latin-1")[:200]
+            elif SESSION_QUERY in target.query:
+                tag = (parse_qs(target.query).get(SESSION_QUERY) or [""])[0][:200] or None
             upgrade = b"websocket" in headers.get(b"upgrade", b"").lower()
         record.session_tag, record.upgrade = tag, upgrade
         decision = decide(
@@ -322,7 +338,10 @@ class Connection:
                 lambda: UpstreamSide(self), proxy.upstream_host, proxy.upstream_port
             )
         except OSError as exc:
-            log.warning("chaos proxy %s: upstream unreachable: %s", proxy.role, exc)
+            if proxy.log_unreachable:
+                log.warning("chaos proxy %s: upstream unreachable: %s", proxy.role, exc)
+            self.record.upstream_error = exc.strerror or type(exc).__name__
+            self._ended_by("upstream")
             self._reset()
             return
         if self.state != self.FORWARD:
@@ -335,11 +354,13 @@ class Connection:
 
     def _reset(self) -> None:
         self.timer = None
+        self._ended_by("proxy")
         rst(self.client)
         self._teardown(abort_upstream=True)
 
     def _forbidden(self) -> None:
         self.timer = None
+        self._ended_by("proxy")
         client = self.client
         if client is None or client.is_closing():
             return
@@ -366,15 +387,24 @@ class Connection:
 
     # -- upstream side -----------------------------------------------------------------
     def upstream_data(self, data: bytes) -> None:
+        if self.record.status is None and not self.status_read:
+            self.status_read = True
+            self.record.status, self.record.content_type = _http_status(data)
+            if self.record.upgrade and self.record.status == 101:
+                self.ws_up, self.ws_down = CloseWatch(), CloseWatch(skip_head=True)
+        if self.ws_down is not None and self.ws_down.feed(data):
+            self._ended_by("upstream")  # the server's WebSocket close frame
         if self.state == self.FORWARD and self.s2c is not None:
             self.s2c.feed(data, self.loop.time())
 
     def upstream_eof(self) -> None:
+        self._ended_by("upstream")
         if self.state == self.FORWARD and self.s2c is not None:
             self.s2c.feed(_EOF, self.loop.time())
 
     def upstream_lost(self, exc: Exception | None) -> None:
         self.upstream_gone = True
+        self._ended_by("upstream")
         if self.state != self.FORWARD:
             return
         if exc is not None:  # the server reset: so does the client, at once
@@ -419,10 +449,22 @@ class Connection:
         if self.connect_task is not None:
             self.connect_task.cancel()
 
+    def delivered(self, size: int) -> None:
+        """``size`` server bytes were written to the client (after their delay)."""
+        record = self.record
+        if record.first_byte_s is None:
+            record.first_byte_s = self.loop.time() - self.accepted
+        record.bytes_down += size
+
+    def _ended_by(self, who: str) -> None:
+        if not self.record.closed_by:
+            self.record.closed_by = who
+
     def _teardown(self, *, abort_upstream: bool) -> None:
         if self.state == self.CLOSED:
             return
         self.state = self.CLOSED
+        self.record.closed_s = self.loop.time() - self.accepted
         for pipe in (self.c2s, self.s2c):
             if pipe is not None:
                 pipe.cancel()
@@ -438,8 +480,27 @@ class Connection:
         elif self.client is None and self.raw_sock is not None:
             self.raw_sock.close()
         self.proxy._active.discard(self)
+        self.proxy._finished(self.record)
 
     def close(self, *, reset: bool) -> None:
+        self._ended_by("proxy")
         if reset:
             rst(self.client)
         self._teardown(abort_upstream=True)
+
+
+def _http_status(data: bytes) -> tuple[int | None, str]:
+    """The status code of an HTTP/1.x status line at the start of ``data`` and the response's
+    content type when the first chunk holds it; (None, "") when it is not HTTP."""
+    if not data.startswith(b"HTTP/1."):
+        return None, ""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    parts = head[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
+        return None, ""
+    content_type = ""
+    for line in head[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-type":
+            content_type = value.strip().decode("latin-1")[:100]
+    return int(parts[1]), content_type

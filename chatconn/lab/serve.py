@@ -3,7 +3,12 @@
 ::
 
     chatconn serve --profile NAME [--port P] [--time-scale F] [--seed S] [--allow-remote]
-                   [--token-env NAME]
+                   [--token-env NAME] [--protocol chatconn|stream]
+
+``--protocol stream`` serves Stream Chat's API instead (:mod:`chatconn.lab.stream_server`):
+one port P for the WebSocket ``/connect``, REST and ``/longpoll``, so the official SDK
+connects after ``client.setBaseURL("http://127.0.0.1:P")`` with any API key the lab prints
+and ``client.devToken(id)``.
 
 Binds 127.0.0.1 unless ``--allow-remote`` (then 0.0.0.0: anyone who can reach this machine
 can use the lab). With ``--port P`` the primary WebSocket proxy listens on P and the others
@@ -116,6 +121,13 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-remote", action="store_true", help="listen on every interface (0.0.0.0)"
     )
+    p.add_argument(
+        "--protocol",
+        choices=("chatconn", "stream"),
+        default="chatconn",
+        help="chatconn: the lab's own protocol on P..P+3; stream: Stream Chat's API on one "
+        "port P (for the official stream-chat SDK)",
+    )
     return p
 
 
@@ -140,6 +152,11 @@ def _print_urls(lab: LabServer, args: argparse.Namespace, out: TextIO) -> None:
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+    if getattr(args, "protocol", "chatconn") == "stream":
+        from .stream_serve import serve_stream
+
+        await serve_stream(args, out)
+        return
     from .server import LabServer
 
     lab = LabServer(

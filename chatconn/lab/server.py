@@ -361,6 +361,14 @@ class LabServer:
         for proxy in self.proxies.values():
             proxy.clear_schedule()
 
+    def rotate_token(self, token: str) -> None:
+        """From now on accept only ``token`` (also what ``POST /token`` serves): clients
+        holding the old one are rejected at their next auth."""
+        if not isinstance(token, str) or not token:
+            raise ConfigError("token", "<hidden>", "expected a non-empty string")
+        self._token = token
+        self.hub.rotate_token(token)
+
     def fail_token(self, n: int) -> None:
         """The next ``n`` ``POST /token`` answer 503."""
         self.hub.fail_token(n)

@@ -35,6 +35,7 @@ from .events import (
     Phase,
     PhaseChanged,
     StateChanged,
+    TokenReady,
     Waiting,
     WarningEvent,
 )
@@ -42,6 +43,7 @@ from .manager import ConnectionManager, HeartbeatConfig
 from .records import AttemptRecord
 from .run import LiveRun, run_live
 from .session import Endpoint, PhaseClock, Session
+from .token_cache import TokenCache
 from .tokens import (
     HttpTokenProvider,
     RetryingTokenProvider,
@@ -85,7 +87,9 @@ __all__ = [
     "Session",
     "StateChanged",
     "StaticToken",
+    "TokenCache",
     "TokenProvider",
+    "TokenReady",
     "TokenSource",
     "TokenUnavailable",
     "UpgradeRejected",

@@ -41,6 +41,7 @@ __all__ = [
     "Phase",
     "PhaseChanged",
     "StateChanged",
+    "TokenReady",
     "Waiting",
     "WarningEvent",
 ]
@@ -107,6 +108,9 @@ class AttemptStarted(ConnectionEvent):
     strategy: Strategy
     timeout_s: float
     wait_before_s: float
+    #: When the connect ends at the latest from here, in profile seconds since it began
+    #: (:func:`chatconn.core.progress.planned_end`): the denominator of percent progress.
+    planned_end_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,23 @@ class AttemptFinished(ConnectionEvent):
 class Waiting(ConnectionEvent):
     next_attempt: int
     seconds: float
+    #: As :attr:`AttemptStarted.planned_end_s`, for the attempt after the wait.
+    planned_end_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReady(ConnectionEvent):
+    """The connect has its token (never shown): reused from an earlier connect, or fetched.
+
+    ``reason``: ``"first"``, ``"reused"``, ``"expired"`` or ``"rejected"``
+    (:class:`~chatconn.live.token_cache.TokenGrant`); ``fetches``: the provider's fetches
+    made for this connect so far (0 when the token was reused; 2 after a rejected reused
+    token was replaced).
+    """
+
+    reused: bool
+    reason: str
+    fetches: int
 
 
 @dataclass(frozen=True, slots=True)

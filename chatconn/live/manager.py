@@ -27,8 +27,13 @@ against the policy's deadline. Any failure of the token provider — an exceptio
 token, no answer in time — ends the connect in ``failed`` with
 :class:`~chatconn.live.errors.TokenUnavailable` and an explanation; a plain async function
 given as the token provider gets :class:`~chatconn.live.tokens.RetryingTokenProvider`'s
-retries. A ladder rung the endpoint cannot serve (``multiple_ports`` without alternative
-URLs) is skipped, with a ``rung_skipped`` warning, before the first attempt.
+retries. The token is kept for later connects (reconnects) until it expires or the server
+rejects it (:class:`~chatconn.live.token_cache.TokenCache`; a reused token refused by the
+server is replaced at once and the attempt made again); a ``TokenReady`` event and every
+attempt record say how many fetches each connect made. Every event is also logged on
+``chatconn.live.manager`` (:mod:`chatconn.live.logs`). A ladder rung the endpoint cannot
+serve (``multiple_ports`` without alternative URLs) is skipped, with a ``rung_skipped``
+warning, before the first attempt.
 
 A second ``connect()`` while one is in flight joins it (and emits a ``connect_in_progress``
 warning) instead of opening a second connection. :meth:`ConnectionManager.retry` is a
@@ -61,6 +66,7 @@ from ..core.harness import HarnessFloor
 from ..core.lifetime import HeartbeatConfig  # the lifetime model's, re-exported here
 from ..core.planner import AttemptPlan, ConnectPlanner
 from ..core.policy import RetryPolicy
+from ..core.progress import planned_end
 from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
@@ -69,6 +75,7 @@ from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
     AttemptTimeout,
+    AuthRejected,
     CircuitOpen,
     ConnectFailed,
     ConnectionRefused,
@@ -86,13 +93,16 @@ from .events import (
     Phase,
     PhaseChanged,
     StateChanged,
+    TokenReady,
     Waiting,
     WarningEvent,
 )
 from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
+from .logs import EventLogger, log_breaker, log_heartbeat
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
 from .tls import client_tls, default_tls
+from .token_cache import TokenCache
 from .tokens import RetryingTokenProvider, Secret, StaticToken, TokenProvider, TokenSource
 from .transports import open_session
 
@@ -173,6 +183,10 @@ class ConnectionManager:
         if not isinstance(self.policy, RetryPolicy):
             raise ConfigError("policy", policy, "expected a RetryPolicy")
         self._token_provider = _as_provider(token)
+        #: The token kept between connects until it expires or is rejected (token_cache).
+        self.tokens = TokenCache(self._token_provider, clock=clock)
+        self._connect_fetches = 0  # token fetches of the current connect
+        self._token_reused = False
         self._rng = rng if rng is not None else _shared_rng()
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
         if auto_retry and self._breaker is None:
@@ -202,6 +216,8 @@ class ConnectionManager:
         self._http = http_client
         self._clock = clock
         self.bus = EventBus()
+        self.bus.subscribe(EventLogger(self.session_tag))  # chatconn.live.manager, DEBUG
+        self._breaker_seen = self._breaker.state(clock()) if self._breaker is not None else None
         self.records: list[AttemptRecord] = []
         self.report: DiagnosticsReport | None = None
         self.explanation = ""
@@ -220,6 +236,7 @@ class ConnectionManager:
         #: last connect: the span the simulator models (the token fetch excluded; with
         #: diagnostics on, counted from the start of the diagnostics phase, as the model).
         self.attempts_elapsed_s: float | None = None
+        self._planned_end: float | None = None  # profile s: see core.progress
 
     @property
     def budget_s(self) -> float:
@@ -385,6 +402,7 @@ class ConnectionManager:
         )
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
+            self._note_breaker("refused a connect")
             wait = breaker.retry_after(self._clock())
             self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
@@ -396,11 +414,14 @@ class ConnectionManager:
         except asyncio.CancelledError:
             if breaker is not None:
                 breaker.abandon()  # a cancelled trial says nothing about the server
+                self._note_breaker("connect cancelled")
             self._set_state(ConnectionState.IDLE, "connect cancelled")
             raise
         except LiveError as exc:
             if breaker is not None:
+                self._note_breaker("a trial connect started")
                 breaker.record_failure(self._clock())
+                self._note_breaker(f"connect failed ({type(exc).__name__})")
             if not self.explanation:
                 self.explanation = explain_error(exc)
             self._set_state(ConnectionState.FAILED, self.explanation)
@@ -408,8 +429,16 @@ class ConnectionManager:
                 self._schedule_auto_retry()
             raise
         if breaker is not None:
+            self._note_breaker("a trial connect started")
             breaker.record_success(self._clock())
+            self._note_breaker("connected")
         return session
+
+    def _note_breaker(self, why: str) -> None:
+        """Log the breaker's transition since the last note, if any (DEBUG)."""
+        now = self._breaker.state(self._clock())
+        log_breaker(self.session_tag, self._breaker_seen, now, why)
+        self._breaker_seen = now
 
     async def _attempts(self) -> Session:
         scale = self.time_scale
@@ -422,7 +451,8 @@ class ConnectionManager:
                 WarningEvent(self._elapsed(), "rung_skipped", f"{strategy.value} skipped: {why}")
             )
         schedule = self.schedule = Schedule.draw(policy, self._rng)
-        token = await self._fetch_token()
+        self._connect_fetches = 0
+        token = await self._token()
 
         firewall = False
         span_began: float | None = None  # the diagnostics phase counts as connect time
@@ -441,15 +471,25 @@ class ConnectionManager:
             first: float | None = None  # when this schedule's first attempt started
             restarted = False
             while isinstance(step, AttemptPlan):
+                offset = (origin - self._started) / scale
+                self._planned_end = planned_end(schedule, step, offset)
                 delay = step.start * scale - (self._clock() - origin)
                 if delay > 0:
-                    self.bus.emit(Waiting(self._elapsed(), step.index, delay))
+                    self.bus.emit(Waiting(self._elapsed(), step.index, delay, self._planned_end))
                     if await self._wait(delay):
                         restarted = True
                         break
                 if first is None:
                     first = self._clock()
-                session, record = await self._one_attempt(step, token, policy, first)
+                try:
+                    session, record = await self._one_attempt(step, token, policy, first)
+                except AuthRejected:
+                    self.tokens.reject()
+                    if not (self._token_reused and self.tokens.can_refresh):
+                        raise
+                    # A token kept from an earlier connect was refused: fetch one, try again.
+                    token = await self._token()
+                    session, record = await self._one_attempt(step, token, policy, first)
                 records.append(record)
                 self.records.append(record)
                 self.attempts_elapsed_s = self._clock() - (span_began or first)
@@ -503,6 +543,18 @@ class ConnectionManager:
             policy, latency_s=latency, http_ok=report.http_ok, websocket_ok=report.websocket_ok
         )
 
+    async def _token(self) -> Secret:
+        """The token for this connect: the one kept from an earlier connect, or a fresh one
+        (:class:`TokenCache`); a TokenReady event says which, and how many fetches."""
+        before = self.tokens.fetches
+        grant = await self.tokens.get(self._fetch_token)
+        self._connect_fetches += self.tokens.fetches - before
+        self._token_reused = not grant.fetched
+        self.bus.emit(
+            TokenReady(self._elapsed(), not grant.fetched, grant.reason, self._connect_fetches)
+        )
+        return grant.token
+
     async def _fetch_token(self) -> Secret:
         """The token, within TOKEN_BUDGET_S and the budget (times the time scale); any
         failure of the provider as TokenUnavailable, which names no token."""
@@ -545,6 +597,7 @@ class ConnectionManager:
                 step.strategy,
                 step.timeout,
                 step.wait_before,
+                self._planned_end,
             )
         )
         self._set_phase(Phase.CONNECTING, step.index)
@@ -601,6 +654,7 @@ class ConnectionManager:
             phases=phases,
             error=error,
             time_scale=self.time_scale,
+            token_fetches=self._connect_fetches,
         )
 
     def _finished(
@@ -642,16 +696,25 @@ class ConnectionManager:
     # -------------------------------------------------------------- heartbeat
     async def _heartbeat(self, session: Session, config: HeartbeatConfig) -> None:
         """Ping until the connection dies, then reconnect through the same schedule."""
-        scale = self.time_scale
-        while True:
-            await asyncio.sleep(config.interval_s * scale)
-            try:
-                async with asyncio.timeout(config.timeout_s * scale):
-                    await session.ping()
-            except (TimeoutError, LiveError, OSError) as exc:
-                reason = "no pong in time" if isinstance(exc, TimeoutError) else "connection lost"
-                self.bus.emit(WarningEvent(self._elapsed(), "heartbeat_missed", reason))
-                break
+        scale, tag = self.time_scale, self.session_tag
+        log_heartbeat(tag, "started: ping every %gs, pong within %gs", config.interval_s * scale,
+                      config.timeout_s * scale)  # fmt: skip
+        try:
+            while True:
+                await asyncio.sleep(config.interval_s * scale)
+                try:
+                    async with asyncio.timeout(config.timeout_s * scale):
+                        await session.ping()
+                except (TimeoutError, LiveError, OSError) as exc:
+                    timed_out = isinstance(exc, TimeoutError)
+                    reason = "no pong in time" if timed_out else "connection lost"
+                    self.bus.emit(WarningEvent(self._elapsed(), "heartbeat_missed", reason))
+                    break
+                log_heartbeat(tag, "pong")
+        except asyncio.CancelledError:
+            log_heartbeat(tag, "stopped: cancelled")
+            raise
+        log_heartbeat(tag, "stopped: reconnecting")
         self.session = None
         with contextlib.suppress(Exception):
             await session.close()

@@ -33,6 +33,9 @@ class AttemptRecord:
     auth_s: float | None = None
     sync_s: float | None = None
     time_scale: float = 1.0
+    #: Token fetches this connect made up to this attempt (0: a token reused from an earlier
+    #: connect); None in records written before chatconn counted them.
+    token_fetches: int | None = None
 
     @classmethod
     def of_attempt(
@@ -48,6 +51,7 @@ class AttemptRecord:
         phases: PhaseClock,
         error: LiveError | None,
         time_scale: float,
+        token_fetches: int | None = None,
     ) -> AttemptRecord:
         """The record of a finished attempt from its phase clock and its error (if any);
         the URL loses credentials and query."""
@@ -69,6 +73,7 @@ class AttemptRecord:
             auth_s=marks.get("auth"),
             sync_s=marks.get("sync"),
             time_scale=time_scale,
+            token_fetches=token_fetches,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +107,11 @@ class AttemptRecord:
                 raise ValueError(f"{name} must be text, got {values[name]!r}")
         if isinstance(values["attempt"], bool) or not isinstance(values["attempt"], int):
             raise ValueError(f"attempt must be a whole number, got {values['attempt']!r}")
+        fetches = values.get("token_fetches")
+        if fetches is not None and (
+            isinstance(fetches, bool) or not isinstance(fetches, int) or fetches < 0
+        ):
+            raise ValueError(f"token_fetches must be a whole number >= 0, got {fetches!r}")
         if not isinstance(values["connected"], bool):
             raise ValueError(f"connected must be true or false, got {values['connected']!r}")
         for name in _SECONDS:

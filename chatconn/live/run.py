@@ -202,8 +202,13 @@ async def run_live(
     on_session: Callable[[int, ConnectionManager], Any] | None = None,
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
     on_plan: Callable[[RunPlan], Any] | None = None,
+    protocol: str = "chatconn",
 ) -> LiveRun:
     """Connect ``sessions`` times, at most ``concurrency`` at once; see the module doc.
+
+    ``protocol="stream"`` with ``lab_profile``: the in-process lab speaks Stream Chat's API
+    (:func:`chatconn.live.stream_run.run_stream_lab`); a real Stream deployment is an
+    ``endpoint`` that is a :class:`~chatconn.live.stream_transport.StreamEndpoint`.
 
     Exactly one target: ``lab_profile`` (start an in-process lab server playing it),
     ``lab`` (a :class:`~chatconn.lab.LabServer` you started, running on this loop; its
@@ -221,6 +226,16 @@ async def run_live(
     server you started yourself at that ``time_scale`` — recorded in the header so the run
     has a simulated twin and a replay.
     """
+    if protocol == "stream" and lab_profile is not None:
+        from .stream_run import run_stream_lab
+
+        return await run_stream_lab(
+            policy, sessions, lab_profile, concurrency=concurrency, seed=seed,
+            time_scale=time_scale, out=out, policy_name=policy_name, metadata=metadata,
+            on_session=on_session,
+        )  # fmt: skip
+    if protocol not in ("chatconn", "stream"):
+        raise ConfigError("protocol", protocol, "expected 'chatconn' or 'stream'")
     sessions = _check_count("sessions", sessions, MAX_LIVE_SESSIONS)
     concurrency = _check_count("concurrency", concurrency, 10_000)
     if sum(target is not None for target in (lab_profile, lab, endpoint)) != 1:

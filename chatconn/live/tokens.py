@@ -238,6 +238,9 @@ class HttpTokenProvider(RetryingTokenProvider):
     ) -> None:
         super().__init__(retries=retries, timeout_s=timeout_s, backoff_s=backoff_s, sleep=sleep)
         self._url = join_url(http_url, TOKEN_PATH)
+        #: The ``expires_in`` (seconds) of the last token fetched, when the answer had one:
+        #: how long :class:`~chatconn.live.token_cache.TokenCache` may reuse it.
+        self.expires_in: float | None = None
         #: Where the token comes from, without credentials or query.
         self.url = redact_url(self._url)
         self._client = client
@@ -265,6 +268,11 @@ class HttpTokenProvider(RetryingTokenProvider):
             # A 4xx other than 429: the request itself is wrong, retrying cannot help.
             raise _Problem(f"HTTP {status}", retryable=not (400 <= status < 500 and status != 429))
         try:
-            return Secret(response.json()["token"])
+            answer = response.json()
+            token = Secret(answer["token"])
         except (ValueError, KeyError, TypeError, ConfigError):
             raise _Problem("the answer had no token") from None
+        lifetime = answer.get("expires_in")
+        ok = isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
+        self.expires_in = float(lifetime) if ok and lifetime >= 0 else None
+        return token

@@ -68,6 +68,12 @@ async def open_session(
     strategy = parse_strategy(strategy)
     if not isinstance(token, str):
         raise ConfigError("token", "<hidden>", "expected a string")
+    if getattr(endpoint, "protocol", None) == "stream":  # a StreamEndpoint: Stream's API
+        from .stream_transport import open_stream_session
+
+        return await open_stream_session(
+            strategy, endpoint, token, phases, ssl=ssl, http_client=http_client
+        )
     if strategy in (Strategy.DIRECT_WEBSOCKET, Strategy.EXTENDED_TIMEOUT):
         return await open_websocket(
             endpoint.primary, token, phases, strategy=strategy, session_tag=session_tag, ssl=ssl

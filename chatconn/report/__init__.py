@@ -23,6 +23,7 @@ from ..runs.load import load_runs
 from ..runs.run import Run
 from .document import render_report
 from .findings import Finding, findings
+from .observed import observed_sections
 
 __all__ = ["Finding", "build_report", "findings", "write_report"]
 
@@ -39,7 +40,10 @@ def build_report(
     twins = simulated_twins(runs)  # once: a replayed twin is simulated (and warned of) once
     rows = compare_runs(runs, thresholds, twins=twins)
     found = findings(rows, thresholds)
-    html = render_report(runs, rows, found, twins, title=title, thresholds=thresholds)
+    observed = observed_sections(runs, thresholds)  # production timings, if any were imported
+    html = render_report(
+        runs, rows, found, twins, title=title, thresholds=thresholds, extra_sections=observed
+    )
     return html, found
 
 

@@ -82,8 +82,8 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         "<th>quality E / G / P / C</th><th>vs model</th></tr>"
     )
     body = []
-    order = {"live": 0, "simulated": 1}
-    for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order[r["kind"]])):
+    order = {"observed": 0, "live": 1, "simulated": 2}
+    for r in sorted(rows, key=lambda r: (r["profile"], r["policy"], order.get(r["kind"], 3))):
         agree, why = r.get("vs_model") or "—", ""
         if r.get("verdict_headline"):
             ks = "" if r.get("ks_to_twin") is None else f"; KS distance {r['ks_to_twin']:.3f}"
@@ -129,6 +129,18 @@ def _figures(
         fig = plot_compare(named, thresholds, title=f"Time to connect on {profile}")
         parts.append(_figure(fig, n := n + 1))
         for run in mine:
+            if run.kind == "observed" and run.observations:  # real clients via the proxy
+                from ..plots.observe import plot_observed_timeline
+
+                parts.append(
+                    f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>"
+                )
+                fig = plot_observed_timeline(
+                    run,
+                    max_clients=TIMELINE_SESSIONS,
+                    title=f"Attempts of the first {TIMELINE_SESSIONS} clients · {run.label}",
+                )
+                parts.append(_figure(fig, n := n + 1))
             if run.kind != "live":
                 continue
             parts.append(f"<h3>{_e(run.label)} <span class='meta'>{_e(run.path.name)}</span></h3>")
@@ -158,15 +170,20 @@ def render_report(
     *,
     title: str = "Connection report",
     thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
+    extra_sections: Sequence[str] = (),
 ) -> str:
     """The whole HTML document for ``runs`` (``rows`` from compare_runs, ``found`` from
-    findings, ``twins`` from :func:`~chatconn.runs.analysis.simulated_twins`)."""
+    findings, ``twins`` from :func:`~chatconn.runs.analysis.simulated_twins`;
+    ``extra_sections``: HTML parts placed after the figures, e.g. observed runs')."""
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = sorted({str(r.header.versions.get("chatconn")) for r in runs})
     live = sum(r.kind == "live" for r in runs)
+    observed = sum(r.kind == "observed" for r in runs)
+    seen = f", {observed} observed in production" if observed else ""
     meta = (
-        f"{len(runs)} runs ({live} live against the lab or a server, {len(runs) - live} "
-        f"simulated) · recorded with chatconn {', '.join(versions)} · generated {made}"
+        f"{len(runs)} runs ({live} live against the lab or a server{seen}, "
+        f"{len(runs) - live - observed} simulated) · recorded with chatconn "
+        f"{', '.join(versions)} · generated {made}"
     )
     items = "".join(f'<li class="{_e(f.level)}">{_e(f.text)}</li>' for f in found)
     bounds = thresholds
@@ -199,6 +216,7 @@ def render_report(
             _table(rows),
             f'<p class="meta">{_e(how)}</p>',
             *_figures(runs, twins, thresholds),
+            *extra_sections,
             "<h2>Runs in this report</h2>",
             f'<ul class="meta">{files}</ul>',
         ]

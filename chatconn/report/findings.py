@@ -136,7 +136,8 @@ def _best_per_profile(rows: Sequence[dict[str, Any]], thresholds: QualityThresho
     profiles = dict.fromkeys(row["profile"] for row in rows)
     for profile in profiles:
         mine = [r for r in rows if r["profile"] == profile]
-        kind = "live" if any(r["kind"] == "live" for r in mine) else "simulated"
+        present = {r["kind"] for r in mine}  # what users saw first, then what was modelled
+        kind = next(k for k in ("live", "observed", "simulated") if k in present)
         mine = [r for r in mine if r["kind"] == kind and r["p95_s"] is not None]
         if not mine:
             continue

@@ -44,6 +44,13 @@ def replay(run: Run, sessions: int | None = None) -> SimulationResult:
     (a live run's twin is more useful large). Warns when the run was recorded by another
     chatconn version (the model may have changed)."""
     h = run.header
+    if h.target is None and h.kind == "observed":
+        raise ConfigError(
+            "run",
+            str(run.path),
+            "it was observed in production: there is no profile to replay; fit one with "
+            "chatconn calibrate and simulate the policy on it",
+        )
     if h.target is None:
         raise ConfigError(
             "run", str(run.path), "it ran against a real server: there is no profile to replay"
@@ -199,7 +206,8 @@ def _mean_or_none(values: np.ndarray) -> float | None:
 def sessions_frame(runs: Run | Sequence[Run]):
     """A pandas DataFrame, one row per session of every run: ``run`` (label), ``file``,
     ``kind``, ``policy``, ``profile``, ``session``, ``connected``, ``time_to_connect_s``
-    (NaN if it gave up), ``ended_at_s``, ``attempts``, ``strategy``, ``last_error``."""
+    (NaN if it gave up), ``ended_at_s``, ``attempts``, ``strategy``, ``last_error``, and for
+    observed runs ``segment_LABEL`` per label (region, client_version, ...)."""
     import pandas as pd  # only for those who ask for frames
 
     runs = [runs] if isinstance(runs, Run) else list(runs)
@@ -223,6 +231,8 @@ def sessions_frame(runs: Run | Sequence[Run]):
                     "attempts": r.attempts.astype(np.int64),
                     "strategy": names[r.strategy],
                     "last_error": errors[r.last_error],
+                    # observed runs: one column per label (region, client_version, ...)
+                    **{f"segment_{label}": values for label, values in run.segments.items()},
                 }
             )
         )

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import RunFileError
+from ..core.errors import ConfigError, RunFileError
+from ..core.presets import policy_preset
 from ..core.profiles import NetworkProfile
 from .analysis import replay
 from .load import load_run, run_files
@@ -61,12 +62,20 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
         from ..calibrate import calibrate
 
         run = load_run(args.source)
+        policy = policy_preset(args.policy) if getattr(args, "policy", None) else run.policy
+        if policy is None:
+            raise ConfigError(
+                "policy",
+                None,
+                f"{run.path} is an observed run of a client whose policy it does not record: "
+                "pass --policy NAME (the preset `chatconn observe` says it behaves like)",
+            )
         fit = [name.strip() for name in args.fit.split(",") if name.strip()] if args.fit else None
         base = args.base
         if base is None:  # the profile the run played, else broadband
             recorded = run.header.target
             base = recorded if isinstance(recorded, NetworkProfile) else "broadband"
-        result = calibrate(run, base=base, fit=fit, seed=args.seed)
+        result = calibrate(run.result, base=base, fit=fit, seed=args.seed, policy=policy)
         return {"file": str(run.path), "label": run.label, **result.to_dict()}
     from ..report import write_report  # plotly only for reports
 

@@ -16,8 +16,19 @@ line per write, so a crash or kill loses at most the line being written::
      "attempts": 2, "strategy": 0, "last_error": 1}                    # live: one per session
     {"type": "sessions", "first": 0, "connected": [...], "ended_at": [...], "attempts": [...],
      "strategy": [...], "last_error": [...], "profile": [...]}         # simulated: columns
+    {"type": "sessions", ..., "segments": {"region": [0, 1, ...]}, "started_s": [...]}
+                                                                       # observed, imported
+    {"type": "connection", ...ObservedConnection.to_dict()...}          # observed, proxied
+    {"type": "profile", "at_s": 12.0, "profile": {...}}                # proxied: switched
     {"type": "end", "sessions": 40, "wall_s": 12.5, "failure_kinds": {...},
      "finished_at": "...", "harness": {"during": {...HarnessFloor...}}}
+
+An *observed* run (``kind: "observed"``, written by :mod:`chatconn.importers` from
+production timings) stores its sessions as columns like a simulation; ``target`` is null
+(the real world: nothing to replay), ``policy`` is the policy the clients ran, and its
+``sessions`` records may add ``segments`` (per label, indexes into the header's
+``extra.segments[label]`` list of values) and ``started_s`` (seconds from the header's
+``started_at``, null where unknown). ``extra.import`` says where the data came from.
 
 ``ended_at`` is in profile seconds from the first attempt (live: wall seconds ÷ time scale,
 as the simulator counts); attempt records keep wall seconds and the scale. ``strategy`` is
@@ -53,7 +64,13 @@ __all__ = [
 
 FORMAT = "chatconn-run"
 VERSION = 1
-KINDS = ("simulated", "live")
+#: "observed": what real clients did. Imported timings (:mod:`chatconn.importers`) are session
+#: columns with labels. A recording of ``chatconn proxy`` (:mod:`chatconn.proxy`) has a header with
+#: ``policy`` null (or the policy the user says the client uses), ``connection`` lines
+#: (:class:`chatconn.observe.ObservedConnection`), ``profile`` lines when the profile is
+#: switched, and an end mark counting ``connections``; its sessions are the clients'
+#: connect episodes (:func:`chatconn.observe.episodes`), computed when read.
+KINDS = ("simulated", "live", "observed")
 #: Packages whose versions a header records (those that shape a run's numbers).
 RECORDED_PACKAGES = ("chatconn", "numpy", "websockets", "httpx", "httpx-sse", "uvicorn", "plotly")
 

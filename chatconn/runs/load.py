@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarning
 from ..core.harness import HarnessFloor
-from ..core.profiles import as_population
+from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
 from ..live.records import AttemptRecord
 from ..simulate import SimulationResult
@@ -53,6 +53,8 @@ def _plain_column(name: str, raw: Any) -> np.ndarray | None:
     return values
 
 
+#: What an observed run's session columns may add (see :mod:`chatconn.runs.format`).
+_OBSERVED_EXTRAS = {"segments", "started_s"}
 _SESSION_KEYS = {"type", "index", "connected", "ended_at", "attempts", "strategy", "last_error"}
 _COLUMNS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
 _DTYPES = {
@@ -78,6 +80,12 @@ class _Reader:
         self.end: dict[str, Any] | None = None
         self.harness_during: HarnessFloor | None = None
         self.profiles = 1
+        # Observed runs come in two forms: imported timings (session columns, with labels)
+        # and a proxy's recording (connection lines; sessions computed when read).
+        self.segments: dict[str, list[np.ndarray]] = {}  # imported: label -> indexes
+        self.started: list[np.ndarray] = []  # imported: start offsets
+        self.observed: list[Any] = []  # proxied: ObservedConnection, in file order
+        self.profile_changes: list[dict[str, Any]] = []
 
     def fail(self, line: int, problem: str) -> RunFileError:
         return RunFileError(self.path, problem, line)
@@ -99,6 +107,8 @@ class _Reader:
         if self.end is not None:
             raise self.fail(line, f"a {kind!r} record after the end of the run")
         handler = {
+            "connection": self._connection,
+            "profile": self._profile,
             "attempt": self._attempt,
             "session": self._session,
             "sessions": self._sessions,
@@ -108,9 +118,32 @@ class _Reader:
             raise self.fail(line, f"unknown record type {kind!r}")
         handler(line, data)
 
+    def _connection(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a connection record in a {self.header.kind} run")
+        if self.next_first:
+            raise self.fail(line, "a connection record in a run of imported session columns")
+        from ..observe import ObservedConnection
+
+        try:
+            self.observed.append(ObservedConnection.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            raise self.fail(line, f"bad connection record: {exc}") from None
+
+    def _profile(self, line: int, data: dict[str, Any]) -> None:
+        if self.header.kind != "observed":
+            raise self.fail(line, f"a profile record in a {self.header.kind} run")
+        if not _number(data.get("at_s")) or data["at_s"] < 0:
+            raise self.fail(line, "a profile record needs at_s, seconds >= 0")
+        try:
+            profile = target_from_dict(data.get("profile"))
+        except (ValueError, TypeError, AttributeError, ChatconnError) as exc:
+            raise self.fail(line, f"bad profile record: {exc}") from None
+        self.profile_changes.append({"at_s": float(data["at_s"]), "profile": profile})
+
     def _attempt(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
-            raise self.fail(line, "an attempt record in a simulated run")
+            raise self.fail(line, f"an attempt record in a {self.header.kind} run")
         values = {k: v for k, v in data.items() if k != "type"}
         try:
             self.records.append(AttemptRecord.from_dict(values))
@@ -167,7 +200,7 @@ class _Reader:
 
     def _session(self, line: int, data: dict[str, Any]) -> None:
         if self.header.kind != "live":
-            raise self.fail(line, "a per-session record in a simulated run")
+            raise self.fail(line, f"a per-session record in a {self.header.kind} run")
         if set(data) != _SESSION_KEYS:
             odd = sorted(set(data) ^ _SESSION_KEYS)[0]
             raise self.fail(line, f"session record field {odd!r} is missing or unknown")
@@ -183,11 +216,12 @@ class _Reader:
         self.live[index] = {name: values[0] for name, values in row.items()}
 
     def _sessions(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "simulated":
+        if self.header.kind == "live":
             raise self.fail(line, "a session-columns record in a live run")
         expected = {"type", "first", *_COLUMNS}
-        if set(data) != expected:
-            odd = sorted(set(data) ^ expected)[0]
+        optional = _OBSERVED_EXTRAS if self.header.kind == "observed" else set()
+        if not expected <= set(data) <= expected | optional:
+            odd = sorted(set(data) ^ expected - optional)[0]
             raise self.fail(line, f"sessions record field {odd!r} is missing or unknown")
         if data["first"] != self.next_first:
             raise self.fail(
@@ -200,11 +234,37 @@ class _Reader:
             raise self.fail(line, "the session columns must be non-empty lists of equal length")
         columns = {name: self._column(line, name, data[name]) for name in _COLUMNS}
         self._consistent(line, columns, data["first"])
+        count = lengths.pop()
+        if self.header.kind == "observed":
+            self._observed_extras(line, data, count)
         for name, values in columns.items():
             self.columns[name].append(values)
-        self.next_first += lengths.pop()
+        self.next_first += count
         if self.next_first > self.header.sessions:
             raise self.fail(line, f"more sessions than the header's {self.header.sessions}")
+
+    def _observed_extras(self, line: int, data: dict[str, Any], count: int) -> None:
+        """An observed run's label columns (indexes into the header's value lists) and
+        start times (seconds from the header's ``started_at``, null where unknown)."""
+        known = self.header.extra.get("segments") or {}
+        segments = data.get("segments", {})
+        if not isinstance(segments, dict) or set(segments) != set(known):
+            raise self.fail(line, f"segments must hold exactly the labels {sorted(known)}")
+        for label, raw in segments.items():
+            values = _plain_column("segment", raw)
+            if values is None or values.size != count:
+                raise self.fail(line, f"segment {label!r} must hold {count} whole numbers")
+            bad = (values < 0) | (values >= len(known[label]))
+            if bad.any():
+                value = values[np.flatnonzero(bad)[0]].item()
+                raise self.fail(line, f"segment {label!r} value {value!r} is out of range")
+            self.segments.setdefault(label, []).append(values)
+        raw = data.get("started_s", [None] * count)
+        if not isinstance(raw, list) or len(raw) != count:
+            raise self.fail(line, f"started_s must hold {count} values")
+        if not all(v is None or (_number(v) and v >= 0) for v in raw):
+            raise self.fail(line, "started_s must hold seconds >= 0 or null")
+        self.started.append(np.array([np.nan if v is None else v for v in raw], dtype=float))
 
     def _consistent(self, line: int, columns: dict[str, np.ndarray], first: int) -> None:
         """A session connected exactly when it has a strategy, after at least one attempt."""
@@ -218,7 +278,24 @@ class _Reader:
         if bad.size:
             raise self.fail(line, f"session {first + int(bad[0])} connected in 0 attempts")
 
+    def proxied(self) -> bool:
+        """An observed run recorded by ``chatconn proxy`` (connection lines), not imported."""
+        return self.header.kind == "observed" and (
+            bool(self.observed) or "upstream" in self.header.extra
+        )
+
     def _end(self, line: int, data: dict[str, Any]) -> None:
+        if self.proxied():
+            if data.get("connections") != len(self.observed):
+                raise self.fail(
+                    line,
+                    f"the end mark counts {data.get('connections')!r} connections but "
+                    f"{len(self.observed)} were recorded (records missing?)",
+                )
+            if not _number(data.get("wall_s")) or data["wall_s"] < 0:
+                raise self.fail(line, "the end mark needs wall_s, a number of seconds >= 0")
+            self.end = data
+            return
         recorded = self.recorded()
         if data.get("sessions") != recorded:
             raise self.fail(
@@ -242,9 +319,15 @@ class _Reader:
         self.end = data
 
     def recorded(self) -> int:
+        if self.proxied():
+            return len(self.observed)
         return len(self.live) if self.header.kind == "live" else self.next_first
 
     def arrays(self) -> dict[str, np.ndarray]:
+        if self.proxied():
+            from ..observe import episode_arrays, episodes, timelines
+
+            return episode_arrays(episodes(timelines(self.observed)))
         if self.header.kind == "live":
             order = sorted(self.live)
             return {
@@ -311,11 +394,15 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     recorded = reader.recorded()
     if reader.end is None:
         notes.append(
-            f"{path}: the run has no end mark (interrupted?): "
+            f"{path}: the run has no end mark (interrupted, or the proxy still runs): "
+            f"{recorded} connections recorded"
+            if reader.proxied()
+            else f"{path}: the run has no end mark (interrupted?): "
             f"{recorded} of {h.sessions} sessions recorded"
         )
     if recorded == 0:
-        raise RunFileError(path, "the run recorded no sessions")
+        what = "connections" if reader.proxied() else "sessions"
+        raise RunFileError(path, f"the run recorded no {what}")
     population = as_population(h.target) if h.target is not None else None
     names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
     result = SimulationResult(
@@ -330,6 +417,11 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     )
     for note in notes:
         warnings.warn(note, RunFileWarning, stacklevel=2)
+    segments = {}
+    for label, parts in reader.segments.items():
+        values = np.array(h.extra["segments"][label], dtype=object)
+        segments[label] = values[np.concatenate(parts)]
+    started = np.concatenate(reader.started) if reader.started else None
     return Run(
         path=path,
         header=h,
@@ -340,6 +432,10 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         errors=dict(reader.end.get("failure_kinds", {})) if reader.end else {},
         warnings=tuple(notes),
         harness_during=reader.harness_during,
+        segments=segments,
+        started_s=started,
+        observations=tuple(reader.observed),
+        profile_changes=tuple(reader.profile_changes),
     )
 
 

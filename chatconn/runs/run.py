@@ -30,7 +30,7 @@ class RunHeader:
     """A run file's first line, parsed: what ran, where, with which versions."""
 
     kind: str
-    policy: RetryPolicy
+    policy: RetryPolicy | None  # None: an observed client whose policy is not known
     policy_name: str | None
     target: NetworkProfile | Population | None
     target_name: str
@@ -63,14 +63,15 @@ class RunHeader:
         for name in ("policy", "seed", "sessions", "time_scale", "started_at", "target_name"):
             if name not in data:
                 raise ValueError(f"the header has no {name!r}")
+        observed = data["kind"] == "observed"  # real clients: sessions unknown up front
         seed, sessions, scale = data["seed"], data["sessions"], data["time_scale"]
         if not _whole(seed) or seed < 0:
             raise ValueError(f"seed {seed!r} is not a whole number >= 0")
-        if not _whole(sessions) or sessions < 1:
+        if not _whole(sessions) or sessions < (0 if observed else 1):
             raise ValueError(f"sessions {sessions!r} is not a whole number >= 1")
         if not _number(scale) or scale <= 0:
             raise ValueError(f"time_scale {scale!r} is not a number > 0")
-        if not isinstance(data["policy"], dict):
+        if not isinstance(data["policy"], dict) and not (observed and data["policy"] is None):
             raise ValueError("policy is not a mapping of policy fields")
         for name in ("started_at", "target_name"):
             if not isinstance(data[name], str):
@@ -81,7 +82,7 @@ class RunHeader:
         for name in ("versions", "extra"):
             if data.get(name) is not None and not isinstance(data[name], dict):
                 raise ValueError(f"{name} is not a mapping")
-        policy = RetryPolicy.from_dict(data["policy"])
+        policy = RetryPolicy.from_dict(data["policy"]) if data["policy"] is not None else None
         harness = data.get("harness")
         if harness is not None and (
             not isinstance(harness, dict)
@@ -133,6 +134,16 @@ class Run:
     warnings: tuple[str, ...] = ()
     #: The harness floor sampled during the run (from the end mark), if recorded.
     harness_during: HarnessFloor | None = None
+    #: Imported observed runs: per label (region, client_version, ...), each session's value.
+    segments: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Imported observed runs: each session's start, seconds from ``header.started_at``
+    #: (NaN: unknown).
+    started_s: np.ndarray | None = None
+    #: Proxied observed runs: every connection the proxy saw
+    #: (:class:`chatconn.observe.ObservedConnection`) and the profile switches
+    #: (``{"at_s", "profile"}``) in file order.
+    observations: tuple[Any, ...] = ()
+    profile_changes: tuple[dict[str, Any], ...] = ()
 
     @property
     def harness(self) -> HarnessFloor | None:
@@ -161,13 +172,14 @@ class Run:
         return self.header.kind
 
     @property
-    def policy(self) -> RetryPolicy:
+    def policy(self) -> RetryPolicy | None:
         return self.header.policy
 
     @property
     def label(self) -> str:
         """``policy · profile · kind``, e.g. ``seed · 3g · live``."""
-        return f"{self.header.policy_name or 'custom'} · {self.header.target_name} · {self.kind}"
+        name = self.header.policy_name or ("client" if self.kind == "observed" else "custom")
+        return f"{name} · {self.header.target_name} · {self.kind}"
 
     @property
     def sessions(self) -> int:

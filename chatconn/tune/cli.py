@@ -123,6 +123,12 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=DEFAULT_GRID_LIMIT,
         help="refuse grids with more combinations than this",
     )
+    p.add_argument(
+        "--export",
+        metavar="FORMAT",
+        help="ship it: end with the recommended policy exported for this client "
+        "(socketio, signalr, stream-chat, websockets, tenacity, grpc, json)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     return p
 
@@ -161,6 +167,12 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     grid = ParameterGrid(axes, limit=args.max_policies)
     target = load_target(args.profile)
     objective = parse_objective(args.objective)  # fail before the sweep, not after it
+    export_format = getattr(args, "export", None)
+    if export_format is not None:
+        from ..export import export_formats
+
+        if export_format not in export_formats():
+            raise UnknownNameError("--export", export_format, export_formats())
     options = {
         "sessions": args.sessions,
         "seed": args.seed,
@@ -176,6 +188,11 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     else:
         result = sweep(base, grid, target, **options)
     rec = recommend(result, objective)
+    shipped = None
+    if export_format is not None and rec.policy is not None:
+        from ..export import export_policy
+
+        shipped = export_policy(rec.policy, export_format).to_dict()
     return {
         "policy": policy_label(args.policy, args.assignments, base),
         "profile": args.profile,
@@ -184,6 +201,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         "objective": str(objective),
         **result.to_dict(),
         "recommendation": rec.to_dict(),
+        **({"ship_it": shipped} if export_format is not None else {}),
     }
 
 
@@ -238,3 +256,18 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
         out.write(f"rejected #{r['index']} ({r['label']}): {r['reason']}\n")
     out.write(f"\nobjective: {report['objective']}\n")
     out.write(textwrap.fill(rec["explanation"], width=width) + "\n")
+    if "ship_it" in report:
+        _print_ship_it(report["ship_it"], out)
+
+
+def _print_ship_it(shipped: dict[str, Any] | None, out: TextIO) -> None:
+    """The recommended policy as the client's configuration, and what that client changes."""
+    if shipped is None:
+        out.write("\nship it: no policy meets the objective, so nothing is exported\n")
+        return
+    out.write(f"\nship it ({shipped['format']}):\n{shipped['text']}")
+    lines = [*shipped["diff"]["differences"], *shipped["notes"]]
+    if not lines:
+        out.write(f"{shipped['format']} follows the recommended policy exactly\n")
+    for line in lines:
+        out.write(f"  - {line}\n")

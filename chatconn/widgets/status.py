@@ -1,10 +1,12 @@
 """The connection as a user sees it: a status indicator in three variants.
 
 :class:`ConnectionStatus` is the pure part: it folds the manager's events
-(:mod:`chatconn.live.events`) into what to show — state, phase, attempt k of N, strategy,
-quality so far — and returns the notices worth a toast. :class:`StatusIndicator` and
-:class:`~chatconn.widgets.toasts.Toasts` only render it with :mod:`chatconn.messages`, in
-English or Russian::
+(:mod:`chatconn.live.events`) into what to show — state, phase, attempt k of N with percent
+progress (:mod:`chatconn.core.progress`: time spent against the schedule's worst case),
+strategy, quality so far, whether a spinner turns, the tip for a degraded or failed
+connection (:mod:`chatconn.tips`) — and returns the notices worth a toast.
+:class:`StatusIndicator` and :class:`~chatconn.widgets.toasts.Toasts` only render it with
+:mod:`chatconn.messages`, in English or Russian::
 
     status = StatusIndicator("panel", language="ru", on_retry=...)
     status.bind(manager)               # or status.handle(event) for each event
@@ -16,7 +18,9 @@ of the policy's numbers and of the quality classes.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +28,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..core.errors import ConfigError
+from ..core.progress import progress_percent
 from ..core.quality import Quality, classify
 from ..core.strategies import ErrorCategory, Strategy
 from ..live.events import (
@@ -39,6 +44,7 @@ from ..live.events import (
 from ..messages import DEFAULT_LANGUAGE, Text, check_language, message
 from ..messages import say as _say
 from ..plotdata import QUALITY_COLOURS
+from ..tips import TipBook, tip_key
 
 __all__ = ["ConnectionStatus", "Notice", "StatusIndicator"]
 
@@ -51,6 +57,9 @@ STATE_COLOURS = {
     ConnectionState.FAILED: QUALITY_COLOURS["critical"],
 }
 _TRYING = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
+#: How often a connecting indicator re-renders between events (wall seconds), so the
+#: percent moves during a long attempt or wait (the spinner turns by CSS on its own).
+TICK_S = 0.25
 #: States whose StateChanged reason is the manager's plain-language explanation (a Text: it
 #: is shown in the indicator's language).
 _EXPLAINED = (ConnectionState.DEGRADED, ConnectionState.FAILED)
@@ -80,6 +89,8 @@ class ConnectionStatus:
     last_error: ErrorCategory | None = None
     reason: str = ""  # the manager's own explanation (a Text, sayable in any language)
     ever_connected: bool = False
+    planned_end_s: float | None = None  # profile s: when the connect ends at the latest
+    shown_percent: int = 0  # the highest percent shown during this connect
 
     def apply(self, event: ConnectionEvent) -> list[Notice]:
         """Take one event into account; return the notices it deserves (maybe none)."""
@@ -90,6 +101,7 @@ class ConnectionStatus:
             self.state, self.reason = event.state, event.reason
             if event.state in _TRYING:
                 self.attempt = self.strategy = self.last_error = self.waiting_s = None
+                self.planned_end_s, self.shown_percent = None, 0
                 self.phase, self.quality = None, Quality.EXCELLENT
                 if event.state is ConnectionState.RECONNECTING:
                     notices.append(Notice("toast.connection_lost"))
@@ -111,6 +123,8 @@ class ConnectionStatus:
             previous = self.strategy
             self._attempt(event)
             self.waiting_s = None
+            if event.planned_end_s is not None:
+                self.planned_end_s = event.planned_end_s
             if previous is not None and previous is not event.strategy:
                 notices.append(Notice("toast.strategy_changed", {"strategy": event.strategy}))
         elif isinstance(event, AttemptFinished):
@@ -121,6 +135,8 @@ class ConnectionStatus:
                 self.last_error = event.error_category
         elif isinstance(event, Waiting):
             self.waiting_s = event.seconds / self.time_scale
+            if event.planned_end_s is not None:
+                self.planned_end_s = event.planned_end_s
         if still_trying and self.state in _TRYING:
             so_far = classify(self.elapsed_s)
             if self.quality is not None and so_far > self.quality:
@@ -131,6 +147,41 @@ class ConnectionStatus:
     def _attempt(self, event: AttemptStarted | AttemptFinished) -> None:
         self.attempt, self.attempts, self.strategy = event.attempt, event.attempts, event.strategy
 
+    def advance(self, elapsed_s: float) -> None:
+        """Time passes without an event (``elapsed_s``: wall seconds since the connect
+        began, as events count them): the percent moves on; nothing else changes."""
+        if self.state in _TRYING:
+            self.elapsed_s = max(self.elapsed_s, elapsed_s / self.time_scale)
+
+    @property
+    def spinning(self) -> bool:
+        """True while connecting or reconnecting: the spinner turns; it stops on connected,
+        degraded, failed (and idle, closed)."""
+        return self.state in _TRYING
+
+    @property
+    def percent(self) -> int | None:
+        """Progress of the connect in whole percent (None before the first plan, and
+        outside connecting / reconnecting / connected): elapsed against the planned worst
+        case (:func:`chatconn.core.progress.progress_percent`), never lower than already
+        shown in this connect; 100 once connected."""
+        if self.state is ConnectionState.CONNECTED and self.attempt is not None:
+            return 100
+        if self.state not in _TRYING:
+            return None
+        percent = progress_percent(self.elapsed_s, self.planned_end_s)
+        if percent is None:
+            return None
+        # Never back: with a deadline an early failure can make room for one more attempt
+        # (the plan's end moves later); the bar then holds until time catches up.
+        self.shown_percent = max(self.shown_percent, percent)
+        return self.shown_percent
+
+    @property
+    def tip(self) -> str | None:
+        """The key of the tip to show (:func:`chatconn.tips.tip_key`), or None."""
+        return tip_key(self.state, self.last_error, self.strategy)
+
     @property
     def colour(self) -> str:
         if self.state in STATE_COLOURS or self.quality is None:
@@ -138,10 +189,28 @@ class ConnectionStatus:
         return QUALITY_COLOURS[self.quality.label]
 
 
-def _pill(text: str, colour: str) -> str:
+#: The spinner's keyframes (repeated in every pill that spins: each HTML widget renders on
+#: its own, and a duplicate @keyframes rule is harmless); still for users who ask the
+#: system for reduced motion.
+_SPIN_STYLE = (
+    "<style>@keyframes chatconn-spin{to{transform:rotate(360deg)}}"
+    "@media (prefers-reduced-motion:reduce){.chatconn-spinner{animation:none!important}}"
+    "</style>"
+)
+_SPINNER = (
+    '<span class="chatconn-spinner" role="progressbar" aria-busy="true" '
+    'style="display:inline-block;width:0.75em;height:0.75em;box-sizing:border-box;'
+    "border:2px solid rgba(255,255,255,0.35);border-top-color:white;border-radius:50%;"
+    'vertical-align:-0.1em;animation:chatconn-spin 0.8s linear infinite"></span>'
+)
+
+
+def _pill(text: str, colour: str, spinning: bool = False) -> str:
+    """The badge: a coloured pill with a dot, or with a turning spinner while trying."""
+    mark = _SPIN_STYLE + _SPINNER if spinning else "●"
     return (
         f'<span style="background:{colour};color:white;border-radius:999px;'
-        f'padding:2px 10px;font-weight:600;white-space:nowrap">● {html.escape(text)}</span>'
+        f'padding:2px 10px;font-weight:600;white-space:nowrap">{mark} {html.escape(text)}</span>'
     )
 
 
@@ -196,7 +265,10 @@ class StatusIndicator(_Bindable):
     """State, phase, "attempt k of N" with a progress bar, strategy and a quality colour.
 
     ``variant``: ``"badge"`` (a coloured pill), ``"inline"`` (pill, one line of text and a
-    progress bar) or ``"panel"`` (a diagnostic panel with a Retry button). ``on_retry`` is
+    progress bar) or ``"panel"`` (a diagnostic panel with a Retry button). Every variant's
+    pill carries a spinner while connecting or reconnecting, the attempt counter its percent
+    ("Attempt 2 of 6 · 33%"), and inline and panel a tip when degraded or failed, from
+    ``tips`` (a :class:`~chatconn.tips.TipBook`; texts of your own there). ``on_retry`` is
     called with the indicator when Retry is clicked; without it, Retry on a bound manager
     calls :meth:`ConnectionManager.retry`: the current wait is cut short, or after a
     failure a fresh connect starts.
@@ -208,12 +280,18 @@ class StatusIndicator(_Bindable):
         language: str = DEFAULT_LANGUAGE,
         *,
         on_retry: Callable[[StatusIndicator], Any] | None = None,
+        tips: TipBook | None = None,
     ) -> None:
         if variant not in VARIANTS:
             raise ConfigError("variant", variant, "expected one of " + ", ".join(VARIANTS))
+        if tips is not None and not isinstance(tips, TipBook):
+            raise ConfigError("tips", tips, "expected a chatconn.tips.TipBook or None")
+        self.tips = tips if tips is not None else TipBook()
         super().__init__(language)
         self.variant = variant
         self.status = ConnectionStatus()
+        self._ticker: asyncio.TimerHandle | None = None
+        self._anchor: tuple[float, float] | None = None  # (event's elapsed_s, monotonic)
         self.on_retry = on_retry
         self.badge = W.HTML()
         self.line = W.HTML()
@@ -247,12 +325,50 @@ class StatusIndicator(_Bindable):
 
     def _reset(self, manager: Any) -> None:
         self.status = ConnectionStatus(time_scale=manager.time_scale, state=manager.state)
+        self._stop_ticking()
         self._render()
 
     def handle(self, event: ConnectionEvent) -> None:
-        """Show one event (what :meth:`bind` calls for every event of the manager)."""
+        """Show one event (what :meth:`bind` calls for every event of the manager).
+
+        While the connection is being made, the percent also moves between events: every
+        :data:`TICK_S` the indicator re-renders with the time passed since the last event
+        (on the event loop running this call; without one, only events move it)."""
         self.status.apply(event)
+        self._anchor = (event.elapsed_s, time.monotonic())
         self._render()
+        if self.status.spinning:
+            self._start_ticking()
+        else:
+            self._stop_ticking()
+
+    def unbind(self) -> None:
+        super().unbind()
+        self._stop_ticking()
+
+    def _start_ticking(self) -> None:
+        if self._ticker is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: events alone move the percent
+            return
+        self._ticker = loop.call_later(TICK_S, self._tick)
+
+    def _stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    def _tick(self) -> None:
+        self._ticker = None
+        if not self.status.spinning or self._anchor is None:
+            return
+        at_event, then = self._anchor
+        self.status.advance(at_event + time.monotonic() - then)
+        self._render()
+        if self.status.percent != 100:  # a spent plan: the next event ends the connect
+            self._start_ticking()
 
     def retry(self) -> None:
         if self.on_retry is not None:
@@ -264,11 +380,20 @@ class StatusIndicator(_Bindable):
         """What the indicator shows, as plain strings in the current language."""
         s, lang = self.status, self._language
         out = {"state": message(f"state.{s.state.value}", lang), "phase": "", "attempt": ""}
-        out |= {"strategy": "", "quality": "", "detail": ""}
+        out |= {"strategy": "", "quality": "", "detail": "", "progress": "", "tip": ""}
         if s.phase is not None:
             out["phase"] = message(f"phase.{s.phase.value}", lang)
         if s.attempt is not None and s.attempts is not None:
             out["attempt"] = message("attempt", lang, k=s.attempt + 1, n=s.attempts)
+            percent = s.percent
+            out["progress"] = (
+                out["attempt"]
+                if percent is None
+                else message("progress", lang, k=s.attempt + 1, n=s.attempts, percent=percent)
+            )
+        key = s.tip
+        if key is not None:
+            out["tip"] = self.tips.text(key, lang)
         if s.strategy is not None:
             out["strategy"] = message(f"strategy.{s.strategy.value}", lang)
         if s.quality is not None and s.state not in STATE_COLOURS:
@@ -297,7 +422,7 @@ class StatusIndicator(_Bindable):
 
     def _render(self) -> None:
         t, s, lang = self.texts(), self.status, self._language
-        self.badge.value = _pill(t["state"], s.colour)
+        self.badge.value = _pill(t["state"], s.colour, s.spinning)
         self.progress.max = max(s.attempts or 1, 1)
         self.progress.value = 0 if s.attempt is None else s.attempt + 1
         self.progress.bar_style = {
@@ -307,11 +432,13 @@ class StatusIndicator(_Bindable):
         }.get(s.state, "info")
         self.retry_button.description = message("ui.retry", lang)
         self.retry_button.disabled = s.state is ConnectionState.CLOSED
-        parts = [t[k] for k in ("phase", "attempt", "strategy", "quality") if t[k]]
-        self.line.value = html.escape(" · ".join(parts))
+        parts = [t[k] for k in ("phase", "progress", "strategy", "quality") if t[k]]
+        self.line.value = html.escape(" · ".join(parts)) + (
+            f"<div style='color:#555'>{html.escape(t['tip'])}</div>" if t["tip"] else ""
+        )
         if self.variant == "panel":
             self.title.value = f"<b>{html.escape(message('ui.title', lang))}</b>&nbsp;"
-            rows = [("ui.phase", "phase"), ("ui.attempt", "attempt")]
+            rows = [("ui.phase", "phase"), ("ui.attempt", "progress")]
             rows += [("ui.strategy", "strategy"), ("ui.quality", "quality")]
             cells = "".join(
                 f"<tr><td style='color:#666;padding-right:12px'>"
@@ -322,4 +449,9 @@ class StatusIndicator(_Bindable):
             detail = f"<div>{html.escape(t['detail'])}</div>" if t["detail"] else ""
             if t["explanation"]:  # the manager's own words
                 detail += f"<div style='color:#666'>{html.escape(t['explanation'])}</div>"
+            if t["tip"]:  # what still works, what to do
+                detail += (
+                    "<div class='chatconn-tip' style='border-left:3px solid #1f77b4;"
+                    f"padding-left:6px;margin-top:4px'>{html.escape(t['tip'])}</div>"
+                )
             self.details.value = f"<table>{cells}</table>{detail}"
