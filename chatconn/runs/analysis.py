@@ -141,14 +141,15 @@ def compare_runs(
     for i, run in enumerate(runs):
         s = run.result.summary(thresholds)
         ttc = s["time_to_connect_s"]
+        policy = run.result.policy
         row = {
             "label": run.label,
             "file": run.path.name,
             "kind": run.kind,
             "policy": run.header.policy_name or "custom",
             # diagnostics on, and the policy otherwise: pairs runs that differ only in probing
-            "diagnostics": run.result.policy.diagnostics.enabled,
-            "policy_without_diagnostics": _without_diagnostics(run.result.policy),
+            "diagnostics": policy is not None and policy.diagnostics.enabled,
+            "policy_without_diagnostics": _without_diagnostics(policy),
             "profile": run.header.target_name,
             "seed": run.header.seed,
             "time_scale": run.header.time_scale,
@@ -193,8 +194,11 @@ def compare_runs(
     return rows
 
 
-def _without_diagnostics(policy: Any) -> str:
-    """The policy with diagnostics off, as text: equal for two runs that differ only there."""
+def _without_diagnostics(policy: Any) -> str | None:
+    """The policy with diagnostics off, as text: equal for two runs that differ only there
+    (None for an observed run, which has no policy)."""
+    if policy is None:
+        return None
     off = policy.with_changes(diagnostics=replace(policy.diagnostics, enabled=False))
     return repr(off)
 

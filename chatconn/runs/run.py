@@ -164,7 +164,8 @@ class Run:
         if attempts is None:  # files from before it was recorded: the run's own p90
             ok = self.result.connected
             attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
-        connects = harness_connects(self.header.policy)  # diagnostics' probes count too
+        policy = self.header.policy  # diagnostics' probes count too (none when observed)
+        connects = harness_connects(policy) if policy is not None else 1.0
         return harness.bound_s(self.header.time_scale, attempts, connects)
 
     @property
