@@ -5,11 +5,13 @@ a user disconnected per hour, and how long until a dead connection is noticed?".
 session starts connected and lives ``hours``; the rules are
 :mod:`chatconn.core.lifetime`'s. Every reconnect is a whole connect of the policy — its
 time and success drawn from :func:`chatconn.simulate.simulate` of the same policy and
-profile (token, diagnostics, attempts), so diagnostics, deadlines and ladders count here as
-they do for the first connect. The breaker (:class:`~chatconn.core.breaker.CircuitBreaker`,
-the live manager's own) is told every connect's outcome; after a failed connect the
-session tries again when the breaker allows it, one cool-down later at the earliest, as the
-manager's ``auto_retry`` does.
+profile (diagnostics, attempts), so diagnostics, deadlines and ladders count here as they
+do for the first connect. A reconnect reuses the token of the first connect (the manager
+keeps it, :class:`~chatconn.live.token_cache.TokenCache`), so its pool is simulated with
+``token_endpoint="static"``; token expiry within the hour is not modelled. The breaker
+(:class:`~chatconn.core.breaker.CircuitBreaker`, the live manager's own) is told every
+connect's outcome; after a failed connect the session tries again when the breaker
+allows it, one cool-down later at the earliest, as the manager's ``auto_retry`` does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .core.breaker import BreakerConfig, CircuitBreaker
 from .core.errors import ConfigError
 from .core.lifetime import HeartbeatConfig, detection_delay, drop_gap
 from .core.policy import RetryPolicy
-from .core.profiles import NetworkProfile, Population, as_population
+from .core.profiles import NetworkProfile, Population, TokenEndpoint, as_population
 from .simulate import _check_seed, simulate
 
 __all__ = ["LifetimeResult", "simulate_lifetime"]
@@ -143,7 +145,8 @@ def simulate_lifetime(
     ):
         if count == 0:
             continue
-        pool = simulate(policy, profile, pool_sessions, seed=seed + component)
+        kept_token = profile.with_changes(token_endpoint=TokenEndpoint.STATIC)
+        pool = simulate(policy, kept_token, pool_sessions, seed=seed + component)
         times, ok = pool.ended_at, pool.connected
         for i in range(index, index + count):
             cb = CircuitBreaker(breaker)

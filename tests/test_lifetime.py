@@ -92,11 +92,12 @@ def test_a_server_that_stays_down_keeps_the_session_disconnected_and_the_breaker
     breaker = BreakerConfig(failure_threshold=2, cooldown_s=60.0)
     result = simulate_lifetime(SEED, down, 200, seed=6, breaker=breaker)
     assert (result.reconnects == 0).all() and (result.drops == 1).all()
-    # After the first drop (detected 10-35 s later) every connect fails (no token: about
-    # 1.5 s) and the next one waits a cool-down: one failed connect per ~61.5 s.
+    # After the first drop (detected 10-35 s later) every connect fails (the kept token,
+    # six refused attempts and five waits of +/-40 %: 4.6-11 s) and the next one waits a
+    # cool-down: one failed connect per 64.6-71 s.
     disconnected = result.disconnected_s
-    most = np.floor((disconnected - 10.0) / 61.4) + 1
-    least = np.floor((disconnected - 35.0) / 62.0)
+    most = np.floor((disconnected - 10.0) / 64.6) + 1
+    least = np.floor((disconnected - 35.0) / 71.0)
     assert (result.failed_connects <= most).all() and (result.failed_connects >= least).all()
 
 
