@@ -20,6 +20,11 @@ transition and attempt.
 :class:`ssl.SSLContext` of your own). A certificate that does not verify ends the connect
 at once with :class:`~chatconn.live.errors.CertificateRejected`: retrying cannot help.
 
+With ``diagnostics=True`` or a policy whose ``diagnostics.enabled`` is set, the probes of
+:func:`~chatconn.live.diagnostics.run_diagnostics` run first (bounded by the policy's
+:class:`~chatconn.core.diagnostics.DiagnosticsSettings`) and the core decides what they
+mean (:func:`~chatconn.core.adapt.adapt_to_diagnosis`), as the simulator does per session.
+
 A connect never hangs: the token fetch, the diagnostics and every attempt are bounded. The
 token is fetched within :data:`TOKEN_BUDGET_S` and :attr:`ConnectionManager.budget_s`
 (times the time scale, as the provider's own timeouts and retry waits), and its time counts
