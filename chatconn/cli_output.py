@@ -124,6 +124,10 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         print_runs(command, report, out)
     elif command == "tune":
         print_tune(report, stream)
+    elif command == "lifetime":
+        from .lifetime_cli import print_lifetime
+
+        print_lifetime(report, stream)
     elif command == "import":
         from .importers.cli import print_import
 

@@ -117,3 +117,21 @@ def test_storm_with_a_heartbeat_starts_each_client_when_its_heartbeat_notices():
     assert np.nanmax(result.connect_time) <= hb.worst_detection_s + 1.0
     at_once = storm(SEED, 2_000, 0.0, 10_000, seed=7)
     assert np.nanmax(at_once.connect_time) < 1.0
+
+
+def test_lifetime_command(capsys):
+    import json
+
+    from chatconn.cli import main
+
+    argv = ["lifetime", "--profile", "corporate-firewall", "--sessions", "500", "--json"]
+    assert main(argv) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--set", "diagnostics=true"]) == 0
+    probed = json.loads(capsys.readouterr().out)
+    assert plain["heartbeat"] == {"interval_s": 25.0, "timeout_s": 10.0}
+    assert probed["disconnected_s_per_hour"]["mean"] < plain["disconnected_s_per_hour"]["mean"]
+    assert main(argv[:-1] + ["--heartbeat-interval-s", "5"]) == 0
+    assert "heartbeat 5 s + 10 s" in capsys.readouterr().out
+    assert main(["lifetime", "--hours", "0"]) == 2
+    assert "--hours" in capsys.readouterr().err
