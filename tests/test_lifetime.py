@@ -131,7 +131,7 @@ def test_lifetime_command(capsys):
     probed = json.loads(capsys.readouterr().out)
     assert plain["heartbeat"] == {"interval_s": 25.0, "timeout_s": 10.0}
     assert probed["disconnected_s_per_hour"]["mean"] < plain["disconnected_s_per_hour"]["mean"]
-    assert main(argv[:-1] + ["--heartbeat-interval-s", "5"]) == 0
+    assert main([*argv[:-1], "--heartbeat-interval-s", "5"]) == 0
     assert "heartbeat 5 s + 10 s" in capsys.readouterr().out
     assert main(["lifetime", "--hours", "0"]) == 2
     assert "--hours" in capsys.readouterr().err
