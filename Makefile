@@ -1,5 +1,9 @@
 # Two entry points for a fresh machine with only python3 and make:
-#   make lab   - set up .venv and open the main notebook in JupyterLab (127.0.0.1)
+#   make lab   - set up .venv, lay the notebooks and sample out in work/ (chatconn notebooks)
+#                and open the main notebook there in JupyterLab on 127.0.0.1;
+#                options: PORT=8888 (the port), NO_BROWSER=1 (print the URL, open nothing),
+#                LAB_DIR=work (the working folder: JupyterLab autosaves there, never into
+#                notebooks/, and Save run writes to LAB_DIR/data/runs/mine)
 #   make test  - set up .venv and run lint, format check and the whole test suite
 # Also: make demo (the command-line tour), make bench (the benchmarks), make report (the
 # stakeholder report of the sample runs in data/runs), make sample (regenerate that sample).
@@ -11,6 +15,9 @@ STAMP := $(VENV)/.installed
 .PHONY: lab demo test lint bench notebooks report sample clean
 
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PORT ?= 8888
+NO_BROWSER ?=
+LAB_DIR ?= work
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +26,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) notebooks/01_tune_policy.ipynb
+	$(BIN)/chatconn notebooks $(LAB_DIR)
+	cd $(LAB_DIR) && $(CURDIR)/$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) \
+		$(if $(NO_BROWSER),--no-browser,) $(ALLOW_ROOT) 01_tune_policy.ipynb
 
 demo: $(STAMP)
 	@echo "== What is available"
@@ -39,8 +48,8 @@ demo: $(STAMP)
 	@echo; echo "Try: .venv/bin/chatconn simulate --policy grpc --profile 3g --json   (see README.md)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check chatconn tests benchmarks tools
-	$(BIN)/ruff format --check chatconn tests benchmarks tools
+	$(BIN)/ruff check chatconn tests benchmarks tools hatch_build.py
+	$(BIN)/ruff format --check chatconn tests benchmarks tools hatch_build.py
 
 test: lint
 	$(BIN)/python -m pytest

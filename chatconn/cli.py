@@ -19,6 +19,7 @@
     chatconn import   FILE [--format csv|jsonl|har] --out RUN.jsonl [--map COLUMN=FIELD ...]
                       [--skip-bad] [--policy NAME [--set ...]] [--json]
     chatconn export   --policy NAME [--set ...] --format FORMAT [--json]
+    chatconn notebooks DIR [--force] [--json]     (the notebooks and sample runs, to work in)
 
 ``--json`` prints one JSON document on stdout. Bad input exits with code 2 and one line
 on stderr that names what was wrong.
@@ -72,6 +73,7 @@ from .proxy.cli import add_observe_parser, add_proxy_parser, run_observe, run_pr
 from .simulate import simulate
 from .storm import DEFAULT_ATTEMPT_S, storm
 from .tune.cli import add_tune_parser, run_tune
+from .workspace import add_notebooks_parser, run_notebooks
 
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
@@ -279,6 +281,7 @@ def _build_parser() -> _Parser:
     add_lifetime_parser(sub)
     add_proxy_parser(sub)
     add_observe_parser(sub)
+    add_notebooks_parser(sub)
     return parser
 
 
@@ -339,6 +342,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return {"exit_code": run_proxy(args)}
     if args.command == "observe":
         return run_observe(args)
+    if args.command == "notebooks":
+        return run_notebooks(args)
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report", "calibrate"):

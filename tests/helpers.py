@@ -45,3 +45,10 @@ def default_sigint() -> None:
     started: a shell starting it in the background without job control makes SIGINT ignored,
     and an ignored signal is inherited across exec, so ``chatconn serve`` would never see it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def heading(fig: Any) -> str:
+    """A figure's title and subtitle as one line of text (``<br>`` as spaces)."""
+    title = fig.layout.title
+    parts = [title.text or "", (title.subtitle.text if title.subtitle else None) or ""]
+    return " ".join(p.replace("<br>", " ") for p in parts if p)

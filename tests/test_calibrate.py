@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from helpers import run
+from helpers import heading, run
 
 from chatconn.calibrate import FIT_PARAMETERS, Calibration, calibrate
 from chatconn.calibrate.observed import (
@@ -339,8 +339,9 @@ def test_calibration_figure_shows_both_curves_the_shares_and_the_fit(small_fit):
     fig = plot_calibration(small_fit)
     assert isinstance(fig, go.Figure) and len(fig.data) == 4
     assert fig.data[0].name.startswith("fitted") and fig.data[1].name.startswith("observed")
-    assert f"KS distance {small_fit.ks:.3f}" in fig.layout.title.text
-    assert "rtt_median_s" in fig.layout.title.text
+    said = heading(fig)
+    assert f"(KS distance) {small_fit.ks:.3f}" in said
+    assert "rtt_median_s" not in said and "RTT median" in said  # words, not field names
     assert calibration_figure(
         calibration_info(small_fit), title="Fit"
     ).layout.title.text.startswith("Fit")

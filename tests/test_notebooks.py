@@ -74,6 +74,15 @@ assert firewall.status.state.value == "degraded" and "chatconn-spinner" not in f
 assert firewall.texts()["tip"] == message("tip.degraded.websocket_blocked")
 assert down.status.state.value == "failed"
 assert down.texts()["tip"] == message("tip.failed.refused", "ru")
+assert live.run_status.texts()["state"] in ("Connected", "Connected, limited")
+# one user behind the firewall, three variants, then the language switch (issue 16)
+assert {i.texts()["state"] for i in indicators.values()} == {"Connected, limited"}
+assert toasts.visible and "WebSocket" in explanation.value
+language.value = "ru"
+assert {i.texts()["state"] for i in indicators.values()} == {"Подключено, с ограничениями"}
+assert live.run_button.description == "Запустить" and "WebSocket" in explanation.value
+assert all("Подключено через" in t or "способ" in t for t in toasts.visible[-1:])
+language.value = "en"
 """
     + VERDICT_CHECK,
     "02_live_vs_simulated.ipynb": """

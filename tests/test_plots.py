@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import heading
 
 import chatconn.plotdata
 from chatconn.agreement import compare
@@ -535,7 +536,7 @@ def test_plot_live_vs_simulated(seed_result):
     names = [t.name.split(":")[0] for t in fig.data]
     assert names[:2] == ["simulated", "live"] and names[2].startswith("what the harness can add")
     info = overlay_info(seed_result.time_to_connect[:100], seed_result, bound_s=0.05)
-    title = fig.layout.title.text.replace("<br>", " ")  # long lines are wrapped
+    title = heading(fig)  # long lines are wrapped
     headline, details = info.agreement.headline, info.agreement.details
     # The verdict is the subtitle's first line; medians, p90 and success follow; KS last.
     assert title.index(headline[1:]) < title.index("p50") < title.index("KS distance")
@@ -545,7 +546,7 @@ def test_plot_live_vs_simulated(seed_result):
     assert "0.05 s" in band.name
     empty = plot_live_vs_simulated([], seed_result)
     assert f"{NO_CONNECTED} (live)" in notes(empty)
-    assert NO_COMPARISON in empty.layout.title.text and not empty.data[2].showlegend
+    assert NO_COMPARISON in heading(empty) and not empty.data[2].showlegend
 
 
 def test_plot_quality(grpc_result):
@@ -630,8 +631,8 @@ def test_the_storm_figure_carries_the_lockstep_verdict_when_given():
     policy = policy_preset("signalr")
     herd = storm(policy, 500, 10, 100, seed=1)
     report = lockstep(policy, clients=500, seed=1)
-    assert "lockstep detector" not in plot_storm(herd).layout.title.text
-    title = plot_storm(herd, lockstep=report).layout.title.text
+    assert "lockstep detector" not in heading(plot_storm(herd))
+    title = heading(plot_storm(herd, lockstep=report))
     assert "lockstep detector: lockstep · 100% of clients start retry 1 within the same 100 ms" in (
         title
     )

@@ -91,10 +91,22 @@ def test_low_success_and_total_failure_are_warnings():
 
 def test_a_fallback_share_is_explained_with_its_cost():
     share = {"direct_websocket": 0.0, "long_polling": 1.0}
-    (note,) = [t for t in texts([row(strategy_share=share, p50_s=205.0)]) if "fallback" in t]
+    (note,) = [t for t in texts([row(strategy_share=share, p50_s=5.0)], "note") if "fallback" in t]
     assert "100% of connected users got through only by a fallback (long polling" in note
-    assert "205.0 s at the median" in note
+    assert "5.00 s at the median" in note
     assert not [t for t in texts([row()]) if "fallback" in t]
+
+
+def test_minutes_behind_a_proxy_before_a_fallback_are_a_warning_listed_first():
+    """Issue 16: everyone behind the firewall waiting 210 s is a warning, not a footnote."""
+    share = {"direct_websocket": 0.0, "long_polling": 1.0}
+    rows = [row(attempts_mean=2.5), row(strategy_share=share, p50_s=210.0)]
+    found = findings(rows)
+    assert found[0].level == "warning" and "waited 210.0 s at the median" in found[0].text
+    assert "far past the 15 s where a connect counts as critical" in found[0].text
+    assert [f.level for f in found] == sorted(
+        (f.level for f in found), key=lambda x: x != "warning"
+    )
 
 
 DETAILS = "p50 1.5 s live vs 1 s, p90 2 s live vs 1.8 s; success 100% live vs 100% simulated"

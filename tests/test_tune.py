@@ -11,6 +11,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import heading
 
 import chatconn.tune
 from chatconn.core.errors import ConfigError, UnknownNameError
@@ -529,7 +530,7 @@ def test_pareto_figure_draws_the_info():
     assert list(fig.data[1].x) == list(info.front_x)
     assert list(fig.data[2].x) == [2.5] and list(fig.data[2].y) == [1.9]
     assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].y0 == 2.0
-    assert "recommended #2" in fig.layout.title.text
+    assert "recommended #2" in heading(fig)
     empty = plot_pareto(made([], rejected=1))
     assert [a.text for a in empty.layout.annotations] == [NO_POLICY]
     assert isinstance(info, ParetoInfo)

@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import heading
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget")  # plotly 7's FigureWidget is an anywidget
@@ -31,7 +32,7 @@ from chatconn.live.events import (
     Waiting,
 )
 from chatconn.messages import LANGUAGES, MESSAGES, Text, message, plural_form
-from chatconn.plotdata import QUALITY_COLOURS, overlay_info
+from chatconn.plotdata import overlay_info
 from chatconn.runs import load_run
 from chatconn.widgets import (
     LiveView,
@@ -202,7 +203,10 @@ def test_the_status_indicator_follows_a_scripted_connect_in_both_languages():
     assert ru.texts()["state"] == "Подключено, с ограничениями"
     assert en.texts()["quality"] == "Good" and ru.texts()["quality"] == "Хорошо"
     assert "Long polling" in en.texts()["detail"]
-    assert QUALITY_COLOURS["good"] in en.badge.value and "Connected, limited" in en.badge.value
+    # "Connected, limited" is amber, not the quality colour (red after a long wait)
+    from chatconn.widgets.status import DEGRADED_COLOUR
+
+    assert DEGRADED_COLOUR in en.badge.value and "Connected, limited" in en.badge.value
     assert en.progress.bar_style == "warning"
     assert "Вход" not in ru.details.value and "Хорошо" in ru.details.value
 
@@ -322,6 +326,13 @@ def test_live_view_runs_sessions_and_fills_the_figures(lab, tmp_path):
     assert sum(view.quality.data[0].customdata) == 5
     assert view.progress.value == 5 and not view.running
     assert view.status.texts()["state"] == "Connected"  # not run_live's close() after it
+    # The view shows the run's aggregate, not whichever session spoke last.
+    assert view.run_status.texts() == {
+        "state": "Connected",
+        "counts": "5 of 5 done: 5 ok, 0 limited, 0 failed",
+    }
+    assert view.run_status.widget in view.widget.children
+    assert view.status.widget not in view.widget.children
     assert "5 of 5 sessions connected" in view.note.value
     # "Save run": a run file with the profile the lab played, so it has a twin and a replay.
     assert not view.save_button.disabled
@@ -496,7 +507,7 @@ def test_live_view_chooses_the_scale_says_why_and_gives_the_verdict(lab):
     # The overlay: the verdict of this run against the simulation, and the harness band.
     info = overlay_info(live, view._simulated)
     assert info.bound_s == live.bound_s > 0
-    title = view.overlay.layout.title.text.replace("<br>", " ")
+    title = heading(view.overlay)
     assert info.agreement.headline[1:] in title and info.agreement.details in title
     assert f"scale {plan.scale:g}" in title
     np.testing.assert_array_equal(view.overlay.data[2].x, info.band_x)

@@ -85,7 +85,9 @@ verdict = run.agreement()  # against the simulated twin, allowing the bound
 print(verdict.headline)
 print(verdict.details)
 summary = run.summary()
-summary["success_rate"], summary["time_to_connect_s"]["p50"], summary["strategy_counts"]
+# rounded for people: a success rate to 0.1 %, seconds to 0.01 s
+(f'{summary["success_rate"]:.1%}', round(summary["time_to_connect_s"]["p50"], 2),
+ summary["strategy_counts"])
 """),
         md("""
 **What to look at:** the p95 in the time-to-connect title, the share of Critical sessions,
@@ -97,10 +99,66 @@ what the harness can add: a live curve inside it, within sampling error, agrees.
 the seed ladder spend minutes on WebSocket rungs before long polling connects — then try
 removing a rung, or shortening `base_timeout`, and see what it does to everyone else.
 
-To keep a run for later, press **Save run**: it goes to `data/runs/mine/` as a run file
+To keep a run for later, press **Save run**: it goes to `data/runs/mine/` under the folder
+this notebook runs in (the working folder `chatconn notebooks DIR` or `make lab` made) as a
+run file
 named after the run (nothing is ever overwritten), with the policy, the profile the lab
 played, the seed and every attempt. `chatconn report data/runs/mine --out report.html`
 turns your runs into a stakeholder report; notebook 02 shows how to reload and compare them.
+"""),
+        md("""
+## What a user sees: the status indicator, toasts and explanations
+
+Above, the live view shows one status for the whole run (how the sessions ended so far),
+so it does not flicker from session to session. In an app, each user sees their own
+connection. Here is one user behind the corporate firewall, in the three variants of the
+status indicator — a **badge**, an **inline** line with progress, and a **panel** with a
+Retry button — with the toasts the user gets and the manager's explanation in plain
+language. The language switch changes all of them (and the live view above) at once.
+"""),
+        code("""
+import ipywidgets as W
+
+from chatconn.widgets import StatusIndicator, Toasts
+
+indicators = {variant: StatusIndicator(variant) for variant in ("badge", "inline", "panel")}
+toasts = Toasts(duration_s=120)
+explanation = W.HTML()
+language = W.ToggleButtons(options=[("English", "en"), ("Русский", "ru")],
+                           description="Language")
+
+
+def show_explanation():
+    said = connection.explanation.say(language.value) if connection else ""
+    explanation.value = f"<i>{said}</i>"
+
+
+def switch_language(change):
+    for widget in (*indicators.values(), toasts, live):
+        widget.language = change["new"]
+    show_explanation()
+
+
+connection = None
+language.observe(switch_language, names="value")
+display(language, *(W.HBox([W.Label(name), ind.widget]) for name, ind in indicators.items()),
+        toasts.widget, explanation)
+"""),
+        code("""
+from chatconn.lab import LabServer
+from chatconn.live import ConnectionManager, HttpTokenProvider
+
+SCALE = 0.02  # the policy's 15 s timeouts last 0.3 s; times are shown in profile time
+async with LabServer("corporate-firewall", time_scale=SCALE, seed=1) as lab:
+    provider = HttpTokenProvider(lab.endpoint.http_url)
+    async with ConnectionManager(lab.endpoint, provider, time_scale=SCALE) as connection:
+        for widget in (*indicators.values(), toasts):
+            widget.bind(connection)
+        await connection.connect()  # WebSocket hangs behind the proxy: a fallback gets through
+        for widget in (*indicators.values(), toasts):
+            widget.unbind()  # keep showing the connect, not the close that follows
+show_explanation()
+indicators["badge"].texts()["state"], toasts.visible
 """),
         md("""
 ## What a user sees while it connects
@@ -279,7 +337,7 @@ policy = policy_preset("seed")
 profile = profile_preset("3g")
 TIME_SCALE = "auto"  # or a number, e.g. 0.01 (with a warning if it distorts the times)
 SEED = 2
-SAVE_TO = None  # e.g. "../data/runs/mine/" to keep this run (a directory names the file)
+SAVE_TO = None  # e.g. "data/runs/mine/" to keep this run (a directory names the file)
 """),
         code("""
 live = await run_live(policy, 40, concurrency=20, seed=SEED, time_scale=TIME_SCALE,
@@ -289,12 +347,12 @@ if SAVE_TO:
 print(describe_scale(live.plan.choice, live.harness, live.bound_s))
 if live.plan.choice.warning:
     print("warning:", live.plan.choice.warning)
-live.summary()["time_to_connect_s"]
+{k: round(v, 2) for k, v in live.summary()["time_to_connect_s"].items()}  # seconds
 """),
         md("The simulator draws 100,000 sessions of the same policy and profile:"),
         code("""
 simulated = simulate(policy, profile, 100_000, seed=SEED)
-simulated.summary()["time_to_connect_s"]
+{k: round(v, 2) for k, v in simulated.summary()["time_to_connect_s"].items()}
 """),
         md("""
 **The verdict.** Live against simulated, like with like: medians and 90th percentiles each
@@ -403,7 +461,7 @@ from chatconn.plots import plot_lockstep, plot_storm
 CLIENTS, OUTAGE_S, CAPACITY = 20_000, 30, 2_000
 results = {name: storm(policy_preset(name), CLIENTS, OUTAGE_S, CAPACITY, seed=1)
            for name in ("seed", "aws-decorrelated", "socketio", "signalr", "aws-standard")}
-{name: (r.peak_per_s, r.reconnected_99_s) for name, r in results.items()}
+{name: (r.peak_per_s, round(r.reconnected_99_s, 1)) for name, r in results.items()}
 """),
         md("""
 **What to look at:** the dashed line is the server's capacity. SignalR's jitter-free table
@@ -419,13 +477,10 @@ the cause.
 """),
         code("""
 def storm_and_lockstep(name):
-    # Side by side on a wide screen, one under the other on a narrow one.
+    # Side by side: half the width each (the subtitles are written in short lines for it).
     report = lockstep(policy_preset(name), clients=CLIENTS, seed=1)
-    return widgets.HBox(
-        [go.FigureWidget(plot_storm(results[name], lockstep=report)).update_layout(width=700),
-         go.FigureWidget(plot_lockstep(report)).update_layout(width=620)],
-        layout=widgets.Layout(flex_flow="row wrap"),
-    )
+    figures = [plot_storm(results[name], lockstep=report), plot_lockstep(report)]
+    return widgets.HBox([go.FigureWidget(f.update_layout(width=500)) for f in figures])
 
 locksteps = {name: lockstep(policy_preset(name), clients=CLIENTS, seed=1) for name in results}
 {name: (str(r.verdict), round(r.worst_share, 3)) for name, r in locksteps.items()}

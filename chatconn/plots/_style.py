@@ -27,6 +27,7 @@ _FAILED = QUALITY_COLOURS["critical"]
 _PALETTE = ("#3566c8", "#e07b39", "#7a52c7", "#1f2d3d", "#c2185b", "#8d6e3f", "#6b7b8c")
 _TIME = "time to connect (s, log scale)"
 _SHARE_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+_TITLE_DROP = 10  # px
 
 
 # --------------------------------------------------------------------------- helpers
@@ -71,7 +72,7 @@ def _figure(
     lines = subtitle.count("<br>") + 1 if subtitle else 0
     title_px = 34 + 19 * lines
     legend_px = 26 * _legend_rows(traces)
-    top = 14 + title_px + legend_px + (30 if headings else 14)
+    top = 14 + _TITLE_DROP + title_px + legend_px + (30 if headings else 14)
     height = plot_height + top + 80
     full = {
         "template": TEMPLATE,
@@ -80,7 +81,11 @@ def _figure(
             "x": 0.01,
             "xanchor": "left",
             "yref": "container",
-            "y": 1 - 14 / height,
+            # plotly anchors a multi-line title's top a few pixels too high: without this
+            # drop the title's first line was cut by the figure's top edge. (plotly's own
+            # subtitle is placed by measuring the title, which reads 0 in a widget drawn
+            # while hidden: it then overlapped the title in JupyterLab.)
+            "y": 1 - (14 + _TITLE_DROP) / height,
             "yanchor": "top",
             "font": {"size": 20},
         },
@@ -90,7 +95,7 @@ def _figure(
         "legend": {
             "orientation": "h",
             "yref": "container",
-            "y": 1 - (14 + title_px) / height,
+            "y": 1 - (14 + _TITLE_DROP + title_px) / height,
             "yanchor": "top",
             "xanchor": "left",
             "x": 0,
@@ -129,6 +134,23 @@ def _heading(text: str, x: str) -> dict[str, Any]:
     }
 
 
+#: A quality band narrower than this share of a log axis gets no label (it would collide
+#: with its neighbours' labels or be cut off by its own edges).
+_NARROW_BAND = 0.065
+
+
+def _band_label(band: QualityBand, bands: tuple[QualityBand, ...]) -> str:
+    """The class name alone ("Poor") on the four quality bands of a log time axis — the
+    numbers are on the ticks and in the legend — and nothing on a band too narrow for it;
+    any other band (the storm's "server down") keeps its label."""
+    lo, hi = bands[0].lo, bands[-1].hi
+    if len(bands) != 4 or not (lo > 0 and hi > lo) or band.lo <= 0:
+        return band.label
+    if math.log10(band.hi / band.lo) / math.log10(hi / lo) < _NARROW_BAND:
+        return ""
+    return band.quality.label.capitalize()
+
+
 def _band_shapes(
     bands: tuple[QualityBand, ...], x: str = "x", *, labelled: bool = True
 ) -> list[dict[str, Any]]:
@@ -147,7 +169,7 @@ def _band_shapes(
             "line": {"width": 0},
             "layer": "below",
             "label": {
-                "text": band.label if labelled else "",
+                "text": _band_label(band, bands) if labelled else "",
                 "textposition": "top center",
                 "font": {"size": 11, "color": band.colour},
             },
@@ -200,12 +222,40 @@ def _log_range(x_range: tuple[float, float]) -> list[float]:
     return [math.log10(x_range[0]), math.log10(x_range[1])]
 
 
+def _seconds_label(value: float) -> str:
+    return f"{value:g} s"
+
+
+def log_time_ticks(x_range: tuple[float, float]) -> dict[str, Any]:
+    """Ticks of a log time axis at 1, 2, 5 × 10^k seconds inside ``x_range``, labelled with
+    their unit ("0.5 s", "200 s"): plotly's own minor ticks read "2", "5" after 100."""
+    lo, hi = x_range
+    if not (lo > 0 and hi > lo):
+        return {}
+    values = [
+        m * 10.0**k
+        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+    ]
+    inside = [round(v, 12) for v in values if lo <= v <= hi]
+    return {
+        "tickmode": "array",
+        "tickvals": inside,
+        "ticktext": [_seconds_label(v) for v in inside],
+    }
+
+
 def _ecdf_axes(
     x_range: tuple[float, float], y_title: str, *, beside_panel: bool = False
 ) -> dict[str, dict[str, Any]]:
     """``xaxis``/``yaxis`` of a time-to-connect ECDF: log seconds against a share. With
     ``beside_panel`` the ECDF takes the left 56 % and a second panel (x2/y2) the rest."""
-    x: dict[str, Any] = {"title": {"text": _TIME}, "type": "log", "range": _log_range(x_range)}
+    x: dict[str, Any] = {
+        "title": {"text": _TIME},
+        "type": "log",
+        "range": _log_range(x_range),
+        **log_time_ticks(x_range),
+    }
     y: dict[str, Any] = {
         "title": {"text": y_title},
         "tickformat": ".0%",

@@ -9,7 +9,18 @@ import plotly.graph_objects as go
 
 from ..core.quality import Quality
 from ..plotdata import QualityBand, StormInfo, TimelineInfo
-from ._style import _FAILED, _GOOD, _INK, NO_ATTEMPT, _band_shapes, _figure, _note, _s, _vline
+from ._style import (
+    _FAILED,
+    _GOOD,
+    _INK,
+    NO_ATTEMPT,
+    _band_shapes,
+    _figure,
+    _note,
+    _s,
+    _vline,
+    _wrap,
+)
 
 
 # --------------------------------------------------------------------------- timeline
@@ -86,11 +97,15 @@ def storm_figure(info: StormInfo, *, title: str | None = None) -> go.Figure:
     notes: list[dict[str, Any]] = []
     if info.outage_s > 0:
         down = QualityBand(Quality.CRITICAL, "server down", "#9aa5b1", 0.0, info.outage_s)
-        shapes += _band_shapes((down,))
+        band = _band_shapes((down,))
+        band[0]["label"]["textposition"] = "top left"  # centred, a short outage cut it off
+        shapes += band
     if info.reconnected_99_s is not None:
         shape, label = _vline(
             info.reconnected_99_s, f"99 % back after {_s(info.reconnected_99_s)}", _GOOD
         )
+        if info.reconnected_99_s > 0.6 * max(info.seconds.size, 1):  # text left of the line
+            label["xanchor"] = "right"
         shapes.append(shape)
         notes.append(label)
     layout = {
@@ -98,17 +113,22 @@ def storm_figure(info: StormInfo, *, title: str | None = None) -> go.Figure:
             "title": {"text": "seconds since every client was dropped"},
             "rangemode": "tozero",
         },
-        "yaxis": {"title": {"text": "connection attempts per second"}, "rangemode": "tozero"},
+        "yaxis": {
+            "title": {"text": "connection attempts per second"},
+            "rangemode": "tozero",
+            "ticklabelstandoff": 6,  # the two "0"s at the origin apart
+        },
         "barmode": "stack",
         "bargap": 0.0,
         "shapes": shapes,
         "annotations": notes,
     }
+    # Short lines: the figure is often drawn half-width, next to its lockstep chart.
     subtitle = (
-        f"{info.clients:,} clients · {info.outage_s:g} s outage · once it is back, peak "
+        f"{info.clients:,} clients · {info.outage_s:g} s outage<br>once it is back: peak "
         f"{info.peak_per_s:,}/s = {info.peak_over_capacity:.1f}× capacity · 99 % back after "
         f"{_s(info.reconnected_99_s)}"
     )
     if info.lockstep:
-        subtitle += f"<br>{info.lockstep}"
+        subtitle += f"<br>{_wrap(info.lockstep, 70)}"
     return _figure(traces, layout, title or "Reconnect storm", subtitle, 320)

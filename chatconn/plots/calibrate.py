@@ -64,11 +64,16 @@ def calibration_figure(info: CalibrationInfo, *, title: str | None = None) -> go
         "shapes": _band_shapes(info.bands),
         "annotations": notes,
     }
-    fitted = " · ".join(f"{name} {text}" for name, text in zip(info.names, info.texts, strict=True))
+    # In words, not field names: what each fitted number means (the labels the fit's
+    # description uses), the KS distance named for what it measures.
+    fitted = " · ".join(
+        f"{label} {text}" for label, text in zip(info.labels, info.texts, strict=True)
+    )
     subtitle = (
-        f"KS distance {info.ks:.3f} · success observed {_pct(info.observed.success_rate)}, "
-        f"fitted {_pct(info.fitted.success_rate)} · base profile '{info.base_name}'"
-        f"<br>fitted: {fitted}"
+        f"Fitted on top of the {info.base_name} profile: {fitted}"
+        f"<br>connected: observed {_pct(info.observed.success_rate)}, fitted "
+        f"{_pct(info.fitted.success_rate)} · largest gap between the observed and fitted "
+        f"curves (KS distance) {info.ks:.3f}"
     )
     head = title or "Calibrated profile: observed vs fitted"
     return _figure(traces, layout, head, subtitle, 360, headings=True)

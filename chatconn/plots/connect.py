@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -27,6 +28,7 @@ from ._style import (
     _s,
     _vline,
     _wrap,
+    log_time_ticks,
 )
 
 
@@ -76,7 +78,13 @@ def ttc_figure(info: TtcInfo, *, title: str | None = None) -> go.Figure:
             "matches": "x2",
             "showticklabels": False,
         },
-        "xaxis2": {"anchor": "y2", "type": "log", "range": log_range, "title": {"text": _TIME}},
+        "xaxis2": {
+            "anchor": "y2",
+            "type": "log",
+            "range": log_range,
+            "title": {"text": _TIME},
+            **log_time_ticks(info.x_range),
+        },
         "yaxis": {
             "domain": [0.42, 1],
             "title": {"text": "share of connected sessions"},
@@ -165,6 +173,43 @@ def quality_figure(info: QualityInfo, *, title: str | None = None) -> go.Figure:
 
 
 # --------------------------------------------------------------------------- comparison
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "5px,2px,1px,2px")
+_MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star")
+#: Vertical room per end label, as a share of the y axis (0 to 1.1).
+_LABEL_STEP = 0.055
+
+
+def _end_labels(info: ComparisonInfo) -> list[dict[str, Any]]:
+    """Each policy's name at the right end of its curve, in its colour; labels that would
+    collide are pushed down until they do not (the curves often end together)."""
+    ends = [
+        (float(curve.y_all[-1]) if len(curve.y_all) else 0.0, i, curve.name)
+        for i, curve in enumerate(info.curves)
+        if curve.connected
+    ]
+    placed: list[tuple[float, int, str]] = []
+    for y, i, name in sorted(ends, reverse=True):
+        if placed and placed[-1][0] - y < _LABEL_STEP:
+            y = placed[-1][0] - _LABEL_STEP
+        placed.append((y, i, name))
+    x = math.log10(info.x_range[1]) if info.x_range[1] > 0 else 0.0
+    return [
+        {
+            "text": name,
+            "xref": "x",
+            "yref": "y",
+            "x": x,
+            "y": y,
+            "xanchor": "right",
+            "yanchor": "middle",
+            "showarrow": False,
+            "font": {"size": 12, "color": _PALETTE[i % len(_PALETTE)]},
+            "bgcolor": "rgba(255, 255, 255, 0.8)",
+        }
+        for y, i, name in placed
+    ]
+
+
 def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.Figure:
     """Policies side by side: share of *all* sessions connected by time t (left, so curves
     level off at the success rate) and quality shares (right).
@@ -177,8 +222,20 @@ def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.F
             legendgroup="policies",
             x=curve.x,
             y=curve.y_all,
-            mode="lines",
-            line={"shape": "hv", "color": _PALETTE[i % len(_PALETTE)], "width": 2.5},
+            mode="lines+markers",
+            # seven presets told apart without colour alone: a dash and a marker each
+            line={
+                "shape": "hv",
+                "color": _PALETTE[i % len(_PALETTE)],
+                "width": 2.5,
+                "dash": _DASHES[i % len(_DASHES)],
+            },
+            marker={
+                "symbol": _MARKERS[i % len(_MARKERS)],
+                "size": 8,
+                "maxdisplayed": 12,
+                "color": _PALETTE[i % len(_PALETTE)],
+            },
             hovertemplate=f"{curve.name}: %{{y:.1%}} within %{{x:.2f}} s<extra></extra>",
         )
         for i, curve in enumerate(info.curves)
@@ -200,6 +257,7 @@ def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.F
             )
         )
     notes = [_heading("Share of all sessions connected by time t", "x"), _heading("Quality", "x2")]
+    notes += _end_labels(info)
     if not info.curves:
         notes.append(_note(NO_POLICY))
     elif not any(c.connected for c in info.curves):
@@ -213,7 +271,14 @@ def comparison_figure(info: ComparisonInfo, *, title: str | None = None) -> go.F
             "tickformat": ".0%",
             "range": [0, 1],
         },
-        "yaxis2": {"anchor": "x2", "type": "category", "autorange": "reversed"},
+        # policy names drawn inside the bars: outside, a long one reached over the ECDF panel
+        "yaxis2": {
+            "anchor": "x2",
+            "type": "category",
+            "autorange": "reversed",
+            "ticklabelposition": "inside",
+            "tickfont": {"color": "white", "size": 13},
+        },
         "barmode": "stack",
         "shapes": _band_shapes(info.bands),
         "annotations": notes,

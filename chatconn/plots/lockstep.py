@@ -90,7 +90,13 @@ def lockstep_figure(info: LockstepInfo, *, title: str | None = None) -> go.Figur
     if not info.attempt.size:
         notes.append(_note(NO_RETRY))
     layout = {
-        "xaxis": {"title": {"text": "retry (attempt after the mass disconnect)"}},
+        # the numbers alone on the ticks: "retry 1retry 2…" ran together at half width
+        "xaxis": {
+            "title": {"text": "retry (attempt after the mass disconnect)"},
+            "tickmode": "array",
+            "tickvals": list(info.labels),
+            "ticktext": [label.rsplit(" ", 1)[-1] for label in info.labels],
+        },
         "yaxis": {
             "title": {"text": "share of clients"},
             "tickformat": ".0%",
@@ -106,8 +112,9 @@ def lockstep_figure(info: LockstepInfo, *, title: str | None = None) -> go.Figur
         if info.worst_attempt is not None
         else NO_RETRY
     )
-    lines = [f"{info.clients:,} clients dropped at once · {worst}"]
-    lines += ["<br>".join(textwrap.wrap(reason, 100)) for reason in info.reasons]
+    # Short lines: the figure is often drawn half-width, next to its storm.
+    lines = [f"{info.clients:,} clients dropped at once", worst]
+    lines += ["<br>".join(textwrap.wrap(reason, 70)) for reason in info.reasons]
     head = title or f"Lockstep after a mass disconnect: {info.verdict}"
     return _figure(traces, layout, head, "<br>".join(lines), 300)
 

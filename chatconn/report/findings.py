@@ -93,10 +93,11 @@ def findings(
     twins = {r["twin"] for r in rows if r["kind"] == "live" and r.get("twin")}
     for row in rows:
         if row["kind"] == "live" or row["file"] not in twins:
-            out.extend(_run_findings(row))
+            out.extend(_run_findings(row, thresholds))
     out.extend(_agreement(rows))
     out.extend(_diagnostics_tradeoff(rows))
-    return out
+    # Warnings first: what a stakeholder must not miss leads the list.
+    return sorted(out, key=lambda f: f.level != "warning")
 
 
 def _diagnostics_tradeoff(rows: Sequence[dict[str, Any]]) -> list[Finding]:
@@ -169,7 +170,9 @@ def _best_per_profile(rows: Sequence[dict[str, Any]], thresholds: QualityThresho
     return out
 
 
-def _run_findings(row: dict[str, Any]) -> list[Finding]:
+def _run_findings(
+    row: dict[str, Any], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> list[Finding]:
     out = []
     label, success = row["label"], row["success_rate"]
     if success is not None and success < SUCCESS_FLOOR:
@@ -193,15 +196,27 @@ def _run_findings(row: dict[str, Any]) -> list[Finding]:
             reverse=True,
         )
         names = " and ".join(f"{k.replace('_', ' ')} {v:.0%}" for v, k in used)
-        out.append(
-            Finding(
-                "note",
-                f"{label}: {fallback:.0%} of connected users got through only by a fallback "
-                f"({names}); they waited {_s(row['p50_s'])} at the median, mostly for the "
-                "attempts that failed first. A shorter first timeout or an earlier fallback "
-                "would shorten that wait.",
+        critical = thresholds.edges[-1]
+        if row["p50_s"] is not None and row["p50_s"] >= critical:
+            # Everyone behind the proxy waiting minutes is the headline, not a footnote.
+            text = (
+                f"{label}: {fallback:.0%} of connected users waited {_s(row['p50_s'])} at the "
+                f"median before a fallback ({names}) got them through — far past the "
+                f"{critical:g} s where a connect counts as critical, spent on attempts that "
+                "could not succeed. A shorter first timeout or an earlier fallback would "
+                "shorten that wait."
             )
-        )
+            out.append(Finding("warning", text))
+        else:
+            out.append(
+                Finding(
+                    "note",
+                    f"{label}: {fallback:.0%} of connected users got through only by a "
+                    f"fallback ({names}); they waited {_s(row['p50_s'])} at the median, mostly "
+                    "for the attempts that failed first. A shorter first timeout or an earlier "
+                    "fallback would shorten that wait.",
+                )
+            )
     reliable = success is not None and success >= SUCCESS_FLOOR  # else said above
     if reliable and row["attempts_mean"] is not None and row["attempts_mean"] > ATTEMPTS_CEILING:
         out.append(

@@ -10,14 +10,15 @@
     sessions_frame(runs)                     # pandas, one row per session
 
 The file format (JSON Lines, append-only) is described in :mod:`chatconn.runs.format`.
-``SAMPLE_DIR`` is the curated sample shipped in the repository's ``data/runs``.
+``SAMPLE_DIR`` is the curated sample that ships with chatconn (package data, see
+:mod:`chatconn.workspace`): read it, never save into it. ``MY_RUNS_DIR`` is where the
+notebooks' "Save run" writes, relative to the working folder (``chatconn notebooks DIR``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..core.errors import RunFileError, RunFileWarning
+from ..workspace import MY_RUNS_DIR, sample_dir
 from .analysis import (
     attempts_frame,
     compare_runs,
@@ -32,10 +33,9 @@ from .run import Run, RunHeader
 from .save import save_run
 from .writer import RunWriter, run_file_name
 
-#: The repository's ``data/runs`` (the curated sample), next to the ``chatconn`` package.
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "runs"
-#: Where the notebooks' "Save run" button keeps your runs: ``data/runs/mine``.
-MY_RUNS_DIR = SAMPLE_DIR / "mine"
+#: The curated sample (package data when installed, the repository's ``data/runs`` in a
+#: checkout). Read-only.
+SAMPLE_DIR = sample_dir()
 
 __all__ = [
     "FORMAT",

@@ -62,9 +62,11 @@ from ..live.run import LiveRun, check_time_scale, probe_scale, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
-from ..runs import MY_RUNS_DIR, save_run
+from ..runs import save_run
 from ..simulate import SimulationResult, simulate
+from ..workspace import my_runs_dir
 from .panel import PanelState, PolicyPanel
+from .run_status import RunStatus
 from .status import StatusIndicator
 from .toasts import Toasts
 
@@ -134,7 +136,7 @@ class LiveView:
         lab: LabServerThread | None = None,
         simulated_sessions: int = SIMULATED_SESSIONS,
         language: str = DEFAULT_LANGUAGE,
-        save_dir: str | os.PathLike[str] = MY_RUNS_DIR,
+        save_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.panel = panel
         self.sessions = _count("sessions", sessions)
@@ -147,12 +149,16 @@ class LiveView:
         #: The plan of the last run (scale, why, harness floor), set before its sessions.
         self.plan: RunPlan | None = None
         self._language = check_language(language)
+        #: The first session of a run as its user sees it (not displayed by the view: the
+        #: view shows :attr:`run_status`, the run's aggregate, which does not flicker).
         self.status = StatusIndicator("inline", language, on_retry=self._retry)
+        self.run_status = RunStatus(language)
         self.toasts = Toasts(language)
         self.run_button = W.Button(button_style="primary", icon="play")
         self.cancel_button = W.Button(icon="stop", disabled=True)
         self.save_button = W.Button(icon="save", disabled=True)
-        self.save_dir = Path(save_dir)
+        #: Where Save run writes; None: ``data/runs/mine`` under the working folder.
+        self.save_dir = None if save_dir is None else Path(save_dir)
         self.run_button.on_click(lambda _button: self.start())
         self.cancel_button.on_click(lambda _button: self.cancel())
         self.save_button.on_click(lambda _button: self.save())
@@ -170,7 +176,7 @@ class LiveView:
         self.widget = W.VBox(
             [
                 W.HBox([self.run_button, self.cancel_button, self.save_button, self.progress]),
-                self.status.widget,
+                self.run_status.widget,
                 self.note,
                 self.scale_note,
                 self.toasts.widget,
@@ -210,7 +216,7 @@ class LiveView:
     @language.setter
     def language(self, value: str) -> None:
         self._language = check_language(value)
-        self.status.language = self.toasts.language = value
+        self.status.language = self.toasts.language = self.run_status.language = value
         self._render_labels()
 
     def _render_labels(self) -> None:
@@ -243,7 +249,8 @@ class LiveView:
         run" does; never overwrites); returns its path and says it under the buttons."""
         if self.last_run is None:
             raise ConfigError("last_run", None, "run live first: there is no run to save")
-        path = save_run(self.last_run, self.save_dir)
+        target = my_runs_dir() if self.save_dir is None else self.save_dir
+        path = save_run(self.last_run, target)
         text = message("ui.saved", self._language, path=str(path))
         self.note.value += f"<br><code>{html.escape(text)}</code>"
         self.save_button.disabled = True  # saved once; the next run can be saved again
@@ -295,6 +302,7 @@ class LiveView:
                 raise
         finally:
             self._running = False
+            self.run_status.finish()
             self.run_button.disabled, self.cancel_button.disabled = False, True
             if self._refresh_handle is not None:
                 self._refresh_handle.cancel()
@@ -321,6 +329,7 @@ class LiveView:
     ) -> None:
         self._cancel_requested = False
         self._managers, self._times, self._following = {}, {}, None
+        self.run_status.begin(self.sessions)
         self.progress.max, self.progress.value, self.progress.bar_style = self.sessions, 0, "info"
         self._render_labels()
         self.run_button.disabled, self.cancel_button.disabled = True, False
@@ -423,10 +432,12 @@ class LiveView:
         self._refresh(None)
 
     def _on_session(self, i: int, manager: ConnectionManager) -> None:
+        first = not self._managers
         self._managers[i] = manager
-        self._following = manager
-        self.status.follow(manager)
-        self.toasts.follow(manager)
+        if first:  # one session followed for the whole run: no switching between sessions
+            self._following = manager
+            self.status.follow(manager)
+            self.toasts.follow(manager)
 
     def _on_event(self, i: int, manager: ConnectionManager, event: ConnectionEvent) -> None:
         if manager is self._following:
@@ -436,6 +447,7 @@ class LiveView:
             spent = manager.attempts_elapsed_s
             ok = event.state is not ConnectionState.FAILED and spent is not None
             self._times[i] = spent / manager.time_scale if ok else math.nan
+            self.run_status.ended(i, event.state)
             self.progress.value = len(self._times)
             self._render_labels()
             if manager is self._following:

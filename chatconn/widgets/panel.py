@@ -79,12 +79,30 @@ SLIDERS = (
 )
 
 
+def readout_format(step: float) -> str:
+    """The readout of a slider shows its real step: as many decimals as the step has (a
+    multiplier moving by 0.001 reads "1.400", not "1.40")."""
+    text = f"{step:.10f}".rstrip("0")
+    return f".{len(text.split('.')[1])}f"
+
+
 def _make_slider(spec: _Slider) -> W.Widget:
-    common = {"description": spec.label, "style": _STYLE, "layout": _WIDE}
+    # continuous_update=False: dragging sends one value, on release (a key press sends
+    # each step), instead of one simulation per pixel the handle passes.
+    common = {
+        "description": spec.label,
+        "style": _STYLE,
+        "layout": _WIDE,
+        "continuous_update": False,
+    }
     if spec.kind == "int":
         return W.IntSlider(min=int(spec.low), max=int(spec.high), step=1, **common)
     return W.FloatSlider(
-        min=spec.low, max=spec.high, step=spec.step, readout_format=".3g", **common
+        min=spec.low,
+        max=spec.high,
+        step=spec.step,
+        readout_format=readout_format(spec.step),
+        **common,
     )
 
 
@@ -135,6 +153,18 @@ class PolicyPanel:
         self.ladder = W.TagsInput(
             allowed_tags=[s.value for s in Strategy], allow_duplicates=True, layout=_WIDE
         )
+        # Adds a rung on Enter (TagsInput itself took one only on Tab): the value reaches
+        # the kernel on Enter or when the box loses focus (continuous_update=False).
+        self.add_rung = W.Combobox(
+            options=[s.value for s in Strategy],
+            ensure_option=True,
+            continuous_update=False,
+            placeholder="add a rung: type or pick, then Enter",
+            description="Add rung",
+            style=_STYLE,
+            layout=_WIDE,
+        )
+        self.add_rung.observe(self._on_add_rung, names="value")
         self.target = W.Dropdown(
             options=[(f"{n} (profile)", n) for n in profile_names()]
             + [(f"{n} (population)", n) for n in population_names()],
@@ -165,6 +195,7 @@ class PolicyPanel:
                 self.jitter_mode,
                 W.HTML("<b>Strategy ladder</b> (drag to reorder; the last rung repeats)"),
                 self.ladder,
+                self.add_rung,
                 self.diagnostics,
                 W.HTML("<b>Who connects</b>"),
                 self.target,
@@ -259,6 +290,13 @@ class PolicyPanel:
         self._policy = policy
         self._show_error("")
         self._notify()
+
+    def _on_add_rung(self, change: dict[str, Any]) -> None:
+        rung = change["new"]
+        if rung in self.ladder.allowed_tags:
+            self.ladder.value = [*self.ladder.value, rung]  # validated like any change
+        if rung:
+            self.add_rung.value = ""  # ready for the next one
 
     def _on_target(self, _change: dict[str, Any]) -> None:
         if not self._loading:

@@ -56,6 +56,8 @@ STATE_COLOURS = {
     ConnectionState.CLOSED: "#7f7f7f",
     ConnectionState.FAILED: QUALITY_COLOURS["critical"],
 }
+#: "Connected, limited" (a fallback got through): amber whatever the time it took.
+DEGRADED_COLOUR = "#e08214"
 _TRYING = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
 #: How often a connecting indicator re-renders between events (wall seconds), so the
 #: percent moves during a long attempt or wait (the spinner turns by CSS on its own).
@@ -184,6 +186,8 @@ class ConnectionStatus:
 
     @property
     def colour(self) -> str:
+        if self.state is ConnectionState.DEGRADED:  # connected, limited: amber, never red
+            return DEGRADED_COLOUR
         if self.state in STATE_COLOURS or self.quality is None:
             return STATE_COLOURS.get(self.state, STATE_COLOURS[ConnectionState.IDLE])
         return QUALITY_COLOURS[self.quality.label]
