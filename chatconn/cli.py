@@ -90,7 +90,7 @@ _FLOAT_FIELDS = {
     "jitter",
 }
 _OPTIONAL_FLOAT_FIELDS = {"first_delay", "deadline"}
-_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter"}
+_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter", "retries_forever"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 

@@ -147,8 +147,9 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
             f"{_fmt(report['reconnected_all_s'])} s\n"
         )
         out(
-            f"  refused {report['refused']} attempts; {report['beyond_policy']} clients "
-            "would have given up under the policy's own limits\n"
+            f"  back {report['back']} ({report['back_share']:.1%}); gave up and stayed down "
+            f"{report['gave_up']}; still retrying at the horizon {report['still_down']}; "
+            f"refused {report['refused']} attempts\n"
         )
         herd = report["lockstep"]
         if herd is None:

@@ -196,7 +196,8 @@ def lockstep(
     """How together ``clients`` clients dropped at once retry under ``policy``.
 
     ``attempts`` (default ``max_attempts``) may go beyond the policy, as a storm's clients
-    do: further waits repeat the last one, freshly jittered. Bad input raises ConfigError.
+    of a policy that ``retries_forever`` do: further waits repeat the last one, freshly
+    jittered. Bad input raises ConfigError.
     """
     if not isinstance(policy, RetryPolicy):
         raise ConfigError("policy", policy, "expected a RetryPolicy")

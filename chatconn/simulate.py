@@ -85,8 +85,23 @@ class SimulationResult:
 
     @property
     def time_to_connect(self) -> np.ndarray:
-        """Seconds to connected per session, NaN where the session gave up (a new array)."""
+        """Seconds to connected per session, NaN where it did not connect (a new array)."""
         return np.where(self.connected, self.ended_at, np.nan)
+
+    @property
+    def still_trying(self) -> np.ndarray:
+        """Sessions not connected after all ``max_attempts`` of a policy that
+        ``retries_forever``: the library would keep going; the simulation stops following
+        it there. Every other session that did not connect gave up (:attr:`gave_up`); an
+        observed run (no known policy) has none still trying."""
+        if self.policy is None or not self.policy.retries_forever:
+            return np.zeros(self.sessions, dtype=bool)
+        return ~self.connected & (self.attempts >= self.policy.max_attempts)
+
+    @property
+    def gave_up(self) -> np.ndarray:
+        """Sessions that stopped by their policy's end (attempts or deadline)."""
+        return ~self.connected & ~self.still_trying
 
     def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
         """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
@@ -94,7 +109,7 @@ class SimulationResult:
         times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
         ok = int(times.size)
         quality = quality_counts(times, thresholds)
-        quality["critical"] += n - ok  # sessions that gave up
+        quality["critical"] += n - ok  # sessions that gave up or are still trying
         if ok:
             mean = float(times.mean())
             qs = np.percentile(times, PERCENTILES, overwrite_input=True)
@@ -103,9 +118,12 @@ class SimulationResult:
         else:
             ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
         codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
+        still_trying = int(np.count_nonzero(self.still_trying))
         return {
             "sessions": n,
             "success_rate": ok / n if n else None,
+            "gave_up": n - ok - still_trying,
+            "still_trying": still_trying,
             "time_to_connect_s": ttc,
             "attempts_mean": float(self.attempts.mean()) if n else None,
             "quality": quality,

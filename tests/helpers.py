@@ -14,6 +14,8 @@ SUMMARY_KEYS = frozenset(
     {
         "sessions",
         "success_rate",
+        "gave_up",
+        "still_trying",
         "time_to_connect_s",
         "attempts_mean",
         "quality",

@@ -141,3 +141,31 @@ def test_agreement_benchmark_reports_ratios_bound_and_verdict():
     assert row["time_scale"] > 0 and row["bound_s"] > 0 and row["wall_s"] > 0
     assert row["p50_ratio"] > 0 and row["live_success"] > 0
     assert row["verdict"] in ("agrees", "slower", "faster", "success differs", "inconclusive")
+
+
+def test_storm_benchmark_reports_ratios_identity_and_memory():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_storm.py"),
+            "--before-clients", "5000",
+            "--rescan-clients", "5000",
+            "--clients", "20000",
+            "--repeats", "1",
+            "--json",
+        ],
+        check=True, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    (before,) = report["against_before"]
+    assert before["clients"] == 5_000 and before["capacity_per_s"] == 5
+    assert before["storm_s"] > 0 and before["baseline_s"] > 0 and before["x_baseline"] > 0
+    assert report["against_rescan"]["identical"] is True
+    large = {(r["policy"], r["retries_forever"]): r for r in report["large"]}
+    heavy = large[("seed", True)]
+    assert heavy["back"] == 20_000 and heavy["gave_up"] == 0
+    assert large[("seed", False)]["gave_up"] == 20_000  # 6 attempts inside a 30 s outage
+    assert heavy["peak_rss_mb"] >= heavy["import_rss_mb"] > 0
+    before = report["before_large"]  # main's storm on the same herd, in its own process
+    assert before["back"] == 20_000 and before["seconds"] > 0

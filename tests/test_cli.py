@@ -195,6 +195,8 @@ def test_storm_json_keys(capsys):
         "storm",
         "--policy",
         "seed",
+        "--set",
+        "retries_forever=true",
         "--clients",
         "3000",
         "--outage-s",
@@ -211,6 +213,22 @@ def test_storm_json_keys(capsys):
     assert sum(row["refused"] for row in report["series"]) == report["refused"]
     assert max(row["accepted"] for row in report["series"]) <= 500
     assert report["reconnected_99_s"] <= report["reconnected_all_s"]
+    assert report["back"] == 3000 and report["gave_up"] == report["still_down"] == 0
+    assert report["retries_forever"] is True
+
+
+def test_storm_reports_clients_that_gave_up(capsys):
+    report = run_json(capsys, "storm", "--policy", "signalr", "--clients", "1000",
+                      "--capacity", "100")  # fmt: skip
+    # Refused at 0, 0.05, 2.1, 12.15 s by the 30 s outage; 100 get in at 42.2 s and
+    # DefaultReconnectPolicy stops the other 900.
+    assert report["retries_forever"] is False
+    assert report["back"] == 100 and report["gave_up"] == 900
+    assert report["back_share"] == 0.1
+    assert report["reconnected_99_s"] is None
+    main(["storm", "--policy", "signalr", "--clients", "1000", "--capacity", "100"])
+    text = capsys.readouterr().out
+    assert "gave up and stayed down 900" in text
 
 
 def test_presets_json_lists_every_policy_and_profile(capsys):

@@ -72,11 +72,11 @@ def test_after_failure_follows_the_drawn_waits():
 
 
 def test_after_failure_with_start_anchor_sleeps_until_start_plus_wait():
-    planner = _planner(policy_preset("grpc"), seed=3)
+    planner = _planner(policy_preset("grpc-spec"), seed=3)
     first = planner.first()
     second = planner.after_failure(first, 0.25)
     assert isinstance(second, AttemptPlan)
-    assert second.start == 1.0  # gRPC: exactly 1 s after the first attempt *started*
+    assert second.start == 1.0  # gRPC spec: exactly 1 s after the first attempt *started*
     assert second.wait_before == pytest.approx(0.75)
     wait_1 = planner.schedule.waits_after[1]
     third = planner.after_failure(second, second.start + 0.1)
@@ -86,7 +86,7 @@ def test_after_failure_with_start_anchor_sleeps_until_start_plus_wait():
 
 
 def test_after_failure_with_start_anchor_retries_at_once_when_the_attempt_outlasted_the_wait():
-    planner = _planner(policy_preset("grpc"), seed=3)
+    planner = _planner(policy_preset("grpc-spec"), seed=3)
     first = planner.first()
     second = planner.after_failure(first, 19.0)  # failed long after start + 1 s
     assert isinstance(second, AttemptPlan)

@@ -84,7 +84,7 @@ def dead_result():
 
 @pytest.fixture(scope="module")
 def herd():
-    return storm(policy_preset("seed"), 2_000, 10.0, 200, seed=1)
+    return storm(policy_preset("seed").with_changes(retries_forever=True), 2_000, 10.0, 200, seed=1)
 
 
 def record(session, attempt, strategy, started, duration, ok, *, scale=1.0, error=None):
@@ -444,6 +444,15 @@ def test_storm_info_is_the_storm_result(herd):
     assert info.reconnected_99_s == herd.reconnected_99_s
     assert info.peak_over_capacity == herd.peak_per_s / 200
     assert info.accepted[:10].sum() == 0  # nothing accepted while the server is down
+    assert info.gave_up == 0
+
+
+def test_storm_figure_says_how_many_gave_up():
+    result = storm(policy_preset("signalr"), 1_000, 30.0, 100, seed=0)
+    info = storm_info(result)
+    assert info.gave_up == result.gave_up == 900
+    assert info.accepted.sum() == 100
+    assert "900 of them gave up and stayed down" in plot_storm(result).layout.title.text
 
 
 # --------------------------------------------------------------------------- comparison

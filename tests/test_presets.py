@@ -1,9 +1,10 @@
 """Published retry policies: each constructs, cites its source and matches it.
 
 Expected numbers are taken from the sources the presets cite (quoted in their docstrings):
-grpc/grpc doc/connection-backoff.md, websockets 17.4 client.py, botocore 1.44.8
-retries/standard.py, the AWS backoff simulator, socket.io-client 4.8.4 backo2,
-@microsoft/signalr 10.0.11 DefaultReconnectPolicy.
+grpc/grpc doc/connection-backoff.md and src/core/util/backoff.cc, websockets 17.4
+client.py, botocore 1.44.18 retries/standard.py and retries/quota.py, the AWS backoff
+simulator, socket.io-client 4.8.4 backo2, @microsoft/signalr 10.0.11
+DefaultReconnectPolicy and HttpConnection.ts.
 """
 
 from __future__ import annotations
@@ -15,23 +16,37 @@ import pytest
 
 from chatconn.core.errors import UnknownNameError
 from chatconn.core.policy import JitterMode, RetryPolicy, WaitAnchor
-from chatconn.core.presets import POLICY_PRESETS, policy_preset, policy_preset_names
-from chatconn.core.schedule import Schedule, draw_waits
+from chatconn.core.presets import (
+    AWS_NO_RETRY_INCREMENT,
+    AWS_RETRY_COST,
+    AWS_RETRY_QUOTA,
+    AWS_THROTTLING_RETRY_COST,
+    POLICY_PRESETS,
+    SIGNALR_NEGOTIATE_TIMEOUT_S,
+    SIGNALR_SERVER_TIMEOUT_S,
+    aws_retries_allowed,
+    policy_preset,
+    policy_preset_names,
+)
+from chatconn.core.profiles import profile_preset
+from chatconn.core.schedule import Schedule, draw_waits, nominal_timeouts
 from chatconn.core.strategies import Strategy
+from chatconn.simulate import simulate
 
 # name -> words its docstring must contain to cite its source (project, version/doc, file/symbol)
 CITATIONS = {
     "seed": ("connection manager",),
-    "grpc": ("grpc/grpc", "doc/connection-backoff.md"),
+    "grpc": ("grpc/grpc", "src/core/util/backoff.cc", "subchannel.cc", "grpcio 1.85"),
+    "grpc-spec": ("grpc/grpc", "doc/connection-backoff.md"),
     "websockets": ("websockets", "17.4", "client.py", "backoff()"),
-    "aws-standard": ("botocore", "1.44.8", "retries/standard.py"),
+    "aws-standard": ("botocore", "1.44.18", "retries/standard.py", "not modelled"),
     "aws-decorrelated": (
         "Exponential Backoff And Jitter",
         "aws-arch-backoff-simulator",
         "ExpoBackoffDecorr",
     ),
     "socketio": ("socket.io-client", "4.8.4", "backo2"),
-    "signalr": ("@microsoft/signalr", "10.0.11", "DefaultReconnectPolicy"),
+    "signalr": ("@microsoft/signalr", "10.0.11", "DefaultReconnectPolicy", "HttpConnection.ts"),
     "stream-chat": ("stream-chat", "9.53.0", "src/utils.ts", "retryInterval", "connection.ts"),
 }
 
@@ -134,22 +149,44 @@ def test_aws_decorrelated_is_seed_with_decorrelated_jitter():
 
 
 # ----------------------------------------------------------------- gRPC
-def test_grpc_parameters_match_connection_backoff_md():
+@pytest.mark.parametrize("name", ["grpc", "grpc-spec"])
+def test_grpc_parameters_match_the_c_core_and_connection_backoff_md(name):
+    policy = policy_preset(name)
+    assert policy.multiplier == 1.6  # MULTIPLIER, GRPC_SUBCHANNEL_RECONNECT_BACKOFF_MULTIPLIER
+    assert policy.max_delay == 120.0  # MAX_BACKOFF, ..._RECONNECT_MAX_BACKOFF_SECONDS
+    assert policy.jitter == 0.2  # JITTER, ..._RECONNECT_JITTER
+    assert policy.jitter_mode is JitterMode.PROPORTIONAL
+    assert policy.cap_after_jitter is False  # Min(...) before the jitter
+    assert policy.wait_from is WaitAnchor.START  # SleepUntil(current_deadline)
+    assert policy.base_timeout == 20.0  # MIN_CONNECT_TIMEOUT, ..._RECONNECT_MIN_TIMEOUT_SECONDS
+    assert policy.timeout_spans_backoff is True
+    assert policy.retries_forever is True
+
+
+def test_grpc_core_jitters_the_first_backoff_like_the_rest():
+    # backoff.cc: the first NextAttemptDelay() returns initial_backoff * U(0.8, 1.2); the
+    # later ones min(previous * 1.6, 120) * U(0.8, 1.2).
     policy = policy_preset("grpc")
+    assert policy.first_delay is None
+    assert policy.initial_delay == 1.0  # GRPC_SUBCHANNEL_INITIAL_CONNECT_BACKOFF_SECONDS
+    waits = draw_waits(policy, np.random.default_rng(5), 20_000)
+    for k in range(12):
+        nominal = min(1.6**k, 120.0)
+        assert waits[:, k].min() >= 0.8 * nominal and waits[:, k].max() < 1.2 * nominal
+
+
+def test_grpc_spec_first_backoff_is_exactly_initial_backoff():
+    policy = policy_preset("grpc-spec")
     assert policy.first_delay == 1.0  # INITIAL_BACKOFF, no jitter on the first
     assert policy.first_delay_jitter is JitterMode.NONE
-    assert policy.multiplier == 1.6  # MULTIPLIER
-    assert policy.max_delay == 120.0  # MAX_BACKOFF
-    assert policy.jitter == 0.2  # JITTER
-    assert policy.jitter_mode is JitterMode.PROPORTIONAL
-    assert policy.cap_after_jitter is False  # Min(...) before UniformRandom(...)
-    assert policy.wait_from is WaitAnchor.START  # SleepUntil(current_deadline)
-    assert policy.base_timeout == 20.0  # MIN_CONNECT_TIMEOUT
-    assert policy.timeout_spans_backoff is True
+    assert policy.with_changes(
+        first_delay=None, initial_delay=1.0, first_delay_jitter="none"
+    ) == policy_preset("grpc")
 
 
-def test_grpc_waits_reach_the_120s_cap_within_its_attempts():
-    policy = policy_preset("grpc")
+@pytest.mark.parametrize("name", ["grpc", "grpc-spec"])
+def test_grpc_waits_reach_the_120s_cap_within_its_attempts(name):
+    policy = policy_preset(name)
     reaching = next(k for k in range(1, 100) if 1.6**k >= 120.0)  # 1.6**11 = 175.9
     assert policy.max_attempts >= reaching + 1
 
@@ -165,6 +202,7 @@ def test_websockets_parameters_match_its_backoff_generator():
     assert policy.jitter_mode is JitterMode.NONE
     assert policy.wait_from is WaitAnchor.FAILURE
     assert policy.base_timeout == 10.0  # open_timeout
+    assert policy.retries_forever is True  # reconnects until process_exception says fatal
     # the ramp 3.1 * 1.618**k stays below 90 for 8 steps: the preset covers it
     steps = sum(1 for k in range(100) if 3.1 * 1.618**k < 90.0)
     assert policy.max_attempts >= 1 + 1 + steps
@@ -181,6 +219,7 @@ def test_socketio_parameters_match_manager_defaults():
     assert policy.jitter_mode is JitterMode.BACKO2
     assert policy.cap_after_jitter is True  # Math.min(ms, max) after the deviation
     assert policy.first_delay is None  # the first reconnect waits duration()
+    assert policy.retries_forever is True  # reconnectionAttempts: Infinity
 
 
 def test_socketio_herd_is_in_lockstep_from_the_5th_retry():
@@ -195,15 +234,59 @@ def test_signalr_parameters_match_default_reconnect_policy():
     policy = policy_preset("signalr")
     assert policy.delays == (0.0, 2.0, 10.0, 30.0)
     assert policy.max_attempts == 5  # the first attempt and four retries, then null
+    assert policy.retries_forever is False  # null: stop, and stay disconnected
     assert policy.wait_from is WaitAnchor.FAILURE
-    assert policy.base_timeout == 30.0  # serverTimeoutInMilliseconds
     schedule = Schedule.draw(policy, np.random.default_rng(0))
     assert [a.wait_before for a in schedule.attempts] == [0.0, 0.0, 2.0, 10.0, 30.0]
+
+
+def test_signalr_attempt_timeout_is_negotiates_100_s():
+    # HttpConnection.ts: options.timeout = 100 * 1000 ms, the negotiate POST's timeout; the
+    # WebSocket open has none, serverTimeoutInMilliseconds (30 s) starts after the handshake.
+    policy = policy_preset("signalr")
+    assert SIGNALR_NEGOTIATE_TIMEOUT_S == 100.0 and SIGNALR_SERVER_TIMEOUT_S == 30.0
+    assert nominal_timeouts(policy).tolist() == [100.0] * 5
+    # Behind a server that accepts and never answers, every attempt runs its 100 s: the
+    # whole connect fails after 5 x 100 s plus the 42 s of waits, not 5 x 30 s + 42 s.
+    assert Schedule.draw(policy, np.random.default_rng(0)).worst_case_s() == 542.0
+    # (a token known in advance: with the token from the server, its fetch fails first)
+    blackhole = profile_preset("blackhole").with_changes(token_endpoint="static")
+    hang = simulate(policy, blackhole, 2_000, seed=1)
+    assert not hang.connected.any()
+    np.testing.assert_allclose(hang.ended_at, 542.0)
 
 
 def test_signalr_cannot_be_given_more_attempts_than_its_table():
     with pytest.raises(ValueError, match="max_attempts"):
         policy_preset("signalr").with_changes(max_attempts=6)
+
+
+# ----------------------------------------------------------------- giving up
+@pytest.mark.parametrize("name", sorted(CITATIONS))
+def test_only_libraries_that_retry_forever_say_so(name):
+    forever = {"grpc", "grpc-spec", "websockets", "socketio", "stream-chat"}
+    assert policy_preset(name).retries_forever is (name in forever)
+
+
+# ----------------------------------------------------------------- botocore retry quota
+def test_botocore_retry_quota_constants_match_quota_py_and_standard_py():
+    # retries/quota.py RetryQuota.INITIAL_CAPACITY; retries/standard.py RetryQuotaChecker.
+    assert AWS_RETRY_QUOTA == 500
+    assert AWS_RETRY_COST == 14
+    assert AWS_THROTTLING_RETRY_COST == 5
+    assert AWS_NO_RETRY_INCREMENT == 1
+
+
+def test_botocore_quota_stops_retries_from_the_18th_failing_call_in_a_row():
+    # 3 attempts = 2 retries of 14 tokens: 17 calls spend 476 of 500, the 18th gets one
+    # retry (10 left), every later call none ("from about the 18th", issue 17).
+    allowed = aws_retries_allowed(25)
+    assert allowed[:17] == [2] * 17
+    assert allowed[17] == 1
+    assert allowed[18:] == [0] * 7
+    assert aws_retries_allowed(5, attempts=1) == [0] * 5
+    # A storm client makes one call: its own quota never binds.
+    assert aws_retries_allowed(1) == [policy_preset("aws-standard").max_attempts - 1]
 
 
 def test_a_policy_is_recognised_as_the_preset_it_equals():

@@ -149,17 +149,29 @@ def test_websockets_timeout_is_open_timeout_10s():
 
 
 # ======================================================================= gRPC
-def test_grpc_first_wait_is_exactly_one_second_without_jitter():
-    waits = draw_waits(policy_preset("grpc"), np.random.default_rng(1), N)
+def test_grpc_spec_first_wait_is_exactly_one_second_without_jitter():
+    waits = draw_waits(policy_preset("grpc-spec"), np.random.default_rng(1), N)
     assert np.all(waits[:, 0] == 1.0)
+    core = draw_waits(policy_preset("grpc"), np.random.default_rng(1), N)
+    np.testing.assert_array_equal(waits[:, 1:], core[:, 1:])  # the same after the first
 
 
-def test_grpc_nominal_waits_1_6_growth_capped_at_120():
+def test_grpc_core_first_wait_is_one_second_plus_minus_20_percent():
+    # src/core/util/backoff.cc: the first NextAttemptDelay() is initial_backoff *
+    # U(1 - jitter, 1 + jitter); measured with grpcio 1.85: 0.80-1.20 s, mean 1.00.
+    first = draw_waits(policy_preset("grpc"), np.random.default_rng(1), N)[:, 0]
+    assert first.min() >= 0.8 and first.max() < 1.2
+    assert first.min() < 0.81 and first.max() > 1.19
+    _assert_mean(first, 1.0, 0.2 / math.sqrt(3))
+
+
+@pytest.mark.parametrize("name", ["grpc", "grpc-spec"])
+def test_grpc_nominal_waits_1_6_growth_capped_at_120(name):
     expected = [1.0] + [min(1.6**k, 120.0) for k in range(1, 12)]
     assert expected[1:4] == pytest.approx([1.6, 2.56, 4.096])
     assert expected[10] == pytest.approx(109.951, abs=1e-3)
     assert expected[11] == 120.0
-    assert nominal_waits(policy_preset("grpc")).tolist() == pytest.approx(expected, rel=1e-12)
+    assert nominal_waits(policy_preset(name)).tolist() == pytest.approx(expected, rel=1e-12)
 
 
 def test_grpc_jitter_is_plus_minus_20_percent_around_the_capped_nominal():

@@ -356,6 +356,31 @@ def test_summary_keys_and_consistency(profile):
     json.dumps(s, allow_nan=False)
 
 
+def test_sessions_of_a_policy_that_gives_up_are_reported_as_given_up():
+    # The seed app stops after 6 attempts: a session that did not connect gave up.
+    result = simulate(policy_preset("seed"), profile_preset("server-down"), 2_000, seed=1)
+    s = result.summary()
+    assert s["gave_up"] == 2_000 and s["still_trying"] == 0
+    assert result.gave_up.all() and not result.still_trying.any()
+
+
+def test_sessions_of_a_policy_that_retries_forever_are_still_trying_not_given_up():
+    # websockets never gives up: after the preset's 10 simulated attempts a session that
+    # has not connected is still trying, not failed for good.
+    policy = policy_preset("websockets")
+    result = simulate(policy, static_token("server-down"), 2_000, seed=1)
+    s = result.summary()
+    assert s["still_trying"] == 2_000 and s["gave_up"] == 0
+    assert (result.attempts == policy.max_attempts).all()
+    # ... unless its deadline ends the connect first: then it gave up.
+    short = policy.with_changes(deadline=20.0)
+    s = simulate(short, static_token("server-down"), 2_000, seed=1).summary()
+    assert s["gave_up"] == 2_000 and s["still_trying"] == 0
+    mixed = simulate(policy, profile_preset("flaky-wifi"), 20_000, seed=2).summary()
+    failed = round((1 - mixed["success_rate"]) * 20_000)
+    assert mixed["gave_up"] + mixed["still_trying"] == failed
+
+
 def test_summary_quality_counts_follow_the_thresholds():
     result = simulate(policy_preset("seed"), profile_preset("3g"), 20_000, seed=13)
     t = result.time_to_connect

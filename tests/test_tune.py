@@ -329,6 +329,7 @@ def _scores(p95, peak, success=0.999, attempts=1.1):
         peak_per_s=round(peak * 1000),
         peak_over_capacity=peak,
         reconnected_99_s=40.0,
+        storm_back_share=1.0,
         lockstep_share=0.1,
         in_step_share=0.1,
         lockstep="spread",
@@ -586,3 +587,17 @@ def test_a_share_bound_outside_zero_to_one_is_refused():
     with pytest.raises(ConfigError, match=r"lies in \[0, 1\]"):
         parse_objective("min p95_s; lockstep_share <= 150%")
     assert parse_objective("min p95_s; in_step_share <= 0.5").constraints[0].bound == 0.5
+
+
+def test_storm_back_share_scores_the_clients_that_gave_up():
+    # The seed app's 6 attempts are spent inside a 30 s outage: its storm has no peak at
+    # all, because nobody is left to come back — storm_back_share says so.
+    settings = ScoreSettings(sessions=2_000, clients=2_000, outage_s=30.0, capacity_per_s=500)
+    target = load_target("broadband")
+    gives_up = score_policy(policy_preset("seed"), target, settings)
+    assert gives_up.storm_back_share == 0.0 and gives_up.peak_per_s == 0
+    assert gives_up.reconnected_99_s is None
+    forever = policy_preset("seed").with_changes(retries_forever=True)
+    keeps_going = score_policy(forever, target, settings)
+    assert keeps_going.storm_back_share == 1.0 and keeps_going.peak_per_s > 0
+    assert METRICS["storm_back_share"].better == "higher"

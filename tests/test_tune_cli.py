@@ -76,13 +76,16 @@ def test_workers_give_the_same_report(capsys):
 
 
 def test_text_output_is_a_table_and_the_explanation(capsys):
-    code = main(["tune", *VARY, *QUICK, "--objective", "min p95_s; peak_over_capacity <= 0"])
+    impossible = "min p95_s; peak_over_capacity <= 0; storm_back_share >= 100%"
+    code = main(["tune", *VARY, *QUICK, "--objective", impossible])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("seed on global-users: 6 policies scored, 2 rejected;")
     assert "rejected #4 (initial_delay=2, jitter=0, max_delay=0.75)" in out
-    assert "objective: min p95_s; peak_over_capacity <= 0" in out
-    assert "No policy meets all your constraints" in out  # no storm brings 0 attempts
+    assert "objective: min p95_s; peak_over_capacity <= 0; storm_back_share >= 1" in out
+    # Everyone back means someone arrived after the outage: no storm does both.
+    assert "No policy meets all your constraints" in out
+    assert "back" in out.splitlines()[1]  # the table has the storm's back share
     assert sum(" front" in line for line in out.splitlines()) >= 1
 
 

@@ -32,6 +32,12 @@ was built to fix)::
     cap_after_jitter      False    cap the jittered wait instead of the nominal (Socket.IO)
     wait_from             failure  waits count from the previous failure, or from its start (gRPC)
     deadline              None     total budget of the connect, first attempt included
+    retries_forever       False    the library never gives up (gRPC, websockets, Socket.IO):
+                                   ``max_attempts`` only bounds how far one simulated connect
+                                   is followed; in a storm such clients keep retrying at
+                                   their last wait. False: a client that has made
+                                   ``max_attempts`` attempts (or hits ``deadline``) gives up
+                                   and stays down (SignalR, botocore, the seed app)
     ladder                direct_websocket x2, extended_timeout, multiple_ports,
                           long_polling, sse_fallback   (the last rung repeats)
     diagnostics           off      probe the network first and adapt (a
@@ -192,6 +198,7 @@ class RetryPolicy:
     wait_from: WaitAnchor = WaitAnchor.FAILURE
     deadline: float | None = None
     ladder: tuple[Strategy, ...] = field(default=DEFAULT_LADDER)
+    retries_forever: bool = False
     diagnostics: DiagnosticsSettings = field(default=DiagnosticsSettings())
 
     def __post_init__(self) -> None:
@@ -238,7 +245,7 @@ class RetryPolicy:
         for name in ("delay_step", "window", "window_floor"):
             put(self, name, _non_negative(name, getattr(self, name)))
         self._validate_window()
-        for name in ("timeout_spans_backoff", "cap_after_jitter"):
+        for name in ("timeout_spans_backoff", "cap_after_jitter", "retries_forever"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, getattr(self, name), "expected true or false")
         if self.first_delay is not None:

@@ -128,7 +128,9 @@ def jittered_wait(
         #   return min(ms, max) | 0
         ms = nominal * 1000.0
         deviation = np.floor(u * j * ms)
-        sign = np.where(np.floor(u * 10.0) % 2.0 == 0.0, -1.0, 1.0)
+        # floor(10u) is even exactly when it equals 2 * floor(5u) (scaling by 2 is exact
+        # in binary floating point): the same test as "% 2 == 0", without a slow fmod.
+        sign = np.where(np.floor(u * 10.0) == 2.0 * np.floor(u * 5.0), -1.0, 1.0)
         wait_ms = ms + sign * deviation
         if policy.cap_after_jitter:
             wait_ms = np.minimum(wait_ms, policy.max_delay * 1000.0)

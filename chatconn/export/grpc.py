@@ -6,8 +6,9 @@ it as the channel arguments ``grpc.initial_reconnect_backoff_ms``,
 ``grpc.max_reconnect_backoff_ms`` and ``grpc.min_reconnect_backoff_ms`` (the last plays
 MIN_CONNECT_TIMEOUT there; check your implementation) — while MULTIPLIER 1.6 and JITTER
 0.2 are fixed, waits count from each attempt's start and an attempt may run until the next
-backoff deadline. The realized policy is chatconn's ``grpc`` preset with the exported
-numbers. The JSON also carries a service config ``retryPolicy`` (gRFC A6: call retries,
+backoff deadline. The realized policy is chatconn's ``grpc`` preset (the C-core, which
+jitters the first backoff too, ``src/core/util/backoff.cc``) with the exported numbers.
+The JSON also carries a service config ``retryPolicy`` (gRFC A6: call retries,
 full jitter ``random(0, min(initial · multiplier^(n-1), max))``, at most 5 attempts) with
 the asked backoff, for RPCs that fail with UNAVAILABLE.
 """
@@ -84,17 +85,15 @@ def export(policy: RetryPolicy) -> Export:
         extended_timeout=seconds["grpc.min_reconnect_backoff_ms"],
         timeout_spans_backoff=True,
         max_attempts=policy.max_attempts,
-        first_delay=seconds["grpc.initial_reconnect_backoff_ms"],
-        first_delay_jitter=JitterMode.NONE,
-        initial_delay=min(
-            seconds["grpc.initial_reconnect_backoff_ms"] * MULTIPLIER,
-            seconds["grpc.max_reconnect_backoff_ms"],
-        ),
+        # The C-core jitters the first backoff too (src/core/util/backoff.cc; the spec
+        # does not): initial, initial * 1.6, ... capped, each x U(0.8, 1.2).
+        initial_delay=seconds["grpc.initial_reconnect_backoff_ms"],
         multiplier=MULTIPLIER,
         max_delay=seconds["grpc.max_reconnect_backoff_ms"],
         jitter=JITTER,
         jitter_mode=JitterMode.PROPORTIONAL,
         wait_from=WaitAnchor.START,
         ladder=(Strategy.DIRECT_WEBSOCKET,),
+        retries_forever=True,
     )
     return make_export("grpc", json.dumps(config, indent=2) + "\n", config, policy, realized, notes)

@@ -12,7 +12,8 @@ import numpy as np
 @dataclass(frozen=True, slots=True, eq=False)
 class StormInfo:
     """Attempts per second since the drop, accepted and refused, against the capacity;
-    ``lockstep`` is the lockstep detector's verdict in one line, when one was given."""
+    ``gave_up`` clients stopped by their policy and stayed down; ``lockstep`` is the
+    lockstep detector's verdict in one line, when one was given."""
 
     seconds: np.ndarray
     accepted: np.ndarray
@@ -25,6 +26,7 @@ class StormInfo:
     reconnected_99_s: float | None
     reconnected_all_s: float | None
     lockstep: str | None = None
+    gave_up: int = 0
 
 
 def lockstep_line(report: Any) -> str:
@@ -55,4 +57,5 @@ def storm_info(storm_result: Any, lockstep: Any = None) -> StormInfo:
         reconnected_99_s=r.reconnected_99_s,
         reconnected_all_s=r.reconnected_all_s,
         lockstep=None if lockstep is None else lockstep_line(lockstep),
+        gave_up=int(getattr(r, "gave_up", 0)),
     )

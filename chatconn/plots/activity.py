@@ -129,6 +129,8 @@ def storm_figure(info: StormInfo, *, title: str | None = None) -> go.Figure:
         f"{info.peak_per_s:,}/s = {info.peak_over_capacity:.1f}× capacity · 99 % back after "
         f"{_s(info.reconnected_99_s)}"
     )
+    if info.gave_up:
+        subtitle += f"<br>{info.gave_up:,} of them gave up and stayed down"
     if info.lockstep:
         subtitle += f"<br>{_wrap(info.lockstep, 70)}"
     return _figure(traces, layout, title or "Reconnect storm", subtitle, 320)

@@ -237,7 +237,7 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
     label_width = min(48, max([len("policy"), *(len(p["label"]) for p in policies)]))
     out.write(
         f"{'#':>4}  {'policy':<{label_width}}  {'p95 s':>7}  {'success':>8}  "
-        f"{'attempts':>8}  {'peak/cap':>8}  {'99% back s':>10}  {'lockstep':>13}\n"
+        f"{'attempts':>8}  {'peak/cap':>8}  {'99% back s':>10}  {'back':>7}  {'lockstep':>13}\n"
     )
     for p in policies:
         sc = p["scores"]
@@ -249,6 +249,7 @@ def print_tune(report: dict[str, Any], out: TextIO, *, width: int = 100) -> None
             f"{p['index']:>4}  {label:<{label_width}}  {_num(sc['p95_s'], '7.3f')}  "
             f"{100 * sc['success_rate']:7.2f}%  {sc['attempts_mean']:8.3f}  "
             f"{sc['peak_over_capacity']:8.2f}  {_num(sc['reconnected_99_s'], '10.1f')}  "
+            f"{100 * sc['storm_back_share']:6.1f}%  "
             f"{sc['lockstep']:>9} {_num(_pct(sc['lockstep_share']), '3.0f')}%  {marks}"
         )
         out.write(row.rstrip() + "\n")

@@ -26,6 +26,7 @@ _CLAUSES = {
     "peak_per_s": "it sends {v} attempts in the busiest second after the outage",
     "peak_over_capacity": "it sends {v} in the busiest second after the outage",
     "reconnected_99_s": "99 % of its clients are back after {v}",
+    "storm_back_share": "{v} of its dropped clients get back (the rest gave up)",
     "lockstep_share": "{v} of its dropped clients retry within the same 100 ms",
     "in_step_share": "{v} of its dropped clients wait the same time before a retry",
 }

@@ -12,6 +12,8 @@ whether less of it is better::
     peak_per_s          lower      most attempts in one second after a storm's outage   server
     peak_over_capacity  lower      that peak divided by the server's capacity           server
     reconnected_99_s    lower      seconds from the drop until 99 % of clients are back  server
+    storm_back_share    higher     share of the storm's clients that got back at all:    user
+                                   clients of a policy that gives up stay down
     lockstep_share      lower      largest share of a dropped herd (as many clients as     server
                                    the storm's) starting one retry within the same 100 ms
     in_step_share       lower      largest share of that herd waiting the same time (within  server
@@ -80,6 +82,7 @@ METRICS: dict[str, Metric] = {
         Metric("peak_per_s", Better.LOWER, "storm peak", "per_s"),
         Metric("peak_over_capacity", Better.LOWER, "storm peak / capacity", "x_capacity"),
         Metric("reconnected_99_s", Better.LOWER, "99 % reconnected after", "s"),
+        Metric("storm_back_share", Better.HIGHER, "back after the storm", "share"),
         Metric("lockstep_share", Better.LOWER, "clients retrying in lockstep", "share"),
         Metric("in_step_share", Better.LOWER, "clients waiting in step", "share"),
     )

@@ -12,7 +12,8 @@ Use :func:`parse_objective` on text a person wrote (the CLI's ``--objective``), 
 
 ``METRIC`` is a name from :data:`~chatconn.tune.metrics.METRICS` (``p50_s``, ``p95_s``,
 ``success_rate``, ``attempts_mean``, ``peak_per_s``, ``peak_over_capacity``,
-``reconnected_99_s``, ``lockstep_share``, ``in_step_share``). ``NUMBER`` is a plain decimal
+``reconnected_99_s``, ``storm_back_share``, ``lockstep_share``, ``in_step_share``).
+``NUMBER`` is a plain decimal
 (``2``, ``0.99``, ``1e3``); a trailing ``%`` divides it by 100 and is allowed for shares only
 (``success_rate >= 99.5%``); a share's bound must lie in [0, 1] (``99`` is refused: did you
 mean ``99%``?). Only

@@ -107,6 +107,8 @@ class Scores:
     ``peak_per_s``/``peak_over_capacity``: the server's cost — the most attempts in one
     second once a storm's outage ends, and that over the capacity. ``reconnected_99_s``:
     seconds from the drop until 99 % of the storm's clients were back (None if never).
+    ``storm_back_share``: the share of the storm's clients that got back at all — clients
+    of a policy that gives up during the outage stay down, which also lowers its peak.
     ``lockstep_share``/``in_step_share``/``lockstep``: the lockstep detector
     (:func:`chatconn.lockstep.lockstep`) on a herd as large as the storm's, dropped at once —
     the largest share starting one retry within the same 100 ms, the largest share waiting
@@ -121,6 +123,7 @@ class Scores:
     peak_per_s: int
     peak_over_capacity: float
     reconnected_99_s: float | None
+    storm_back_share: float
     lockstep_share: float | None
     in_step_share: float | None
     lockstep: str
@@ -157,6 +160,7 @@ def scores_of(
         peak_per_s=int(herd.peak_per_s),
         peak_over_capacity=herd.peak_per_s / herd.capacity_per_s,
         reconnected_99_s=herd.reconnected_99_s,
+        storm_back_share=herd.back / herd.clients,
         lockstep_share=None if together is None else float(together.worst_share),
         in_step_share=None if together is None else float(together.wait_share.max(initial=0.0)),
         lockstep="n/a" if together is None else str(together.verdict),
