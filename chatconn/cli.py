@@ -209,7 +209,7 @@ def _build_parser() -> _Parser:
     p = sub.add_parser("run", help="live sessions against the lab server or a real server")
     policy_args(p)
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--lab", action="store_true", help="start an in-process lab server")
+    target.add_argument("--lab", action="store_true", help="start a lab server in a child process")
     target.add_argument("--url", help="a real server's primary WebSocket URL (ws:// or wss://)")
     p.add_argument("--profile", default="broadband", help="the lab's network profile")
     p.add_argument("--alt-url", action="append", default=[], help="alternative WebSocket URLs")
@@ -434,6 +434,7 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
                 seed=args.seed,
                 time_scale=args.time_scale,
                 lab_profile=profile,
+                lab_process=True,  # the lab's CPU beside the clients', not on their loop
                 endpoint=endpoint,
                 token=token,
                 ca_file=args.ca_file,

@@ -22,7 +22,7 @@ import numpy as np
 
 from .core.diagnostics import adapted_base_timeout, adapted_timeouts, diagnose, skipped_ladder
 from .core.errors import ConfigError
-from .core.model import SessionConditions, attempt_outcome
+from .core.model import SessionConditions, attempt_outcome, syn_loss_probability
 from .core.policy import JitterMode, RetryPolicy
 from .core.profiles import NetworkProfile, Population, as_population
 from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
@@ -38,14 +38,15 @@ from .core.schedule import (
 )
 from .core.strategies import ErrorCategory, Strategy
 from .core.token_fetch import TokenSettings, needs_token_model, token_fetch
-from .streams import BLOCK_SESSIONS, BlockStreams
+from .orderstats import masked_chunks, masked_percentiles
+from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 
 log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
 __all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
 
 #: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
-DEFAULT_CHUNK_SESSIONS = 16 * BLOCK_SESSIONS
+DEFAULT_CHUNK_SESSIONS = 4 * BLOCK_SESSIONS
 MAX_SESSIONS = 10**8  # results take 14 bytes per session
 PERCENTILES = (50, 90, 95, 99)
 
@@ -106,18 +107,26 @@ class SimulationResult:
     def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
         """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
         n = self.sessions
-        times = self.ended_at[self.connected]  # a copy: the percentiles may reorder it
-        ok = int(times.size)
-        quality = quality_counts(times, thresholds)
+        ok = int(np.count_nonzero(self.connected))
+        # Chunk by chunk (orderstats): no copy of every connected time, which at 10^7
+        # sessions would nearly double the result's memory.
+        quality = dict.fromkeys(quality_counts(np.empty(0), thresholds), 0)
+        total = 0.0
+        for times in masked_chunks(self.ended_at, self.connected):
+            for label, count in quality_counts(times, thresholds).items():
+                quality[label] += count
+            total += float(times.sum())
         quality["critical"] += n - ok  # sessions that gave up or are still trying
         if ok:
-            mean = float(times.mean())
-            qs = np.percentile(times, PERCENTILES, overwrite_input=True)
-            ttc = {f"p{p}": float(q) for p, q in zip(PERCENTILES, qs, strict=True)}
-            ttc["mean"] = mean
+            qs = masked_percentiles(self.ended_at, self.connected, PERCENTILES, ok)
+            ttc = {f"p{p}": q for p, q in zip(PERCENTILES, qs, strict=True)}
+            ttc["mean"] = total / ok
         else:
             ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
-        codes = np.bincount(self.strategy[self.connected], minlength=len(Strategy))
+        codes = [  # int8 compares: no int64 copy, as bincount would make
+            np.count_nonzero((self.strategy == code) & self.connected)
+            for code in range(len(Strategy))
+        ]
         still_trying = int(np.count_nonzero(self.still_trying))
         return {
             "sessions": n,
@@ -179,13 +188,14 @@ def simulate(
     began = time.perf_counter()
     out = _Arrays(sessions)
     draws = {"uniform": 0, "lognormal": 0}
+    scratch = Scratch(min(chunk_sessions, sessions))
     offset = 0
     for component, (profile, count) in enumerate(
         zip(population.profiles, population.split(sessions), strict=True)
     ):
         for first in range(0, count, chunk_sessions):
             n = min(chunk_sessions, count - first)
-            streams = BlockStreams(seed, component, first, n)
+            streams = BlockStreams(seed, component, first, n, scratch)
             lo = offset + first
             if policy.diagnostics.enabled or needs_token_model(policy, profile):
                 _simulate_prephased_chunk(policy, profile, streams, out.view(lo, lo + n))
@@ -244,6 +254,17 @@ def _draw_conditions(profile: NetworkProfile, streams: BlockStreams, n: int) -> 
     if 0.0 < profile.blocked_ports_share < 1.0:
         ports = streams.random() < profile.blocked_ports_share
     return SessionConditions(rtt, proxy, ports)
+
+
+#: Rare events (probability at most this) are drawn sparsely: how many, then which
+#: (:meth:`BlockStreams.below`); likelier ones get one uniform per session, which is then
+#: cheaper. chatconn's own threshold.
+SPARSE_BELOW = 0.05
+
+
+def _draws(streams: BlockStreams, p: float, alive: np.ndarray | None) -> Any:
+    """The uniforms a rule of probability ``p`` needs for the sessions ``alive``."""
+    return streams.below(p, alive) if p <= SPARSE_BELOW else streams.random(alive)
 
 
 # ---- pre-phase (issue 14): token fetch and diagnostics, chatconn.core.token_fetch/diagnostics
@@ -332,6 +353,8 @@ def _simulate_chunk(
         conditions = _draw_conditions(profile, streams, n)
     needs_loss = profile.loss > 0
     needs_fault = profile.stall_probability + profile.reset_probability > 0
+    q_loss = syn_loss_probability(profile)
+    p_fault = profile.stall_probability + profile.reset_probability
     decorrelated = JitterMode.DECORRELATED in (policy.jitter_mode, jitter_mode_for(policy, 0))
     timeouts = nominal_timeouts(policy)
     nominal = nominal_waits(policy)
@@ -360,15 +383,16 @@ def _simulate_chunk(
             start,
             timeout,
             here,
-            streams.random(alive) if needs_loss else None,
-            streams.random(alive) if needs_fault else None,
+            _draws(streams, q_loss, alive) if needs_loss else None,
+            _draws(streams, p_fault, alive) if needs_fault else None,
+            out.ended_at if alive is None else None,  # attempt 0: straight into the result
         )
         end = outcome.duration
-        end += start
-        failed = np.flatnonzero(~outcome.connected)
+        if alive is not None or isinstance(start, np.ndarray):  # else attempt 0 starts at 0
+            end += start
+        failed = np.flatnonzero(outcome.error)  # a failed attempt has an error category
         if alive is None:
             out.connected[:] = outcome.connected
-            out.ended_at[:] = end
             out.attempts[:] = 1
             out.strategy[:] = strategy.code
             out.strategy[failed] = -1

@@ -7,6 +7,7 @@ empty inputs. Simulations are small (10,000 sessions) so the module runs in a fe
 from __future__ import annotations
 
 import ast
+import json
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -645,3 +646,48 @@ def test_the_storm_figure_carries_the_lockstep_verdict_when_given():
     assert "lockstep detector: lockstep · 100% of clients start retry 1 within the same 100 ms" in (
         title
     )
+
+
+def _update_counting(fig: go.Figure, info: object) -> tuple[int, int]:
+    """update_figure(fig, info): how many go.Figure were built, how many batches sent."""
+    batches: list[dict] = []
+    built: list[int] = []
+    original = fig.plotly_update
+    real_init = go.Figure.__init__
+
+    def counting_update(**kwargs):
+        batches.append(kwargs)
+        return original(**kwargs)
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        real_init(self, *args, **kwargs)
+
+    fig.plotly_update = counting_update  # type: ignore[method-assign]
+    go.Figure.__init__ = counting_init  # type: ignore[method-assign]
+    try:
+        update_figure(fig, info, title="t")
+    finally:
+        go.Figure.__init__ = real_init  # type: ignore[method-assign]
+    return len(built), len(batches)
+
+
+def test_update_figure_builds_no_figure_and_sends_one_batch(seed_result, grpc_result, herd):
+    """Every kind of info: the widget path (no validated figure built, no template copied,
+    one batch of changes) ends in exactly what a figure built from scratch shows."""
+    pairs = [
+        (ttc_info(seed_result), ttc_info(grpc_result)),
+        (quality_info(seed_result), quality_info(grpc_result)),
+        (backoff_info(RetryPolicy(), samples=100), backoff_info(RetryPolicy(jitter=0.9))),
+        (comparison_info({"seed": seed_result}), comparison_info({"grpc": grpc_result})),
+        (overlay_info(seed_result, grpc_result), overlay_info(grpc_result, seed_result)),
+        (timeline_info(RECORDS[:2]), timeline_info(RECORDS)),
+        (storm_info(herd), storm_info(herd)),
+    ]
+    for before, after in pairs:
+        fig = figure_from_info(before, title="t")
+        changed = json.loads(fig.to_json()) != json.loads(figure_from_info(after).to_json())
+        built, batches = _update_counting(fig, after)
+        assert built == 0 and batches == int(changed), type(after).__name__
+        expected = figure_from_info(after, title="t")
+        assert json.loads(fig.to_json()) == json.loads(expected.to_json()), type(after).__name__

@@ -167,7 +167,10 @@ def test_the_reference_checks_its_arguments_too():
 
 @pytest.fixture(scope="module")
 def flaky() -> SimulationResult:
-    return simulate(policy_preset("seed"), profile_preset("flaky-wifi"), 40_000, seed=3)
+    # 3 attempts: ~0.5 % of sessions fail every one (~200 of 40,000), whatever the seed;
+    # with all 6 a failure is rarer than 1 in 40,000 and the invariants below go untested.
+    policy = policy_preset("seed").with_changes(max_attempts=3)
+    return simulate(policy, profile_preset("flaky-wifi"), 40_000, seed=3)
 
 
 def test_result_arrays_have_one_entry_per_session(flaky):

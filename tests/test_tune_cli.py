@@ -10,7 +10,8 @@ import pytest
 
 from chatconn.cli import main
 from chatconn.core.policy import RetryPolicy
-from chatconn.tune import METRICS
+from chatconn.tune import METRICS, executor
+from chatconn.tune.executor import MIN_POOLED_WORK, default_workers
 
 QUICK = ["--sessions", "1500", "--clients", "200", "--capacity", "100", "--outage-s", "10"]
 VARY = ["--vary", "initial_delay=0.5,2", "--vary", "jitter=0,0.5", "--vary", "max_delay=0.75,30"]
@@ -62,7 +63,32 @@ def test_json_has_scores_front_and_recommendation(capsys):
     if rec["chosen"] is not None:
         assert rec["chosen"]["scores"]["peak_over_capacity"] <= 2
         assert set(rec["chosen"]["policy"]) == set(RetryPolicy.field_names())
-    assert report["settings"]["sessions"] == 1500 and report["workers"] == 0
+    assert report["settings"]["sessions"] == 1500
+    # a small sweep (6 policies x 1,700 sessions and clients): scored in this process
+    assert report["workers"] == 0
+
+
+def test_default_executor_is_a_process_pool_for_large_sweeps(capsys, monkeypatch):
+    monkeypatch.setattr(executor, "MIN_POOLED_WORK", 8 * 1700)  # this grid's work
+    argv = ["--vary", "jitter=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7", *QUICK]
+    pooled = run_json(capsys, *argv)
+    serial = run_json(capsys, *argv, "--workers", "1")
+    cores = executor.available_cores()
+    assert pooled["workers"] == (min(cores, 8) if cores > 1 else 0)
+    assert serial["workers"] == 0
+    for report in (serial, pooled):
+        del report["workers"], report["elapsed_s"]
+    assert pooled == serial
+
+
+def test_default_workers_rule():
+    work = MIN_POOLED_WORK // 10
+    assert default_workers(9, work, cores=8) == 0  # not enough work to pay for the pool
+    assert default_workers(10, work, cores=1) == 0  # one core
+    assert default_workers(10, work, cores=2) == 2
+    assert default_workers(100, work, cores=4) == 4
+    assert default_workers(1, MIN_POOLED_WORK, cores=4) == 0  # one policy: nothing to split
+    assert default_workers(20, work, cores=64) == 20
 
 
 def test_workers_give_the_same_report(capsys):

@@ -37,6 +37,7 @@ __all__ = [
     "ROUND_TRIPS",
     "AttemptOutcome",
     "SessionConditions",
+    "SparseDraws",
     "attempt_outcome",
     "draw_conditions",
     "success_duration",
@@ -75,10 +76,21 @@ def _penalty(u: np.ndarray, q: float) -> np.ndarray:
     return np.exp2(losses) - 1.0
 
 
-def success_duration(profile: NetworkProfile, strategy: Strategy, rtt: float | np.ndarray):
+def success_duration(
+    profile: NetworkProfile,
+    strategy: Strategy,
+    rtt: float | np.ndarray,
+    out: np.ndarray | None = None,
+):
     """Seconds an attempt of ``strategy`` takes at ``rtt`` when nothing goes wrong: its
-    round trips, the server's auth and sync time and the sync payload's transfer."""
-    return rtt * ROUND_TRIPS[strategy] + (profile.auth_s + profile.sync_s + profile.transfer_s)
+    round trips, the server's auth and sync time and the sync payload's transfer.
+    ``out``: an array to write them into (rtt an array of the same size)."""
+    extra = profile.auth_s + profile.sync_s + profile.transfer_s
+    if out is None:
+        return rtt * ROUND_TRIPS[strategy] + extra
+    np.multiply(rtt, ROUND_TRIPS[strategy], out=out)
+    out += extra
+    return out
 
 
 def port_blocked_for(profile: NetworkProfile, strategy: Strategy) -> bool:
@@ -116,6 +128,41 @@ def _take(value: bool | np.ndarray, index: np.ndarray) -> bool | np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
+class SparseDraws:
+    """Uniform draws given only where they fall below ``below``: ``index`` (sorted
+    positions among the attempt's sessions) and ``u`` (their draws, in [0, below)). Every
+    other session drew ``u >= below`` — for a rule whose probability is at most ``below``,
+    nothing happens to it. The simulator draws rare events this way (how many sessions,
+    then which) instead of one uniform per session; the distribution is the same."""
+
+    index: np.ndarray
+    u: np.ndarray
+    below: float
+
+    def under(self, p: float) -> np.ndarray:
+        """Positions whose draw is below ``p`` (``p`` <= ``below``)."""
+        return self.index[self.u < p]
+
+    def between(self, lo: float, hi: float) -> np.ndarray:
+        """Positions whose draw is in [lo, hi) (``hi`` <= ``below``)."""
+        return self.index[(self.u >= lo) & (self.u < hi)]
+
+
+Draws = np.ndarray | SparseDraws
+
+
+def _under(u: Draws, p: float) -> np.ndarray:
+    """Positions of draws below ``p``: one rule for dense and sparse draws."""
+    return u.under(p) if isinstance(u, SparseDraws) else np.flatnonzero(u < p)
+
+
+def _between(u: Draws, lo: float, hi: float) -> np.ndarray:
+    if isinstance(u, SparseDraws):
+        return u.between(lo, hi)
+    return np.flatnonzero((u >= lo) & (u < hi))
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptOutcome:
     """Per session: ``connected``, ``duration`` (seconds from the attempt's start), ``error``."""
 
@@ -144,8 +191,9 @@ def attempt_outcome(
     start: float | np.ndarray,
     timeout: float | np.ndarray,
     conditions: SessionConditions,
-    u_loss: np.ndarray | None,
-    u_fault: np.ndarray | None,
+    u_loss: Draws | None,
+    u_fault: Draws | None,
+    out: np.ndarray | None = None,
     *,
     success: np.ndarray | None = None,
 ) -> AttemptOutcome:
@@ -153,25 +201,32 @@ def attempt_outcome(
 
     ``start`` and ``timeout`` are per session or shared; ``u_loss``/``u_fault`` are uniform
     draws per session, needed only when the profile has loss or stall/reset probabilities
-    (pass None otherwise). Rare events are applied to the few sessions they hit, in place.
+    (pass None otherwise), dense (one per session) or :class:`SparseDraws` (only those
+    below the rule's probability). Rare events are applied to the few sessions they hit,
+    in place. ``out``: an array for the durations (the simulator passes its result array).
     ``success`` replaces the duration when nothing goes wrong (a diagnostics probe's round
     trips instead of a whole connect, :mod:`chatconn.core.diagnostics`).
     """
     rtt = conditions.rtt
     if success is None:
-        duration = success_duration(profile, strategy, rtt)
+        duration = success_duration(profile, strategy, rtt, out)
     else:
         duration = np.array(success, dtype=float, copy=True)
     if u_loss is not None:
         q = syn_loss_probability(profile)
-        hit = np.flatnonzero(u_loss < q)
+        if isinstance(u_loss, SparseDraws):
+            keep = u_loss.u < q
+            hit, u_hit = u_loss.index[keep], u_loss.u[keep]
+        else:
+            hit = np.flatnonzero(u_loss < q)
+            u_hit = u_loss[hit]
         if hit.size:
-            duration[hit] += _penalty(u_loss[hit], q)
+            duration[hit] += _penalty(u_hit, q)
     error = np.zeros(rtt.shape, dtype=np.int8)
 
     def fail(mask: bool | np.ndarray, mode: FaultMode) -> None:
-        if isinstance(mask, np.ndarray):
-            index: slice | np.ndarray = np.flatnonzero(mask)
+        if isinstance(mask, np.ndarray):  # a boolean mask, or positions already
+            index: slice | np.ndarray = np.flatnonzero(mask) if mask.dtype == bool else mask
             if not index.size:
                 return
         elif mask:
@@ -183,16 +238,17 @@ def attempt_outcome(
 
     p_stall, p_reset = profile.stall_probability, profile.reset_probability
     if u_fault is not None and p_stall > 0:
-        fail(u_fault < p_stall, FaultMode.HANG)
+        fail(_under(u_fault, p_stall), FaultMode.HANG)
     if u_fault is not None and p_reset > 0:
-        fail((u_fault >= p_stall) & (u_fault < p_stall + p_reset), FaultMode.RESET)
+        fail(_between(u_fault, p_stall, p_stall + p_reset), FaultMode.RESET)
     if strategy.uses_websocket and profile.ws_blocked_share > 0:
         fail(conditions.behind_ws_proxy, profile.ws_block_mode)
     if port_blocked_for(profile, strategy):
         fail(conditions.ports_blocked, profile.port_block_mode)
     for outage in profile.outages:
         fail((start >= outage.start_s) & (start < outage.end_s), outage.mode)
-    late = duration > timeout
-    np.copyto(duration, timeout, where=late)
-    error[late] = ErrorCategory.TIMEOUT
+    late = np.flatnonzero(duration > timeout)  # few: positions, not a mask
+    if late.size:
+        duration[late] = timeout[late] if isinstance(timeout, np.ndarray) else timeout
+        error[late] = ErrorCategory.TIMEOUT
     return AttemptOutcome(error == ErrorCategory.NONE, duration, error)

@@ -6,6 +6,7 @@
     async with LabServer("corporate-firewall", time_scale=0.1) as lab:
         ...                                   # lab.endpoint, lab.token, lab.set_profile(...)
     lab = LabServerThread("3g").start()       # in Jupyter: its own loop in a thread
+    lab = LabProcess("3g").start()            # beside many clients: its own process
     async with StreamLabServer("3g") as lab:  # Stream Chat's API, for the official SDK
         ...                                   # client.setBaseURL(lab.base_url)
 
@@ -23,6 +24,7 @@ __all__ = [
     "ChaosProxy",
     "Fault",
     "FaultKind",
+    "LabProcess",
     "LabServer",
     "LabServerThread",
     "StreamLabServer",
@@ -33,6 +35,7 @@ _WHERE = {
     "ChaosProxy": ".chaos",
     "Fault": ".chaos",
     "FaultKind": ".chaos",
+    "LabProcess": ".process",
     "LabServer": ".server",
     "LabServerThread": ".thread",
     "StreamLabServer": ".stream_server",

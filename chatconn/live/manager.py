@@ -103,6 +103,7 @@ from .events import (
     WarningEvent,
 )
 from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
+from .gate import ConnectGate
 from .logs import EventLogger, log_breaker, log_heartbeat
 from .records import AttemptRecord
 from .session import Endpoint, PhaseClock, Session, redact_url
@@ -176,6 +177,7 @@ class ConnectionManager:
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
         harness: HarnessFloor | None = None,
+        gate: ConnectGate | None = None,
     ) -> None:
         if not isinstance(endpoint, Endpoint):
             raise ConfigError("endpoint", endpoint, "expected an Endpoint")
@@ -215,6 +217,10 @@ class ConnectionManager:
             raise ConfigError("harness", harness, "expected a HarnessFloor or None")
         #: This machine's measured harness floor (diagnostics timeouts never go below it).
         self.harness = harness
+        if gate is not None and not isinstance(gate, ConnectGate):
+            raise ConfigError("gate", gate, "expected a ConnectGate or None")
+        #: Admission shared by many managers in one process (see chatconn.live.gate).
+        self._gate: Any = gate if gate is not None else contextlib.nullcontext()
         self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
         self._ssl = client_tls(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
@@ -484,17 +490,18 @@ class ConnectionManager:
                     if await self._wait(delay):
                         restarted = True
                         break
-                if first is None:
-                    first = self._clock()
-                try:
-                    session, record = await self._one_attempt(step, token, policy, first)
-                except AuthRejected:
-                    self.tokens.reject()
-                    if not (self._token_reused and self.tokens.can_refresh):
-                        raise
-                    # A token kept from an earlier connect was refused: fetch one, try again.
-                    token = await self._token()
-                    session, record = await self._one_attempt(step, token, policy, first)
+                async with self._gate:  # a harness's queue: before the attempt's clock
+                    if first is None:
+                        first = self._clock()
+                    try:
+                        session, record = await self._one_attempt(step, token, policy, first)
+                    except AuthRejected:
+                        self.tokens.reject()
+                        if not (self._token_reused and self.tokens.can_refresh):
+                            raise
+                        # A token kept from an earlier connect was refused: fetch one, again.
+                        token = await self._token()
+                        session, record = await self._one_attempt(step, token, policy, first)
                 records.append(record)
                 self.records.append(record)
                 self.attempts_elapsed_s = self._clock() - (span_began or first)

@@ -51,6 +51,7 @@ from ..runs.writer import RunWriter
 from ..simulate import SimulationResult
 from .errors import LiveError
 from .events import AttemptFinished
+from .gate import DEFAULT_LIMIT, ConnectGate, raise_open_files_limit
 from .harness import (
     FloorSampler,
     RunPlan,
@@ -203,6 +204,7 @@ async def run_live(
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
     on_plan: Callable[[RunPlan], Any] | None = None,
     protocol: str = "chatconn",
+    lab_process: bool = False,
 ) -> LiveRun:
     """Connect ``sessions`` times, at most ``concurrency`` at once; see the module doc.
 
@@ -224,7 +226,9 @@ async def run_live(
     while the run goes on). ``ca_file`` trusts a private CA for wss/https (verification is
     always on). ``profile``, with ``endpoint``: the conditions that endpoint plays — a lab
     server you started yourself at that ``time_scale`` — recorded in the header so the run
-    has a simulated twin and a replay.
+    has a simulated twin and a replay. ``lab_process`` (with ``lab_profile``): start the lab
+    in a child process (:class:`~chatconn.lab.process.LabProcess`) rather than on this
+    loop — its CPU then runs beside the clients' (``chatconn run --lab`` does).
     """
     if protocol == "stream" and lab_profile is not None:
         from .stream_run import run_stream_lab
@@ -258,7 +262,13 @@ async def run_live(
             from ..lab.server import LabServer  # the lab is optional for real-server runs
 
             start_scale = manual if manual is not None else probe_scale(policy, lab_profile)
-            async with LabServer(lab_profile, time_scale=start_scale, seed=seed) as own:
+            if lab_process:
+                from ..lab.process import LabProcess
+
+                own: Any = LabProcess(lab_profile, time_scale=start_scale, seed=seed)
+            else:
+                own = LabServer(lab_profile, time_scale=start_scale, seed=seed)
+            async with own:
                 return await _run_lab(
                     own, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
                     policy_name, metadata, on_session, "lab", on_plan=on_plan,
@@ -334,6 +344,18 @@ async def _run_lab(
         )  # fmt: skip
 
 
+def _admission(plan: RunPlan | None) -> ConnectGate | None:
+    """The attempts' admission for a lab run (:mod:`chatconn.live.gate`): a window of
+    attempts in flight wide enough for twice what the harness can start (one per measured
+    connect overhead) during the profile's median connect at the run's scale, and at least
+    :data:`DEFAULT_LIMIT`. None for a real server: its clients are not the lab's to pace."""
+    if plan is None:
+        return None
+    pace = max(plan.floor.connect_p50_s, 1e-4)
+    reference = plan.choice.reference_s if math.isfinite(plan.choice.reference_s) else 0.0
+    return ConnectGate(max(DEFAULT_LIMIT, math.ceil(2.0 * reference * plan.scale / pace)))
+
+
 async def _run(
     policy: RetryPolicy,
     sessions: int,
@@ -359,6 +381,8 @@ async def _run(
     records: list[AttemptRecord] = []
     errors: dict[str, int] = {}
     gate = asyncio.Semaphore(concurrency)
+    raise_open_files_limit()  # a socket per session (more behind a lab on this loop)
+    admission = _admission(plan)
     tls = tls or default_tls()  # one CA bundle load for every session
     target = header["target_name"]
     header["started_at"] = now_iso()
@@ -397,6 +421,7 @@ async def _run(
                 session_tag=f"s{i}",
                 ssl=tls,
                 harness=plan.floor if plan is not None else None,
+                gate=admission,
             )
             if writer is not None:
                 manager.subscribe(record_attempt)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import logging
 import socket
@@ -87,11 +86,14 @@ class PhaseMarks(Protocol):
 
 
 def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    # inet_pton, not ipaddress.ip_address: ~20x cheaper, once per attempt
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
 
 
 async def tcp_connect(host: str, port: int, where: str) -> socket.socket:

@@ -53,6 +53,15 @@ def ecdf(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, np.cumsum(counts) / data.size
 
 
+def ecdf_sorted(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ecdf` of values already sorted, without NaN (no sort again): the same arrays."""
+    if not ordered.size:
+        return np.empty(0), np.empty(0)
+    ends = np.flatnonzero(ordered[1:] != ordered[:-1])  # last index of each distinct value
+    ends = np.append(ends, ordered.size - 1)
+    return ordered[ends], (ends + 1) / ordered.size
+
+
 def ks_distance(a: Any, b: Any) -> float:
     """Two-sample Kolmogorov–Smirnov distance ``sup |F_a - F_b|`` (NaN dropped from both).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import textwrap
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -104,7 +106,24 @@ def _figure(
         "hoverlabel": {"font": {"size": 13}},
         **layout,
     }
+    if _SPEC_ONLY.get():  # chatconn.plots.update: the parts, not a validated figure
+        del full["template"]
+        return FigureSpec(traces, full)  # type: ignore[return-value]
     return go.Figure(data=traces, layout=full)
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpec:
+    """What :func:`_figure` would build, unbuilt: the traces and the layout without the
+    template (a validated ``go.Figure`` with the template costs ~30 ms to build; a widget
+    already on screen has the template and only needs what changed)."""
+
+    traces: list[Any]
+    layout: dict[str, Any]
+
+
+#: True while :func:`chatconn.plots.update.update_figure` asks a builder for its spec.
+_SPEC_ONLY: ContextVar[bool] = ContextVar("chatconn_plots_spec_only", default=False)
 
 
 def _note(text: str) -> dict[str, Any]:

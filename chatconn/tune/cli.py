@@ -11,7 +11,10 @@
 Values are written as for ``--set``; for the list fields ``delays`` and ``ladder``, whose
 values contain commas, alternatives are separated by ``|`` instead
 (``--vary "delays=0,2,10|1,5,10"``). ``--objective`` takes the text form of
-:mod:`chatconn.tune.objective`. ``--workers N`` scores on a pool of N processes.
+:mod:`chatconn.tune.objective`. ``--workers N`` scores on a pool of N processes (1: in this
+process); by default a pool of one process per core when the sweep is large enough to pay
+for starting it (:mod:`chatconn.tune.executor`: faster here than serial and than a local
+dask cluster).
 
 Wire it into a command line with ``add_tune_parser(subparsers)``; for the parsed arguments
 of that command ``run_tune(args)`` returns the report and ``print_tune(report, out)`` writes
@@ -24,7 +27,6 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from types import ModuleType
 from typing import Any, TextIO
 
@@ -41,6 +43,7 @@ from ..core.errors import ConfigError, UnknownNameError
 from ..core.policy import RetryPolicy
 from ..core.profiles import load_target
 from ..storm import DEFAULT_ATTEMPT_S
+from .executor import default_workers, pooled
 from .grid import DEFAULT_GRID_LIMIT, ParameterGrid
 from .objective import DEFAULT_OBJECTIVE, parse_objective
 from .recommend import recommend
@@ -115,7 +118,8 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--workers",
         type=bounded_int(MAX_WORKERS),
         default=None,
-        help="score on a pool of N processes (default: in this process)",
+        help="score on a pool of N processes; 1: in this process (default: one per core "
+        "when policies x (sessions + clients) >= 10^6, else in this process)",
     )
     p.add_argument(
         "--max-policies",
@@ -182,11 +186,12 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         "attempt_s": args.attempt_s,
         "within_s": args.within_s,
     }
-    if args.workers:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            result = sweep(base, grid, target, executor=pool, **options)
-    else:
-        result = sweep(base, grid, target, **options)
+    workers = args.workers
+    if workers is None:  # what is faster here (chatconn.tune.executor)
+        valid = sum(p.ok for p in grid.points(base))
+        workers = default_workers(valid, args.sessions + args.clients)
+    with pooled(workers) as pool:
+        result = sweep(base, grid, target, executor=pool, **options)
     rec = recommend(result, objective)
     shipped = None
     if export_format is not None and rec.policy is not None:
@@ -197,7 +202,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         "policy": policy_label(args.policy, args.assignments, base),
         "profile": args.profile,
         "seed": args.seed,
-        "workers": args.workers or 0,
+        "workers": workers if workers > 1 else 0,
         "objective": str(objective),
         **result.to_dict(),
         "recommendation": rec.to_dict(),
