@@ -63,6 +63,7 @@ from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
 from .export.cli import add_export_parser, run_export
 from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
+from .lifetime_cli import add_lifetime_parser, run_lifetime
 from .live.session import Endpoint
 from .live.stream_args import add_stream_run_args, stream_endpoint
 from .live.tokens import Secret
@@ -277,6 +278,7 @@ def _build_parser() -> _Parser:
     add_tune_parser(sub)
     add_import_parser(sub)
     add_export_parser(sub)
+    add_lifetime_parser(sub)
     add_proxy_parser(sub)
     add_observe_parser(sub)
     add_notebooks_parser(sub)
@@ -353,6 +355,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run_import(args, policy)
     if args.command == "export":
         return run_export(args, policy)
+    if args.command == "lifetime":
+        return run_lifetime(args, policy)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":

@@ -119,17 +119,19 @@ class HarnessFloor:
     def measured(self) -> bool:
         return self.probes > 0 or self.lag_samples > 0
 
-    def cost_s(self, attempts: float = 1.0, *, high: bool = False) -> float:
+    def cost_s(self, attempts: float = 1.0, *, high: bool = False, connects: float = 1.0) -> float:
         """Wall seconds the harness adds to a connect ending at attempt ``attempts``
-        (typical: medians; ``high``: 90th percentiles)."""
+        (typical: medians; ``high``: 90th percentiles). ``connects``: connections whose
+        overhead counts in full — 1, plus the diagnostics probes' when they run
+        (:func:`chatconn.core.diagnostics.harness_connects`)."""
         connect = self.connect_p90_s if high else self.connect_p50_s
         lag = self.loop_lag_p90_s if high else self.loop_lag_p50_s
-        return connect + 2.0 * max(0.0, attempts - 1.0) * lag
+        return connect * connects + 2.0 * max(0.0, attempts - 1.0) * lag
 
-    def bound_s(self, time_scale: float, attempts: float = 1.0) -> float:
+    def bound_s(self, time_scale: float, attempts: float = 1.0, connects: float = 1.0) -> float:
         """Profile seconds the harness can add to such a connect at ``time_scale``: the
         distortion bound a live-vs-simulated comparison allows."""
-        return self.cost_s(attempts, high=True) / time_scale
+        return self.cost_s(attempts, high=True, connects=connects) / time_scale
 
     def merged(self, other: HarnessFloor) -> HarnessFloor:
         """The more pessimistic of two measurements, field by field (before and during a
@@ -229,6 +231,7 @@ def choose_time_scale(
     reference_s: float,
     makespan_at_1_s: float,
     attempts: float = 1.0,
+    connects: float = 1.0,
     manual: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
@@ -250,7 +253,7 @@ def choose_time_scale(
     """
     if not 0 < tolerance < 1:
         raise ConfigError("tolerance", tolerance, "expected a share in (0, 1)")
-    cost = floor.cost_s(attempts, high=True)
+    cost = floor.cost_s(attempts, high=True, connects=connects)
     if manual is not None:
         bound = cost / manual
         share = _share(bound, reference_s)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 
+from ..core.diagnostics import harness_connects
 from ..core.harness import (
     DEFAULT_TOLERANCE,
     DEFAULT_WALL_BUDGET_S,
@@ -239,6 +240,8 @@ class RunPlan:
     floor: HarnessFloor
     twin: SimulationResult
     attempts: float
+    #: Connections whose overhead counts in full (1, or 3 with diagnostics' two probes).
+    connects: float = 1.0
 
     @property
     def scale(self) -> float:
@@ -267,11 +270,12 @@ def plan_run(
     attempts = float(np.quantile(twin.attempts[ok], 0.9)) if ok.any() else policy.max_attempts
     makespan = makespan_s(twin.ended_at[:sessions], concurrency)
     tolerance = DEFAULT_TOLERANCE if manual is not None else DEFAULT_TOLERANCE / PLANNING_MARGIN
+    connects = harness_connects(policy)
     choice = choose_time_scale(
         floor, reference_s=reference, makespan_at_1_s=makespan, attempts=attempts,
-        manual=manual, wall_budget_s=wall_budget_s, tolerance=tolerance,
+        connects=connects, manual=manual, wall_budget_s=wall_budget_s, tolerance=tolerance,
     )  # fmt: skip
-    return RunPlan(choice, floor, twin, attempts)
+    return RunPlan(choice, floor, twin, attempts, connects)
 
 
 _frozen = 0

@@ -38,12 +38,13 @@ import numpy as np
 
 from ..agreement import Agreement, compare
 from ..core.adapt import drop_rungs
+from ..core.diagnostics import harness_connects
 from ..core.errors import ConfigError
 from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
 from ..core.model import success_duration
 from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
-from ..core.profiles import NetworkProfile, as_population, target_from_dict
+from ..core.profiles import NetworkProfile, TokenEndpoint, as_population, target_from_dict
 from ..core.strategies import Strategy
 from ..runs.format import end_line, now_iso, run_header, session_line
 from ..runs.writer import RunWriter
@@ -100,7 +101,8 @@ class LiveRun:
         if self.harness is None:
             return 0.0
         attempts = self.plan.attempts if self.plan is not None else 1.0
-        return self.harness.bound_s(self.time_scale, attempts)
+        connects = harness_connects(self.result.policy)
+        return self.harness.bound_s(self.time_scale, attempts, connects)
 
     def agreement(self, twin: SimulationResult | None = None) -> Agreement | None:
         """Live against ``twin`` (default: the planned twin), allowing for the harness."""
@@ -333,7 +335,9 @@ async def _run_lab(
     # One keep-alive client for every session's token: a client and a TCP connect per
     # session would be CPU spent beside other sessions' attempts (harness, not network).
     async with httpx.AsyncClient(verify=default_tls(), timeout=None) as client:
-        provider = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        provider: TokenProvider | str = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        if lab.profile.token_endpoint is TokenEndpoint.STATIC:  # the profile's token setting
+            provider = lab.token
         return await _run(
             policy, sessions, concurrency, seed, plan.scale, lab.endpoint, provider, header,
             out, on_session, None, plan, sampler,
