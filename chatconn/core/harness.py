@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_WALL_BUDGET_S",
     "MAX_AUTO_SCALE",
     "MIN_AUTO_SCALE",
+    "SOURCE_BACKEND",
+    "SOURCE_LAB",
     "HarnessFloor",
     "ScaleChoice",
     "choose_time_scale",
@@ -57,6 +59,21 @@ DEFAULT_WALL_BUDGET_S = 60.0
 #: measured in minutes.
 MAX_AUTO_SCALE = 10.0
 MIN_AUTO_SCALE = 0.001
+
+
+#: :attr:`HarnessFloor.source` of probes through the lab's chaos proxies (the profile's path).
+SOURCE_LAB = "lab"
+#: :attr:`HarnessFloor.source` of probes to the lab's backends directly, past the proxies:
+#: the fallback when the profile lets no probe through (an outage: server-down, blackhole).
+SOURCE_BACKEND = "lab-backend"
+
+
+def _merged_source(a: HarnessFloor, b: HarnessFloor) -> str:
+    """The sources of two merged floors: those that measured any probe, in order."""
+    named = [f.source for f in (a, b) if f.source and f.probes] or [
+        f.source for f in (a, b) if f.source
+    ]
+    return "+".join(dict.fromkeys(named))
 
 
 def _quantiles(samples: Iterable[float]) -> tuple[float, float, int]:
@@ -76,6 +93,10 @@ class HarnessFloor:
     meets nothing bad takes here (client + proxy + server CPU, scheduling, timers firing
     late), over ``probes`` probe connects; ``by_strategy`` the median per strategy.
     ``loop_lag_p50_s``/``loop_lag_p90_s``: how late a timer fires, over ``lag_samples``.
+    ``source``: where the probes went — :data:`SOURCE_LAB` (through the lab's chaos
+    proxies, under the profile), :data:`SOURCE_BACKEND` (the same lab's profile-free
+    backend ports, when the profile let no probe through: the proxies' own relaying cost
+    is then not in the figure) or "" (not said: set by hand, or an older record).
     Use :meth:`from_samples` to build one from raw measurements.
     """
 
@@ -86,8 +107,11 @@ class HarnessFloor:
     loop_lag_p90_s: float = 0.0
     lag_samples: int = 0
     by_strategy: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.source, str):
+            raise ConfigError("source", self.source, "expected a string naming the probes' path")
         for name in ("connect_p50_s", "connect_p90_s", "loop_lag_p50_s", "loop_lag_p90_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -102,7 +126,10 @@ class HarnessFloor:
 
     @classmethod
     def from_samples(
-        cls, overheads: Mapping[str, Iterable[float]], lags: Iterable[float] = ()
+        cls,
+        overheads: Mapping[str, Iterable[float]],
+        lags: Iterable[float] = (),
+        source: str = "",
     ) -> HarnessFloor:
         """Summarise probe overheads (wall seconds, per strategy) and loop lags."""
         every = [float(v) for values in overheads.values() for v in values]
@@ -113,7 +140,7 @@ class HarnessFloor:
             median, _, n = _quantiles(values)
             if n:
                 by[name] = median
-        return cls(p50, p90, probes, lag50, lag90, lag_n, by)
+        return cls(p50, p90, probes, lag50, lag90, lag_n, by, source)
 
     @property
     def measured(self) -> bool:
@@ -147,6 +174,7 @@ class HarnessFloor:
             max(self.loop_lag_p90_s, other.loop_lag_p90_s),
             self.lag_samples + other.lag_samples,
             by,
+            _merged_source(self, other),
         )
 
     def describe(self) -> str:
@@ -157,6 +185,7 @@ class HarnessFloor:
             f"connect +{self.connect_p50_s * 1e3:.1f} ms (p90 {self.connect_p90_s * 1e3:.1f} ms, "
             f"{self.probes} probes), timers +{self.loop_lag_p50_s * 1e3:.1f} ms "
             f"(p90 {self.loop_lag_p90_s * 1e3:.1f} ms)"
+            + (" via the lab's backend (no proxy)" if SOURCE_BACKEND in self.source else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
