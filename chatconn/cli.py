@@ -67,6 +67,7 @@ from .endpoint import Endpoint
 from .export.cli import add_export_parser, run_export
 from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
+from .lifetime_cli import add_lifetime_parser, run_lifetime
 from .live.stream_args import add_stream_run_args, stream_endpoint
 from .live.tokens import Secret
 from .lockstep import lockstep
@@ -211,6 +212,7 @@ def _build_parser() -> _Parser:
     add_tune_parser(sub)
     add_import_parser(sub)
     add_export_parser(sub)
+    add_lifetime_parser(sub)
     add_proxy_parser(sub)
     add_observe_parser(sub)
     add_notebooks_parser(sub)
@@ -287,6 +289,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run_import(args, policy)
     if args.command == "export":
         return run_export(args, policy)
+    if args.command == "lifetime":
+        return run_lifetime(args, policy)
     if args.command == "schedule":
         return schedule_report(policy, args.samples, args.seed)
     if args.command == "simulate":

@@ -80,6 +80,11 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
     out = stream.write
     if command == "presets":
         out("policies:     " + ", ".join(report["policies"]) + "\n")
+        on = [n for n, p in report["policies"].items() if p["diagnostics"]["enabled"]]
+        seed_probes = report["policies"].get("seed", {}).get("diagnostics")
+        if seed_probes is not None:
+            knobs = ", ".join(f"{k} {v}" for k, v in seed_probes.items() if k != "enabled")
+            out(f"diagnostics:  on in {', '.join(on) or 'none'}; seed's settings: {knobs}\n")
         out("profiles:     " + ", ".join(report["profiles"]) + "\n")
         out("populations:  " + ", ".join(report["populations"]) + "\n")
     elif command == "observe":
@@ -119,6 +124,10 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         print_runs(command, report, out)
     elif command == "tune":
         print_tune(report, stream)
+    elif command == "lifetime":
+        from .lifetime_cli import print_lifetime
+
+        print_lifetime(report, stream)
     elif command == "import":
         from .importers.cli import print_import
 

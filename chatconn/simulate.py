@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.diagnostics import adapted_base_timeout, adapted_timeouts, diagnose, skipped_ladder
 from .core.errors import ConfigError
 from .core.model import SessionConditions, attempt_outcome, syn_loss_probability
 from .core.policy import JitterMode, RetryPolicy
@@ -33,6 +34,8 @@ from .core.schedule import (
     spans_backoff,
     within_deadline,
 )
+from .core.strategies import ErrorCategory
+from .core.token_fetch import TokenSettings, needs_token_model, token_fetch
 from .outcomes import SessionOutcomes, deprecated_simulation_result
 from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 
@@ -108,7 +111,10 @@ def simulate(
             n = min(chunk_sessions, count - first)
             streams = BlockStreams(seed, component, first, n, scratch)
             lo = offset + first
-            _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
+            if policy.diagnostics.enabled or needs_token_model(policy, profile):
+                _simulate_prephased_chunk(policy, profile, streams, out.view(lo, lo + n))
+            else:
+                _simulate_chunk(policy, profile, streams, out.view(lo, lo + n))
             out.profile[lo : lo + n] = component
             draws["uniform"] += streams.draws
             draws["lognormal"] += n if profile.rtt_sigma > 0 else 0
@@ -181,16 +187,90 @@ def _draws(streams: BlockStreams, p: float, alive: np.ndarray | None) -> Any:
     return streams.below(p, alive) if p <= SPARSE_BELOW else streams.random(alive)
 
 
-def _simulate_chunk(
+# ---- pre-phase (issue 14): token fetch and diagnostics, chatconn.core.token_fetch/diagnostics
+def _simulate_prephased_chunk(
     policy: RetryPolicy, profile: NetworkProfile, streams: BlockStreams, out: _Arrays
+) -> None:
+    """A chunk whose sessions fetch a token and (if on) run the diagnostics first, as the
+    live manager does.
+
+    The token fetch (:func:`~chatconn.core.token_fetch.token_fetch`) ends a session with
+    ``ErrorCategory.TOKEN`` when it fails; its time counts against the deadline but not in
+    ``ended_at``, which counts from the diagnostics (or the first attempt), as a live run
+    measures it. Each session then pays :func:`~chatconn.core.diagnostics.diagnose`'s cost
+    and runs the policy adapted to what its probes found: the firewall-suspected sessions
+    without the skipped rungs, every session with its base timeout grown to
+    ``rtt_factor`` x its measured RTT when that is longer.
+    """
+    n = out.connected.size
+    settings = policy.diagnostics
+    conditions = _draw_conditions(profile, streams, n)
+    token = token_fetch(TokenSettings(), profile, conditions)
+    began = token.ended  # the diagnostics (or the first attempt) start here
+    firewall = np.zeros(n, dtype=bool)
+    base: float | np.ndarray = policy.base_timeout
+    first = began
+    if settings.enabled:
+        diagnosis = diagnose(settings, profile, conditions, lambda: streams.random(), began)
+        firewall = diagnosis.firewall & token.ok
+        base = adapted_base_timeout(
+            policy.base_timeout, policy.max_timeout, settings.rtt_factor, diagnosis.latency
+        )
+        first = began + diagnosis.cost
+    no_token = ~token.ok
+    out.ended_at[no_token] = token.ended[no_token]  # a live run counts the fetch here
+    out.last_error[no_token] = ErrorCategory.TOKEN
+    late = ~within_deadline(policy, first) & token.ok  # the probes took the whole deadline
+    out.ended_at[late] = (first - began)[late]
+    out.last_error[late] = ErrorCategory.DEADLINE
+    kept = skipped_ladder(policy.ladder, settings)
+    for suspected in (False, True):
+        runs = (firewall == suspected) & token.ok & ~late
+        adapted = policy.with_changes(ladder=kept) if suspected and kept else policy
+        if runs.all() and not (isinstance(base, np.ndarray) and np.any(base > policy.base_timeout)):
+            _simulate_chunk(adapted, profile, streams, out, conditions=conditions, start=first)
+            out.ended_at -= began  # every session, on whole arrays (the common case)
+            return
+        group = np.flatnonzero(runs)
+        if group.size == 0:
+            continue
+        per_session = None
+        if isinstance(base, np.ndarray) and np.any(base[group] > policy.base_timeout):
+            per_session = np.empty((n, policy.max_attempts))
+            per_session[group] = adapted_timeouts(adapted, base[group])
+        _simulate_chunk(
+            adapted, profile, streams, out,
+            conditions=conditions, group=group, start=first[group],
+            per_session_timeouts=per_session,
+        )  # fmt: skip
+        out.ended_at[group] -= began[group]
+
+
+# ---- end of the pre-phase ---------------------------------------------------------------
+
+
+def _simulate_chunk(
+    policy: RetryPolicy,
+    profile: NetworkProfile,
+    streams: BlockStreams,
+    out: _Arrays,
+    *,
+    conditions: SessionConditions | None = None,
+    group: np.ndarray | None = None,
+    start: Any = 0.0,  # a float or one per session in group (Any: see previous below)
+    per_session_timeouts: np.ndarray | None = None,
 ) -> None:
     """Run every session of a chunk to connected or given up, filling ``out`` in place.
 
     Attempt 0 involves every session and works on whole arrays; later attempts work on
-    the sorted positions of the sessions still trying (few, on most profiles).
+    the sorted positions of the sessions still trying (few, on most profiles). The
+    diagnostics pre-phase passes the chunk's ``conditions``, a ``group`` of sorted
+    positions to run (the others are left alone), their first attempts' ``start`` and
+    optionally a (chunk sessions, attempts) table of adapted timeouts.
     """
     n = out.connected.size
-    conditions = _draw_conditions(profile, streams, n)
+    if conditions is None:
+        conditions = _draw_conditions(profile, streams, n)
     needs_loss = profile.loss > 0
     needs_fault = profile.stall_probability + profile.reset_probability > 0
     q_loss = syn_loss_probability(profile)
@@ -200,12 +280,11 @@ def _simulate_chunk(
     nominal = nominal_waits(policy)
     last = policy.max_attempts - 1
 
-    alive: np.ndarray | None = None  # None = every session of the chunk (attempt 0)
+    alive: np.ndarray | None = group  # None = every session of the chunk (attempt 0)
     # Any: the schedule's functions broadcast a float against arrays, which their
-    # float-or-array type variable cannot say. start is 0.0 for the first attempt, then one
-    # value per surviving session; previous is a float, or one value per session when
-    # decorrelated jitter chains the waits.
-    start: Any = 0.0
+    # float-or-array type variable cannot say. previous is a float, or one value per session
+    # when decorrelated jitter chains the waits (start, likewise: the first attempts' start,
+    # then one value per surviving session).
     previous: Any = policy.initial_delay
     if decorrelated:
         previous = np.full(n, policy.initial_delay)
@@ -214,6 +293,8 @@ def _simulate_chunk(
         here = conditions if alive is None else conditions.take(alive)
         wait_after = None
         timeout: float | np.ndarray = timeouts[k]
+        if per_session_timeouts is not None:
+            timeout = per_session_timeouts[slice(None) if alive is None else alive, k]
         if policy.timeout_spans_backoff:
             # gRPC knows the next backoff deadline before the attempt starts.
             prev = previous if alive is None or not decorrelated else previous[alive]
@@ -231,7 +312,7 @@ def _simulate_chunk(
             out.ended_at if alive is None else None,  # attempt 0: straight into the result
         )
         end = outcome.duration
-        if alive is not None:  # attempt 0 starts at 0
+        if alive is not None or isinstance(start, np.ndarray):  # else attempt 0 starts at 0
             end += start
         failed = np.flatnonzero(outcome.error)  # a failed attempt has an error category
         if alive is None:
@@ -255,7 +336,7 @@ def _simulate_chunk(
             wait = jittered_wait(policy, k, nominal[k], streams.random(lost), prev)
         else:
             wait = wait_after[failed]
-        prev_start = start if alive is None else start[failed]
+        prev_start = start[failed] if isinstance(start, np.ndarray) else start
         begin = next_start(policy, prev_start, end[failed], wait)
         if policy.deadline is not None:
             keep = within_deadline(policy, begin)

@@ -29,6 +29,10 @@ the tests hold them to.
 The algorithm is a calendar queue: clients are kept in buckets by the capacity window of
 their next attempt, so each window touches only its own arrivals (and the clients it
 refuses), never the whole herd; the work is proportional to the number of attempts.
+
+With ``heartbeat=`` the drop is silent (the lifetime rules, :mod:`chatconn.core.lifetime`):
+each client starts reconnecting when its heartbeat notices, ``u * interval_s + timeout_s``
+after the drop (``u`` from the seed), instead of all at once.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from .core.errors import ConfigError
+from .core.lifetime import HeartbeatConfig, detection_delay
 from .core.policy import JitterMode, RetryPolicy
 from .core.schedule import jitter_mode_for, jittered_wait, next_start, nominal_waits
 from .simulate import _check_seed
@@ -508,6 +513,7 @@ def storm(
     *,
     attempt_s: float = DEFAULT_ATTEMPT_S,
     horizon_s: float = DEFAULT_HORIZON_S,
+    heartbeat: HeartbeatConfig | None = None,
 ) -> StormResult:
     """Simulate ``clients`` reconnecting after a ``outage_s`` outage to a limited server.
 
@@ -526,6 +532,9 @@ def storm(
 
     # The outage: every attempt before outage_s is refused, in any order.
     waiting = herd.everyone(settings.clients)
+    if heartbeat is not None:  # a silent drop: each client notices at its next missed pong
+        u = np.random.default_rng([settings.seed, 14]).random(settings.clients)
+        waiting.t = detection_delay(heartbeat, u)  # (chatconn.core.lifetime's rule)
     refused_outage = 0
     while waiting.size:
         later = waiting.t >= outage_s

@@ -242,7 +242,8 @@ def test_bad_observations_raise_config_errors_naming_them():
         last_error=np.zeros(0, dtype=np.int8),
         profile=np.zeros(0, dtype=np.int8),
     )
-    failed = simulate(RetryPolicy(max_attempts=2), profile_preset("server-down"), 50)
+    down = profile_preset("server-down").with_changes(token_endpoint="static")  # attempts fail
+    failed = simulate(RetryPolicy(max_attempts=2), down, 50)
     ragged = SimpleNamespace(
         result=SimpleNamespace(
             policy=SEED_POLICY,

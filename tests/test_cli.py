@@ -179,11 +179,11 @@ def test_simulate_json_without_connections_has_nulls_not_nan(capsys):
 
 
 def test_simulate_set_changes_the_outcome(capsys):
-    argv = ("simulate", "--profile", "blackhole", "--sessions", "2000")
+    argv = ("simulate", "--profile", "corporate-firewall", "--sessions", "2000")
     plain = run_json(capsys, *argv)
     capped = run_json(capsys, *argv, "--set", "deadline=60")
-    assert plain["attempts_mean"] == 6
-    assert capped["attempts_mean"] < 6
+    assert plain["attempts_mean"] > 4.9  # four WebSocket rungs hang before long polling
+    assert capped["attempts_mean"] < 4
 
 
 # --------------------------------------------------------------------------- storm, presets

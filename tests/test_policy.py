@@ -350,7 +350,11 @@ def test_to_dict_gives_plain_values():
     assert data["wait_from"] == "failure"
     assert data["delays"] == [0.0, 2.0]
     assert data["ladder"][:3] == ["direct_websocket", "direct_websocket", "extended_timeout"]
-    assert all(type(v) in (str, float, int, bool, list, type(None)) for v in data.values())
+    assert data["diagnostics"]["enabled"] is False
+    assert data["diagnostics"]["skip_on_firewall"][0] == "direct_websocket"
+    plain = (str, float, int, bool, list, dict, type(None))
+    assert all(type(v) in plain for v in data.values())
+    assert all(type(v) in plain for v in data["diagnostics"].values())
 
 
 def test_from_dict_rejects_unknown_keys():

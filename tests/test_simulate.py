@@ -38,6 +38,12 @@ WEBSOCKET_ONLY = [
 ]
 
 
+def static_token(name: str) -> NetworkProfile:
+    """A preset whose token is known in advance: the attempts themselves meet its outage
+    (with the token from the server, the token fetch fails first: test_token_model.py)."""
+    return profile_preset(name).with_changes(token_endpoint="static")
+
+
 def assert_identical(a: SessionOutcomes, b: SessionOutcomes) -> None:
     for name in ARRAYS:
         x, y = getattr(a, name), getattr(b, name)
@@ -277,7 +283,7 @@ def test_socketio_and_signalr_are_websocket_only():
 )
 def test_unreachable_server_uses_every_attempt_and_never_connects(name, profile, error):
     policy = policy_preset(name)
-    result = simulate(policy, profile_preset(profile), 3_000, seed=8)
+    result = simulate(policy, static_token(profile), 3_000, seed=8)
     assert result.connected.sum() == 0
     assert (result.attempts == policy.max_attempts).all()
     assert (result.last_error == error).all()
@@ -292,7 +298,7 @@ def test_blackhole_session_lasts_every_timeout_plus_every_wait():
     timeouts = [min(15 * 1.4**k, 90.0) for k in range(6)]
     timeouts[2] = 120.0
     waits = [1.4**k for k in range(5)]
-    result = simulate(policy_preset("seed"), profile_preset("blackhole"), 5_000, seed=6)
+    result = simulate(policy_preset("seed"), static_token("blackhole"), 5_000, seed=6)
     low, high = sum(timeouts) + 0.6 * sum(waits), sum(timeouts) + 1.4 * sum(waits)
     assert result.ended_at.min() >= low - 1e-9
     assert result.ended_at.max() <= high + 1e-9
@@ -302,7 +308,7 @@ def test_blackhole_session_lasts_every_timeout_plus_every_wait():
 
 def test_server_down_fails_fast_on_refusals():
     # Refused after 1 RTT: a session lasts its waits plus a few RTTs, far below the timeouts.
-    result = simulate(policy_preset("seed"), profile_preset("server-down"), 5_000, seed=6)
+    result = simulate(policy_preset("seed"), static_token("server-down"), 5_000, seed=6)
     waits = sum(1.4**k for k in range(5))
     assert result.ended_at.min() >= 0.6 * waits
     assert np.median(result.ended_at) < 1.4 * waits + 6 * 1.0
@@ -319,12 +325,12 @@ def test_deadline_bounds_every_session(profile):
 
 def test_deadline_on_blackhole_ends_sessions_early():
     policy = policy_preset("seed").with_changes(deadline=60)
-    result = simulate(policy, profile_preset("blackhole"), 5_000, seed=3)
+    result = simulate(policy, static_token("blackhole"), 5_000, seed=3)
     # 15 + 21 s of timeouts and two waits leave the 120 s rung cut at the deadline.
     assert not result.connected.any()
     assert (result.attempts < policy.max_attempts).all()
     np.testing.assert_allclose(result.ended_at, 60.0, rtol=0, atol=1e-9)
-    reference = simulate_reference(policy, profile_preset("blackhole"), 300, seed=3)
+    reference = simulate_reference(policy, static_token("blackhole"), 300, seed=3)
     np.testing.assert_allclose(reference.ended_at, 60.0, rtol=0, atol=1e-9)
 
 
@@ -366,13 +372,13 @@ def test_sessions_of_a_policy_that_retries_forever_are_still_trying_not_given_up
     # websockets never gives up: after the preset's 10 simulated attempts a session that
     # has not connected is still trying, not failed for good.
     policy = policy_preset("websockets")
-    result = simulate(policy, profile_preset("server-down"), 2_000, seed=1)
+    result = simulate(policy, static_token("server-down"), 2_000, seed=1)
     s = result.summary()
     assert s["still_trying"] == 2_000 and s["gave_up"] == 0
     assert (result.attempts == policy.max_attempts).all()
     # ... unless its deadline ends the connect first: then it gave up.
     short = policy.with_changes(deadline=20.0)
-    s = simulate(short, profile_preset("server-down"), 2_000, seed=1).summary()
+    s = simulate(short, static_token("server-down"), 2_000, seed=1).summary()
     assert s["gave_up"] == 2_000 and s["still_trying"] == 0
     mixed = simulate(policy, profile_preset("flaky-wifi"), 20_000, seed=2).summary()
     failed = round((1 - mixed["success_rate"]) * 20_000)

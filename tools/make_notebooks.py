@@ -204,6 +204,50 @@ await asyncio.gather(
 )
 firewall.texts()["tip"], down.texts()["tip"]
 """),
+        md("""
+## Probing first, a deadline, and sessions that last
+
+The panel's **Diagnostics first** box runs the seed app's diagnostics phase before the first
+attempt (latency and WebSocket probes, then a ladder without WebSocket rungs when a proxy is
+suspected): try it on `corporate-firewall`, then on `global-users` to see what probing costs
+where nothing is blocked. **Deadline** bounds the whole connect (0: none).
+
+Connections also drop once connected. The heartbeat notices a silent drop after up to one
+interval plus its pong timeout (Stream Chat's client: 25 s + 10 s); the policy then
+reconnects. Below: per hour of session, the time disconnected and the detection delay, for
+the panel's policy and profile:
+"""),
+        code("""
+import ipywidgets as W
+
+from chatconn.core.lifetime import HeartbeatConfig
+from chatconn.core.profiles import load_target
+from chatconn.lifetime import simulate_lifetime
+
+interval = W.FloatSlider(value=25, min=5, max=120, step=5, description="Ping every (s)")
+pong = W.FloatSlider(value=10, min=1, max=60, step=1, description="Pong timeout (s)")
+lifetime = W.HTML()
+
+def show_lifetime(*_):
+    heartbeat = HeartbeatConfig(interval.value, pong.value)
+    state = panel.state
+    s = simulate_lifetime(state.policy, load_target(state.target), 2_000, seed=state.seed,
+                          heartbeat=heartbeat).summary()
+    detect = s["detection_s"]
+    lifetime.value = (
+        f"<b>{s['disconnected_s_per_hour']['mean']:.1f} s</b> disconnected per hour on average "
+        f"(p99 {s['disconnected_s_per_hour']['p99']:.0f} s); {s['reconnects_per_hour']:.2f} "
+        f"reconnects per hour; a drop is noticed after "
+        f"{detect['p50'] if detect else 0:.0f} s at the median")
+    return s
+
+for control in (interval, pong):
+    control.observe(show_lifetime, names="value")
+panel.observe(show_lifetime)
+hour = show_lifetime()
+assert hour["detection_s"] is None or hour["detection_s"]["max"] <= 35
+display(W.VBox([interval, pong, lifetime]))
+"""),
     ],
     "02_live_vs_simulated.ipynb": [
         md("""
@@ -488,6 +532,45 @@ minutes of hanging WebSocket attempts.
         code("""
 firewall = compare("corporate-firewall", sessions=20_000)
 plot_compare(firewall)
+"""),
+        code("""
+seed = policy_preset("seed")
+probing = {"seed": seed, "seed + diagnostics": seed.with_changes(diagnostics=True)}
+
+def pair(target, sessions):
+    return {name: simulate(p, load_target(target), sessions, seed=1) for name, p in probing.items()}
+
+def p(result, q):
+    return result.summary()["time_to_connect_s"][q]
+
+users, proxy = pair("global-users", 100_000), pair("corporate-firewall", 20_000)
+cost = p(users["seed + diagnostics"], "p50") - p(users["seed"], "p50")
+assert 0 < cost < 1 and p(proxy["seed + diagnostics"], "p99") < 30
+print(f"global-users: probing first costs {cost * 1000:.0f} ms at the median "
+      f"({p(users['seed'], 'p95'):.2f} s -> {p(users['seed + diagnostics'], 'p95'):.2f} s at p95: "
+      "stalled or reset probes read as a firewall too)")
+print(f"corporate-firewall: p99 {p(proxy['seed'], 'p99'):.0f} s -> "
+      f"{p(proxy['seed + diagnostics'], 'p99'):.1f} s")
+plot_compare(users)
+"""),
+        code("""
+plot_compare(proxy)
+"""),
+        md("""
+Live against the lab, overlaid on the simulation, for both policies: behind the proxy, and
+far away where nothing is blocked (the lab plays one profile, not a population). Each run
+chooses its time scale for this machine and says whether it agrees with its twin:
+"""),
+        code("""
+from IPython.display import display
+
+from chatconn.live import run_live
+from chatconn.plots import plot_live_vs_simulated
+
+for target in ("corporate-firewall", "intercontinental"):
+    for name, policy in probing.items():
+        live = await run_live(policy, 12, seed=1, lab_profile=load_target(target), wall_budget_s=3)
+        display(plot_live_vs_simulated(live, live.plan.twin, title=f"{name} on {target}"))
 """),
     ],
     "05_tune_policy.ipynb": [

@@ -16,30 +16,63 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from .diagnostics import (
+    DEFAULT_RTT_FACTOR,
+    DiagnosticsSettings,
+    adapted_base_timeout,
+    conclude,
+    skipped_ladder,
+)
 from .errors import ConfigError
 from .policy import RetryPolicy
 from .strategies import Strategy
 
-__all__ = ["RTT_TIMEOUT_FACTOR", "adapt_policy", "drop_rungs"]
+__all__ = ["RTT_TIMEOUT_FACTOR", "adapt_policy", "adapt_to_diagnosis", "drop_rungs"]
 
 #: A connect needs about 4 round trips; 20 leaves room for loss and a slow server.
-RTT_TIMEOUT_FACTOR = 20.0
+RTT_TIMEOUT_FACTOR = DEFAULT_RTT_FACTOR
 
 
 def adapt_policy(
-    policy: RetryPolicy, *, rtt_s: float | None, websocket_blocked: bool
+    policy: RetryPolicy,
+    *,
+    rtt_s: float | None,
+    websocket_blocked: bool,
+    settings: DiagnosticsSettings | None = None,
 ) -> RetryPolicy:
-    """The policy adjusted to a measured RTT and WebSocket availability."""
+    """The policy adjusted to a measured RTT and WebSocket availability.
+
+    ``settings`` (default: the policy's own ``diagnostics``) gives the RTT factor and the
+    rungs a blocked WebSocket skips. The simulator applies the same two functions
+    (:func:`~chatconn.core.diagnostics.adapted_base_timeout`,
+    :func:`~chatconn.core.diagnostics.skipped_ladder`) to whole arrays of sessions.
+    """
+    settings = settings if settings is not None else policy.diagnostics
     changes: dict[str, object] = {}
     if rtt_s is not None and rtt_s > 0:
-        wanted = min(RTT_TIMEOUT_FACTOR * rtt_s, policy.max_timeout)
-        if wanted > policy.base_timeout:
-            changes["base_timeout"] = wanted
+        base = float(
+            adapted_base_timeout(
+                policy.base_timeout, policy.max_timeout, settings.rtt_factor, rtt_s
+            )
+        )
+        if base > policy.base_timeout:
+            changes["base_timeout"] = base
     if websocket_blocked:
-        http_only = tuple(s for s in policy.ladder if not s.uses_websocket)
-        if http_only and http_only != policy.ladder:
-            changes["ladder"] = http_only
+        kept = skipped_ladder(policy.ladder, settings)
+        if kept is not None and kept != policy.ladder:
+            changes["ladder"] = kept
     return policy.with_changes(**changes) if changes else policy
+
+
+def adapt_to_diagnosis(
+    policy: RetryPolicy, *, latency_s: float | None, http_ok: bool, websocket_ok: bool
+) -> tuple[RetryPolicy, bool]:
+    """What the live manager does after its probes, as the simulator does per session:
+    the firewall verdict (:func:`~chatconn.core.diagnostics.conclude`) and the adapted
+    policy. The latency counts only when the HTTP probes all answered."""
+    firewall = bool(conclude(http_ok, websocket_ok))
+    rtt = latency_s if http_ok else None
+    return adapt_policy(policy, rtt_s=rtt, websocket_blocked=firewall), firewall
 
 
 def drop_rungs(

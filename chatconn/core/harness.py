@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_WALL_BUDGET_S",
     "MAX_AUTO_SCALE",
     "MIN_AUTO_SCALE",
+    "SOURCE_BACKEND",
+    "SOURCE_LAB",
     "HarnessFloor",
     "ScaleChoice",
     "choose_time_scale",
@@ -57,6 +59,21 @@ DEFAULT_WALL_BUDGET_S = 60.0
 #: measured in minutes.
 MAX_AUTO_SCALE = 10.0
 MIN_AUTO_SCALE = 0.001
+
+
+#: :attr:`HarnessFloor.source` of probes through the lab's chaos proxies (the profile's path).
+SOURCE_LAB = "lab"
+#: :attr:`HarnessFloor.source` of probes to the lab's backends directly, past the proxies:
+#: the fallback when the profile lets no probe through (an outage: server-down, blackhole).
+SOURCE_BACKEND = "lab-backend"
+
+
+def _merged_source(a: HarnessFloor, b: HarnessFloor) -> str:
+    """The sources of two merged floors: those that measured any probe, in order."""
+    named = [f.source for f in (a, b) if f.source and f.probes] or [
+        f.source for f in (a, b) if f.source
+    ]
+    return "+".join(dict.fromkeys(named))
 
 
 def _quantiles(samples: Iterable[float]) -> tuple[float, float, int]:
@@ -76,6 +93,10 @@ class HarnessFloor:
     meets nothing bad takes here (client + proxy + server CPU, scheduling, timers firing
     late), over ``probes`` probe connects; ``by_strategy`` the median per strategy.
     ``loop_lag_p50_s``/``loop_lag_p90_s``: how late a timer fires, over ``lag_samples``.
+    ``source``: where the probes went — :data:`SOURCE_LAB` (through the lab's chaos
+    proxies, under the profile), :data:`SOURCE_BACKEND` (the same lab's profile-free
+    backend ports, when the profile let no probe through: the proxies' own relaying cost
+    is then not in the figure) or "" (not said: set by hand, or an older record).
     Use :meth:`from_samples` to build one from raw measurements.
     """
 
@@ -86,8 +107,11 @@ class HarnessFloor:
     loop_lag_p90_s: float = 0.0
     lag_samples: int = 0
     by_strategy: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.source, str):
+            raise ConfigError("source", self.source, "expected a string naming the probes' path")
         for name in ("connect_p50_s", "connect_p90_s", "loop_lag_p50_s", "loop_lag_p90_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -102,7 +126,10 @@ class HarnessFloor:
 
     @classmethod
     def from_samples(
-        cls, overheads: Mapping[str, Iterable[float]], lags: Iterable[float] = ()
+        cls,
+        overheads: Mapping[str, Iterable[float]],
+        lags: Iterable[float] = (),
+        source: str = "",
     ) -> HarnessFloor:
         """Summarise probe overheads (wall seconds, per strategy) and loop lags."""
         every = [float(v) for values in overheads.values() for v in values]
@@ -113,23 +140,25 @@ class HarnessFloor:
             median, _, n = _quantiles(values)
             if n:
                 by[name] = median
-        return cls(p50, p90, probes, lag50, lag90, lag_n, by)
+        return cls(p50, p90, probes, lag50, lag90, lag_n, by, source)
 
     @property
     def measured(self) -> bool:
         return self.probes > 0 or self.lag_samples > 0
 
-    def cost_s(self, attempts: float = 1.0, *, high: bool = False) -> float:
+    def cost_s(self, attempts: float = 1.0, *, high: bool = False, connects: float = 1.0) -> float:
         """Wall seconds the harness adds to a connect ending at attempt ``attempts``
-        (typical: medians; ``high``: 90th percentiles)."""
+        (typical: medians; ``high``: 90th percentiles). ``connects``: connections whose
+        overhead counts in full — 1, plus the diagnostics probes' when they run
+        (:func:`chatconn.core.diagnostics.harness_connects`)."""
         connect = self.connect_p90_s if high else self.connect_p50_s
         lag = self.loop_lag_p90_s if high else self.loop_lag_p50_s
-        return connect + 2.0 * max(0.0, attempts - 1.0) * lag
+        return connect * connects + 2.0 * max(0.0, attempts - 1.0) * lag
 
-    def bound_s(self, time_scale: float, attempts: float = 1.0) -> float:
+    def bound_s(self, time_scale: float, attempts: float = 1.0, connects: float = 1.0) -> float:
         """Profile seconds the harness can add to such a connect at ``time_scale``: the
         distortion bound a live-vs-simulated comparison allows."""
-        return self.cost_s(attempts, high=True) / time_scale
+        return self.cost_s(attempts, high=True, connects=connects) / time_scale
 
     def merged(self, other: HarnessFloor) -> HarnessFloor:
         """The more pessimistic of two measurements, field by field (before and during a
@@ -145,6 +174,7 @@ class HarnessFloor:
             max(self.loop_lag_p90_s, other.loop_lag_p90_s),
             self.lag_samples + other.lag_samples,
             by,
+            _merged_source(self, other),
         )
 
     def describe(self) -> str:
@@ -155,6 +185,7 @@ class HarnessFloor:
             f"connect +{self.connect_p50_s * 1e3:.1f} ms (p90 {self.connect_p90_s * 1e3:.1f} ms, "
             f"{self.probes} probes), timers +{self.loop_lag_p50_s * 1e3:.1f} ms "
             f"(p90 {self.loop_lag_p90_s * 1e3:.1f} ms)"
+            + (" via the lab's backend (no proxy)" if SOURCE_BACKEND in self.source else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,6 +260,7 @@ def choose_time_scale(
     reference_s: float,
     makespan_at_1_s: float,
     attempts: float = 1.0,
+    connects: float = 1.0,
     manual: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     wall_budget_s: float = DEFAULT_WALL_BUDGET_S,
@@ -250,7 +282,7 @@ def choose_time_scale(
     """
     if not 0 < tolerance < 1:
         raise ConfigError("tolerance", tolerance, "expected a share in (0, 1)")
-    cost = floor.cost_s(attempts, high=True)
+    cost = floor.cost_s(attempts, high=True, connects=connects)
     if manual is not None:
         bound = cost / manual
         share = _share(bound, reference_s)

@@ -210,6 +210,8 @@ def attempt_outcome(
     u_loss: Draws | None,
     u_fault: Draws | None,
     out: np.ndarray | None = None,
+    *,
+    success: np.ndarray | None = None,
 ) -> AttemptOutcome:
     """The outcome of attempts of one ``strategy`` for the sessions in ``conditions``.
 
@@ -218,9 +220,14 @@ def attempt_outcome(
     (pass None otherwise), dense (one per session) or :class:`SparseDraws` (only those
     below the rule's probability). Rare events are applied to the few sessions they hit,
     in place. ``out``: an array for the durations (the simulator passes its result array).
+    ``success`` replaces the duration when nothing goes wrong (a diagnostics probe's round
+    trips instead of a whole connect, :mod:`chatconn.core.diagnostics`).
     """
     rtt = conditions.rtt
-    duration = success_duration(profile, strategy, rtt, out)
+    if success is None:
+        duration = success_duration(profile, strategy, rtt, out)
+    else:
+        duration = np.array(success, dtype=float, copy=True)
     if u_loss is not None:
         q = syn_loss_probability(profile)
         if isinstance(u_loss, SparseDraws):

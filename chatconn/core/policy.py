@@ -40,6 +40,9 @@ was built to fix)::
                                    and stays down (SignalR, botocore, the seed app)
     ladder                direct_websocket x2, extended_timeout, multiple_ports,
                           long_polling, sse_fallback   (the last rung repeats)
+    diagnostics           off      probe the network first and adapt (a
+                                   :class:`~chatconn.core.diagnostics.DiagnosticsSettings`;
+                                   ``True``/``False`` or a mapping are accepted)
 
 Why the cap applies before the jitter by default: if the cap is applied after, every
 client that reached it waits exactly ``max_delay`` and the herd retries in lockstep
@@ -54,6 +57,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum, StrEnum
 from typing import Any
 
+from .diagnostics import DiagnosticsSettings
 from .errors import ConfigError, UnknownNameError
 from .strategies import Strategy, parse_strategy
 
@@ -195,9 +199,11 @@ class RetryPolicy:
     deadline: float | None = None
     ladder: tuple[Strategy, ...] = field(default=DEFAULT_LADDER)
     retries_forever: bool = False
+    diagnostics: DiagnosticsSettings = field(default=DiagnosticsSettings())
 
     def __post_init__(self) -> None:
         put = object.__setattr__
+        put(self, "diagnostics", DiagnosticsSettings.coerce(self.diagnostics))
         for name in ("base_timeout", "max_timeout", "extended_timeout", "initial_delay"):
             put(self, name, _positive_finite(name, getattr(self, name)))
         put(self, "max_delay", _positive_finite("max_delay", self.max_delay))
@@ -312,7 +318,9 @@ class RetryPolicy:
         """Plain JSON-ready values: enums as their names, tuples as lists."""
         out: dict[str, Any] = {}
         for name, value in asdict(self).items():
-            if isinstance(value, Enum):
+            if name == "diagnostics":
+                value = self.diagnostics.to_dict()
+            elif isinstance(value, Enum):
                 value = value.value
             elif isinstance(value, tuple):
                 value = [v.value if isinstance(v, Enum) else v for v in value]

@@ -14,7 +14,10 @@ because stakeholders ask what share of *their users* connect within 2 s.
 
 The preset numbers are modelling assumptions chosen to be typical of each access type
 (order of magnitude of published RTT/loss figures), not measurements; calibrate a
-profile against your own records when the answer matters.
+profile against your own records when the answer matters. The same goes for
+``drops_per_hour`` (chatconn's assumptions: wired links rarely drop a long-lived
+connection, mobile and crowded Wi-Fi a few times an hour, a corporate proxy cuts
+long-lived connections now and then).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "NetworkProfile",
     "Outage",
     "Population",
+    "TokenEndpoint",
     "load_target",
     "population_names",
     "population_preset",
@@ -52,6 +56,16 @@ class FaultMode(StrEnum):
     RESET = "reset"  # connection reset mid-handshake, after about 2 RTT
     REFUSE = "refuse"  # connection refused, after about 1 RTT
     FORBIDDEN = "forbidden"  # the upgrade is answered with HTTP 403, after about 2 RTT
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TokenEndpoint(StrEnum):
+    """Where a session's login token comes from (:mod:`chatconn.core.token_fetch`)."""
+
+    SERVER = "server"  # POST /token on the server's HTTP port, through the same network
+    STATIC = "static"  # known in advance: no fetch
 
     def __str__(self) -> str:
         return self.value
@@ -116,7 +130,11 @@ class NetworkProfile:
     role, see module doc) that a share of sessions cannot reach (drop = hang, or refuse).
     ``auth_s``/``sync_s``: server time to check the token and to prepare the initial
     sync, ``sync_bytes`` its size, ``bandwidth_kbps`` the downlink (None = unlimited).
-    ``outages``: windows in which the server is down.
+    ``outages``: windows in which the server is down. ``token_endpoint``: where the
+    login token comes from — ``server`` (its HTTP port, through this network: outages fail
+    the fetch, as in the lab) or ``static`` (known in advance, as with a token string).
+    ``drops_per_hour``: how often a connected session silently loses its connection
+    (:mod:`chatconn.core.lifetime`).
     """
 
     name: str
@@ -136,9 +154,17 @@ class NetworkProfile:
     sync_bytes: int = 16_384
     bandwidth_kbps: float | None = None
     outages: tuple[Outage, ...] = ()
+    token_endpoint: TokenEndpoint = TokenEndpoint.SERVER
+    drops_per_hour: float = 0.0
 
     def __post_init__(self) -> None:
         put = object.__setattr__
+        try:
+            put(self, "token_endpoint", TokenEndpoint(str(self.token_endpoint)))
+        except ValueError:
+            raise UnknownNameError(
+                "token_endpoint", self.token_endpoint, [t.value for t in TokenEndpoint]
+            ) from None
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError("name", self.name, "expected a non-empty string")
         put(
@@ -182,6 +208,7 @@ class NetworkProfile:
         put(self, "blocked_ports", ports)
         for name in ("auth_s", "sync_s"):
             put(self, name, _number(name, getattr(self, name), 0.0, 600.0))
+        put(self, "drops_per_hour", _number("drops_per_hour", self.drops_per_hour, 0.0, 3600.0))
         if (
             isinstance(self.sync_bytes, bool)
             or not isinstance(self.sync_bytes, int)
@@ -315,36 +342,37 @@ _PROFILES: dict[str, NetworkProfile] = {
         NetworkProfile(
             "fiber", "Fibre to the home, nearby region.",
             rtt_median_s=0.010, rtt_sigma=0.3, loss=0.0005, stall_probability=0.001,
+            drops_per_hour=0.05,
         ),
         NetworkProfile(
             "broadband", "Cable/DSL in the server's region.",
             rtt_median_s=0.030, rtt_sigma=0.5, loss=0.005, stall_probability=0.005,
-            reset_probability=0.002, bandwidth_kbps=20_000,
+            reset_probability=0.002, bandwidth_kbps=20_000, drops_per_hour=0.1,
         ),
         NetworkProfile(
             "4g", "LTE mobile, good signal.",
             rtt_median_s=0.070, rtt_sigma=0.6, loss=0.01, stall_probability=0.01,
-            reset_probability=0.005, bandwidth_kbps=10_000,
+            reset_probability=0.005, bandwidth_kbps=10_000, drops_per_hour=1.0,
         ),
         NetworkProfile(
             "3g", "3G/HSPA mobile or weak LTE.",
             rtt_median_s=0.250, rtt_sigma=0.6, loss=0.03, stall_probability=0.03,
-            reset_probability=0.01, bandwidth_kbps=500,
+            reset_probability=0.01, bandwidth_kbps=500, drops_per_hour=2.0,
         ),
         NetworkProfile(
             "satellite", "Geostationary satellite link.",
             rtt_median_s=0.650, rtt_sigma=0.25, loss=0.02, stall_probability=0.02,
-            reset_probability=0.005, bandwidth_kbps=2_000,
+            reset_probability=0.005, bandwidth_kbps=2_000, drops_per_hour=0.5,
         ),
         NetworkProfile(
             "intercontinental", "Good access network, server on another continent.",
             rtt_median_s=0.280, rtt_sigma=0.4, loss=0.01, stall_probability=0.01,
-            reset_probability=0.002, bandwidth_kbps=10_000,
+            reset_probability=0.002, bandwidth_kbps=10_000, drops_per_hour=0.2,
         ),
         NetworkProfile(
             "flaky-wifi", "Crowded public Wi-Fi: loss, stalls and resets.",
             rtt_median_s=0.040, rtt_sigma=1.0, loss=0.08, stall_probability=0.10,
-            reset_probability=0.05, bandwidth_kbps=2_000,
+            reset_probability=0.05, bandwidth_kbps=2_000, drops_per_hour=4.0,
         ),
         NetworkProfile(
             "corporate-firewall",
@@ -353,7 +381,7 @@ _PROFILES: dict[str, NetworkProfile] = {
             rtt_median_s=0.040, rtt_sigma=0.4, loss=0.002, stall_probability=0.002,
             ws_blocked_share=1.0, ws_block_mode=FaultMode.HANG,
             blocked_ports=frozenset(ALTERNATIVE_PORTS), blocked_ports_share=1.0,
-            port_block_mode=FaultMode.HANG, bandwidth_kbps=20_000,
+            port_block_mode=FaultMode.HANG, bandwidth_kbps=20_000, drops_per_hour=0.5,
         ),
         NetworkProfile(
             "server-down", "The server is down: every attempt is refused at once.",

@@ -4,7 +4,9 @@ Use :func:`run_diagnostics` before connecting when the network is unknown: it me
 HTTP round trip (median of ``samples`` requests on one connection), tries a WebSocket
 upgrade to the probe path, and concludes in plain language — "WebSocket seems blocked by
 a proxy; long polling works" — which the manager also uses to adapt the policy
-(:func:`chatconn.core.adapt.adapt_policy`).
+(:func:`chatconn.core.adapt.adapt_to_diagnosis`). The simulator models the same probes
+(:func:`chatconn.core.diagnostics.diagnose`): the HTTP probes share one connection and one
+bound (``timeout_s``), the WebSocket probe has its own (``ws_timeout_s``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import httpx
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from ..core.diagnostics import DEFAULT_PROBE_TIMEOUT_S, DEFAULT_PROBES, conclude
 from ..core.model import ROUND_TRIPS
 from ..core.quality import Quality, classify
 from ..core.strategies import ErrorCategory, Strategy
 from ..endpoint import Endpoint
-from ..wire import LATENCY_PATH, PROBE_PATH
+from ..wire import LATENCY_PATH, PROBE_PATH, SESSION_HEADER
 from .tls import default_tls
 
 __all__ = ["DiagnosticsReport", "run_diagnostics"]
@@ -44,8 +47,9 @@ class DiagnosticsReport:
 
     @property
     def firewall_suspected(self) -> bool:
-        """HTTP works but the WebSocket upgrade does not: a proxy is the usual cause."""
-        return self.http_ok and not self.websocket_ok
+        """HTTP works but the WebSocket upgrade does not: a proxy is the usual cause
+        (:func:`chatconn.core.diagnostics.conclude`, the simulator's heuristic)."""
+        return bool(conclude(self.http_ok, self.websocket_ok))
 
     @property
     def expected_quality(self) -> Quality | None:
@@ -105,19 +109,26 @@ async def run_diagnostics(
     endpoint: Endpoint,
     client: httpx.AsyncClient,
     *,
-    samples: int = 3,
-    timeout_s: float = 5.0,
+    samples: int = DEFAULT_PROBES,
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
+    ws_timeout_s: float | None = None,
     ssl: ssl_module.SSLContext | None = None,
+    session_tag: str | None = None,
 ) -> DiagnosticsReport:
-    """Probe ``endpoint``; every probe is bounded by ``timeout_s``, so this never hangs."""
+    """Probe ``endpoint``; the HTTP probes are bounded by ``timeout_s`` together, the
+    WebSocket probe by ``ws_timeout_s`` (default ``timeout_s``), so this never hangs.
+    ``session_tag`` is sent as the transports send it (a lab then plays the session's own
+    conditions on the probes too)."""
     began = time.perf_counter()
+    ws_timeout_s = timeout_s if ws_timeout_s is None else ws_timeout_s
+    tag = {SESSION_HEADER: session_tag} if session_tag else {}
     latencies: list[float] = []
     http_problem = ""
     try:
         async with asyncio.timeout(timeout_s):
             for _ in range(samples):
                 sent = time.perf_counter()
-                response = await client.get(endpoint.http(LATENCY_PATH))
+                response = await client.get(endpoint.http(LATENCY_PATH), headers=tag)
                 if response.status_code >= 400:
                     http_problem = f"HTTP {response.status_code}"
                     break
@@ -132,10 +143,12 @@ async def run_diagnostics(
 
     ws_problem = ErrorCategory.NONE
     try:
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout(ws_timeout_s):
             secure = endpoint.primary.startswith("wss:")
             tls = (ssl or default_tls()) if secure else None  # verification on, as the transports
-            async with ws_connect(_probe_url(endpoint.primary), open_timeout=None, ssl=tls) as ws:
+            async with ws_connect(
+                _probe_url(endpoint.primary), open_timeout=None, ssl=tls, additional_headers=tag
+            ) as ws:
                 await ws.recv()
     except (TimeoutError, OSError, WebSocketException) as exc:
         ws_problem = _category(exc)

@@ -20,6 +20,11 @@ transition and attempt.
 :class:`ssl.SSLContext` of your own). A certificate that does not verify ends the connect
 at once with :class:`~chatconn.live.errors.CertificateRejected`: retrying cannot help.
 
+With ``diagnostics=True`` or a policy whose ``diagnostics.enabled`` is set, the probes of
+:func:`~chatconn.live.diagnostics.run_diagnostics` run first (bounded by the policy's
+:class:`~chatconn.core.diagnostics.DiagnosticsSettings`) and the core decides what they
+mean (:func:`~chatconn.core.adapt.adapt_to_diagnosis`), as the simulator does per session.
+
 A connect never hangs: the token fetch, the diagnostics and every attempt are bounded. The
 token is fetched within :data:`TOKEN_BUDGET_S` and :attr:`ConnectionManager.budget_s`
 (times the time scale, as the provider's own timeouts and retry waits), and its time counts
@@ -53,22 +58,24 @@ import os
 import ssl as ssl_module
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
 
-from ..core.adapt import adapt_policy, drop_rungs
+from ..core.adapt import adapt_to_diagnosis, drop_rungs
 from ..core.breaker import BreakerConfig, CircuitBreaker
+from ..core.diagnostics import DEFAULT_PROBE_TIMEOUT_S
 from ..core.errors import ConfigError
 from ..core.harness import HarnessFloor
+from ..core.lifetime import HeartbeatConfig  # the lifetime model's, re-exported here
 from ..core.planner import AttemptPlan, ConnectPlanner
 from ..core.policy import RetryPolicy
 from ..core.progress import planned_end
 from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
+from ..core.token_fetch import DEFAULT_TOKEN_BUDGET_S
 from ..endpoint import Endpoint, redact_url
 from ..records import AttemptRecord
 from .diagnostics import DiagnosticsReport, run_diagnostics
@@ -109,9 +116,10 @@ from .transports import open_session
 __all__ = ["ConnectionManager", "HeartbeatConfig"]
 
 #: Bounds of the steps before the first attempt, in profile seconds (times the time scale);
-#: the token fetch is also bounded by ``budget_s``.
-TOKEN_BUDGET_S = 30.0
-DIAGNOSTICS_TIMEOUT_S = 5.0
+#: the token fetch is also bounded by ``budget_s``. The probes' bounds are the policy's
+#: (:class:`~chatconn.core.diagnostics.DiagnosticsSettings`, defaults this value).
+TOKEN_BUDGET_S = DEFAULT_TOKEN_BUDGET_S
+DIAGNOSTICS_TIMEOUT_S = DEFAULT_PROBE_TIMEOUT_S
 #: A diagnostics probe gets at least this many times the harness's 90th-percentile connect
 #: overhead in wall time, whatever the time scale: a probe that a busy machine cannot
 #: answer in ``DIAGNOSTICS_TIMEOUT_S * time_scale`` would report "cannot reach the server".
@@ -126,25 +134,6 @@ _NEXT_PHASE = {
     "auth": Phase.SYNCING,
     "sync": None,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatConfig:
-    """Ping every ``interval_s``; no pong within ``timeout_s`` means the connection is dead.
-
-    Defaults follow Stream Chat's client (health check every 25 s); 10 s for the pong.
-    """
-
-    interval_s: float = 25.0
-    timeout_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in ("interval_s", "timeout_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(name, value, "expected a number of seconds > 0")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(name, value, "expected a finite number of seconds > 0")
 
 
 def _as_provider(token: TokenProvider | str | Secret) -> TokenSource:
@@ -222,7 +211,8 @@ class ConnectionManager:
         self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
         self._skipped = {s: unusable[s] for s in skipped}
         self.heartbeat = heartbeat
-        self.diagnostics = diagnostics
+        #: Probe first (``diagnostics=True`` or the policy's ``diagnostics.enabled``).
+        self.diagnostics = bool(diagnostics) or self.policy.diagnostics.enabled
         self.time_scale = float(time_scale)
         if harness is not None and not isinstance(harness, HarnessFloor):
             raise ConfigError("harness", harness, "expected a HarnessFloor or None")
@@ -255,7 +245,8 @@ class ConnectionManager:
         #: The schedule drawn for the current (or last) connect.
         self.schedule: Schedule | None = None
         #: Wall seconds from the first attempt's start to connected or giving up, for the
-        #: last connect: the span the simulator models (token and diagnostics excluded).
+        #: last connect: the span the simulator models (the token fetch excluded; with
+        #: diagnostics on, counted from the start of the diagnostics phase, as the model).
         self.attempts_elapsed_s: float | None = None
         self._planned_end: float | None = None  # profile s: see core.progress
 
@@ -270,13 +261,15 @@ class ConnectionManager:
 
     @property
     def probe_timeout_s(self) -> float:
-        """Wall seconds each diagnostics probe may take: ``DIAGNOSTICS_TIMEOUT_S`` scaled, but
-        never below :data:`PROBE_FLOOR_FACTOR` times the harness floor's p90 (the measured
-        one, else :data:`ASSUMED_FLOOR`)."""
+        """Wall seconds the HTTP probes may take: the policy's ``diagnostics.probe_timeout_s``
+        (default ``DIAGNOSTICS_TIMEOUT_S``) scaled, but never below
+        :data:`PROBE_FLOOR_FACTOR` times the harness floor's p90 (the measured one, else
+        :data:`ASSUMED_FLOOR`). The WebSocket probe's bound is made the same way."""
+        return self._probe_bound(self.policy.diagnostics.probe_timeout_s)
+
+    def _probe_bound(self, profile_s: float) -> float:
         floor = self.harness if self.harness is not None else ASSUMED_FLOOR
-        return max(
-            DIAGNOSTICS_TIMEOUT_S * self.time_scale, PROBE_FLOOR_FACTOR * floor.connect_p90_s
-        )
+        return max(profile_s * self.time_scale, PROBE_FLOOR_FACTOR * floor.connect_p90_s)
 
     def __repr__(self) -> str:
         return (
@@ -478,29 +471,11 @@ class ConnectionManager:
         token = await self._token()
 
         firewall = False
+        span_began: float | None = None  # the diagnostics phase counts as connect time
         if self.diagnostics:
-            self._set_phase(Phase.DIAGNOSTICS)
-            report = await run_diagnostics(
-                self.endpoint,
-                await self._http_client(),
-                timeout_s=self.probe_timeout_s,
-                ssl=self._ssl,
-            )
-            self.report = report
-            firewall = report.firewall_suspected
-            self.bus.emit(
-                DiagnosticsDone(
-                    self._elapsed(),
-                    report.latency_s,
-                    report.http_ok,
-                    report.websocket_ok,
-                    report.summary(),
-                )
-            )
-            rtt = report.latency_s / scale if report.latency_s is not None else None
-            adapted = adapt_policy(policy, rtt_s=rtt, websocket_blocked=firewall)
-            if adapted != policy:
-                policy = adapted
+            span_began = self._clock()
+            policy, firewall = await self._diagnose(policy)
+            if policy is not self._ladder_policy:
                 schedule = self.schedule = Schedule.draw(policy, self._rng)
 
         records: list[AttemptRecord] = []
@@ -534,7 +509,7 @@ class ConnectionManager:
                         session, record = await self._one_attempt(step, token, policy, first)
                 records.append(record)
                 self.records.append(record)
-                self.attempts_elapsed_s = self._clock() - first
+                self.attempts_elapsed_s = self._clock() - (span_began or first)
                 if session is not None:
                     self._connected(session, records)
                     return session
@@ -548,6 +523,42 @@ class ConnectionManager:
             f"could not connect after {len(records)} attempt(s)",
             explanation=self.explanation,
             records=tuple(records),
+        )
+
+    async def _diagnose(self, policy: RetryPolicy) -> tuple[RetryPolicy, bool]:
+        """The diagnostics phase: real probes, then the core's decision
+        (:func:`~chatconn.core.adapt.adapt_to_diagnosis`, what the simulator applies)."""
+        self._set_phase(Phase.DIAGNOSTICS)
+        settings = policy.diagnostics
+        # Probes on a client of their own: a kept-alive probe connection would spare a
+        # later long-polling attempt its TCP round trip, which the model charges.
+        shared = self._http
+        own = shared is None  # then a client of the probes' own, closed after them
+        verify = self._ssl if self._ssl is not None else default_tls()
+        client = httpx.AsyncClient(verify=verify, timeout=None) if shared is None else shared
+        try:
+            report = await run_diagnostics(
+                self.endpoint, client, samples=settings.probes,
+                timeout_s=self._probe_bound(settings.probe_timeout_s),
+                ws_timeout_s=self._probe_bound(settings.ws_probe_timeout_s),
+                ssl=self._ssl, session_tag=self.session_tag,
+            )  # fmt: skip
+        finally:
+            if own:
+                await client.aclose()
+        self.report = report
+        self.bus.emit(
+            DiagnosticsDone(
+                self._elapsed(),
+                report.latency_s,
+                report.http_ok,
+                report.websocket_ok,
+                report.summary(),
+            )
+        )
+        latency = report.latency_s / self.time_scale if report.latency_s is not None else None
+        return adapt_to_diagnosis(
+            policy, latency_s=latency, http_ok=report.http_ok, websocket_ok=report.websocket_ok
         )
 
     async def _token(self) -> Secret:

@@ -38,12 +38,13 @@ import numpy as np
 
 from ..agreement import Agreement, compare
 from ..core.adapt import drop_rungs
+from ..core.diagnostics import harness_connects
 from ..core.errors import ConfigError
-from ..core.harness import DEFAULT_WALL_BUDGET_S, HarnessFloor
+from ..core.harness import DEFAULT_WALL_BUDGET_S, SOURCE_BACKEND, HarnessFloor
 from ..core.model import success_duration
 from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
-from ..core.profiles import NetworkProfile, as_population, target_from_dict
+from ..core.profiles import NetworkProfile, TokenEndpoint, as_population, target_from_dict
 from ..core.strategies import Strategy
 from ..endpoint import Endpoint, redact_url
 from ..limits import raise_open_files_limit
@@ -58,7 +59,7 @@ from .harness import (
     FloorSampler,
     RunPlan,
     floor_strategies,
-    measure_floor,
+    measure_lab_floor,
     plan_run,
     quiet_heap,
 )
@@ -101,7 +102,8 @@ class LiveRun:
         if self.harness is None:
             return 0.0
         attempts = self.plan.attempts if self.plan is not None else 1.0
-        return self.harness.bound_s(self.time_scale, attempts)
+        connects = harness_connects(self.result.policy)
+        return self.harness.bound_s(self.time_scale, attempts, connects)
 
     def agreement(self, twin: SessionOutcomes | None = None) -> Agreement | None:
         """Live against ``twin`` (default: the planned twin), allowing for the harness."""
@@ -171,9 +173,9 @@ async def prepare_lab(
     this loop), plan the run (``time_scale`` None: choose the scale) and switch the lab to
     the run's scale. ``run_live`` calls it; the notebook's live view too."""
     profile = lab.profile
-    floor = await measure_floor(
-        lab.endpoint, lab.token, profile, lab.time_scale,
-        strategies=floor_strategies(policy.ladder), probes=FLOOR_PROBES,
+    floor = await measure_lab_floor(
+        lab, profile, lab.time_scale, strategies=floor_strategies(policy.ladder),
+        probes=FLOOR_PROBES,
     )  # fmt: skip
     plan = plan_run(
         policy, profile, sessions, concurrency, floor, manual=time_scale, seed=seed,
@@ -325,21 +327,35 @@ async def _run_lab(
             "floor": plan.floor.to_dict(),
             "time_scale": plan.choice.to_dict(),
             "attempts": plan.attempts,  # the attempt the bound is counted at
+            **_floor_note(plan.floor),
         },
         extra={"concurrency": concurrency, "server": server, **(metadata or {})},
     )  # fmt: skip
+    profile_free = plan.floor.source == SOURCE_BACKEND  # the profile let no probe through
     sampler = FloorSampler(
-        lab.endpoint, lab.token, lab.profile, plan.scale,
-        strategies=floor_strategies(policy.ladder),
+        lab.backend_endpoint if profile_free else lab.endpoint, lab.token, lab.profile,
+        plan.scale, strategies=floor_strategies(policy.ladder), profile_free=profile_free,
     )  # fmt: skip
     # One keep-alive client for every session's token: a client and a TCP connect per
     # session would be CPU spent beside other sessions' attempts (harness, not network).
     async with httpx.AsyncClient(verify=default_tls(), timeout=None) as client:
-        provider = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        provider: TokenProvider | str = HttpTokenProvider(lab.endpoint.http_url, client=client)
+        if lab.profile.token_endpoint is TokenEndpoint.STATIC:  # the profile's token setting
+            provider = lab.token
         return await _run(
             policy, sessions, concurrency, seed, plan.scale, lab.endpoint, provider, header,
             out, on_session, None, plan, sampler,
         )  # fmt: skip
+
+
+def _floor_note(floor: HarnessFloor) -> dict[str, str]:
+    """The run header's word on a floor not measured through the profile (none when it was)."""
+    if floor.source != SOURCE_BACKEND:
+        return {}
+    return {
+        "floor_note": "the profile let no floor probe through the lab's proxies (an outage); "
+        "the floor was probed on the same lab's backend ports, without the proxies' relaying"
+    }
 
 
 def _admission(plan: RunPlan | None) -> ConnectGate | None:

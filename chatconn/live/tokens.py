@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from ..core import token_fetch as _model
 from ..core.errors import ConfigError
 from ..endpoint import join_url, redact_url
 from ..wire import TOKEN_PATH
@@ -46,9 +47,10 @@ __all__ = [
     "TokenSource",
 ]
 
-DEFAULT_TOKEN_RETRIES = 3
-DEFAULT_TOKEN_TIMEOUT_S = 5.0
-DEFAULT_TOKEN_BACKOFF_S = 0.2
+# The numbers the simulator's token model uses too (one source: chatconn.core.token_fetch).
+DEFAULT_TOKEN_RETRIES = _model.DEFAULT_TOKEN_RETRIES
+DEFAULT_TOKEN_TIMEOUT_S = _model.DEFAULT_TOKEN_TIMEOUT_S
+DEFAULT_TOKEN_BACKOFF_S = _model.DEFAULT_TOKEN_BACKOFF_S
 
 
 class Secret:

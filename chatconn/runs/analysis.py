@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -145,11 +146,15 @@ def compare_runs(
     for i, run in enumerate(runs):
         s = run.result.summary(thresholds)
         ttc = s["time_to_connect_s"]
+        policy = run.result.policy
         row = {
             "label": run.label,
             "file": run.path.name,
             "kind": run.kind,
             "policy": run.header.policy_name or "custom",
+            # diagnostics on, and the policy otherwise: pairs runs that differ only in probing
+            "diagnostics": policy is not None and policy.diagnostics.enabled,
+            "policy_without_diagnostics": _without_diagnostics(policy),
             "profile": run.header.target_name,
             "seed": run.header.seed,
             "time_scale": run.header.time_scale,
@@ -192,6 +197,15 @@ def compare_runs(
                 row["ks_critical"] = ks_critical(ok_live, ok_sim)
         rows.append(row)
     return rows
+
+
+def _without_diagnostics(policy: Any) -> str | None:
+    """The policy with diagnostics off, as text: equal for two runs that differ only there
+    (None for an observed run, which has no policy)."""
+    if policy is None:
+        return None
+    off = policy.with_changes(diagnostics=replace(policy.diagnostics, enabled=False))
+    return repr(off)
 
 
 def _mean_or_none(values: np.ndarray) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.diagnostics import harness_connects
 from ..core.harness import HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population, target_from_dict
@@ -163,7 +164,9 @@ class Run:
         if attempts is None:  # files from before it was recorded: the run's own p90
             ok = self.result.connected
             attempts = float(np.quantile(self.result.attempts[ok], 0.9)) if ok.any() else 1.0
-        return harness.bound_s(self.header.time_scale, attempts)
+        policy = self.header.policy  # diagnostics' probes count too (none when observed)
+        connects = harness_connects(policy) if policy is not None else 1.0
+        return harness.bound_s(self.header.time_scale, attempts, connects)
 
     @property
     def kind(self) -> str:

@@ -11,8 +11,9 @@ The panel holds no rules of its own: it hands the control values to
 :meth:`RetryPolicy.with_changes`, which validates them. A combination the policy rejects
 (``max_timeout`` below ``base_timeout``, say) shows the :class:`ConfigError` message under
 the controls and leaves :attr:`PolicyPanel.policy` at the last valid policy. Fields without
-a control (a ``delays`` table, ``first_delay``, ``wait_from``, ``deadline``, ...) come from
-the policy or preset last loaded.
+a control (a ``delays`` table, ``first_delay``, ``wait_from``, ...) come from the policy or
+preset last loaded. The diagnostics toggle switches ``policy.diagnostics.enabled`` (its
+numbers come from the policy); the deadline slider's 0 means no deadline.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ipywidgets as W
@@ -139,6 +140,16 @@ class PolicyPanel:
             description="Load preset",
             style=_STYLE,
         )
+        self.diagnostics = W.Checkbox(
+            description="Diagnostics first (probe the network, then adapt)",
+            style=_STYLE,
+            layout=_WIDE,
+            indent=False,
+        )
+        self.deadline = W.FloatSlider(
+            min=0.0, max=600.0, step=1.0, readout_format=".3g",
+            description="Deadline (s, 0 = none)", style=_STYLE, layout=_WIDE,
+        )  # fmt: skip
         self.ladder = W.TagsInput(
             allowed_tags=[s.value for s in Strategy], allow_duplicates=True, layout=_WIDE
         )
@@ -166,7 +177,8 @@ class PolicyPanel:
         )
         self.message = W.HTML()
         self.preset.observe(self._on_preset, names="value")
-        for control in (*self.sliders.values(), self.jitter_mode, self.ladder):
+        controls = (*self.sliders.values(), self.jitter_mode, self.ladder)
+        for control in (*controls, self.diagnostics, self.deadline):
             control.observe(self._on_control, names="value")
         for control in (self.target, self.seed):
             control.observe(self._on_target, names="value")
@@ -176,6 +188,7 @@ class PolicyPanel:
                 W.HTML("<b>Timeouts</b>"),
                 *(self.sliders[f] for f in ("base_timeout", "max_timeout", "extended_timeout")),
                 self.sliders["timeout_growth"],
+                self.deadline,
                 W.HTML("<b>Retries</b>"),
                 *(self.sliders[f] for f in ("max_attempts", "initial_delay", "multiplier")),
                 *(self.sliders[f] for f in ("max_delay", "jitter")),
@@ -183,6 +196,7 @@ class PolicyPanel:
                 W.HTML("<b>Strategy ladder</b> (drag to reorder; the last rung repeats)"),
                 self.ladder,
                 self.add_rung,
+                self.diagnostics,
                 W.HTML("<b>Who connects</b>"),
                 self.target,
                 self.seed,
@@ -231,6 +245,8 @@ class PolicyPanel:
                 _fit(slider, getattr(policy, name))
             self.jitter_mode.value = policy.jitter_mode.value
             self.ladder.value = [s.value for s in policy.ladder]
+            self.diagnostics.value = policy.diagnostics.enabled
+            _fit(self.deadline, policy.deadline or 0.0)
             self.preset.value = _CUSTOM
         self._base = policy
         self._policy = policy
@@ -264,6 +280,8 @@ class PolicyPanel:
         values: dict[str, Any] = {name: s.value for name, s in self.sliders.items()}
         values["jitter_mode"] = self.jitter_mode.value
         values["ladder"] = tuple(self.ladder.value)
+        values["diagnostics"] = replace(self._base.diagnostics, enabled=self.diagnostics.value)
+        values["deadline"] = self.deadline.value or None
         try:
             policy = self._base.with_changes(**values)
         except ConfigError as exc:
