@@ -59,8 +59,10 @@ class EventLogger:
         self._strategy: Strategy | None = None
 
     def __call__(self, event: ConnectionEvent) -> None:
-        if not log.isEnabledFor(logging.DEBUG) and not _loud(event):
-            return  # the common case: logging off, a few hundred ns per event
+        if not log.isEnabledFor(logging.DEBUG) and (
+            not isinstance(event, _MAYBE_LOUD) or not _loud(event)
+        ):
+            return  # the common case: logging off, no record built, ~0.2 us per event
         tag = self.tag
         t = event.elapsed_s
         if isinstance(event, StateChanged):
@@ -101,6 +103,10 @@ class EventLogger:
             log.debug("[%s] %.3fs diagnostics: %s", tag, t, event.summary)
         elif isinstance(event, WarningEvent):
             log.warning("[%s] %.3fs %s: %s", tag, t, event.code, event.message)
+
+
+#: The only events that can log above DEBUG (see _loud).
+_MAYBE_LOUD = (WarningEvent, StateChanged, AttemptFinished)
 
 
 def _loud(event: ConnectionEvent) -> bool:

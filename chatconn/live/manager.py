@@ -238,6 +238,10 @@ class ConnectionManager:
         self._task: asyncio.Task[Session] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._waiters = 0
+        # Each joiner's own future, by connect task: settled by the task itself as it ends
+        # (its caller resumes one loop iteration sooner than through asyncio.shield), or
+        # by the task's done callback if it ended without running (cancelled at once).
+        self._joiners: dict[asyncio.Task[Session], list[asyncio.Future[Session]]] = {}
         self._reset = asyncio.Event()
         self._started = 0.0
         self._closed = False
@@ -333,9 +337,16 @@ class ConnectionManager:
         return task
 
     async def _join(self, task: asyncio.Task[Session]) -> Session:
+        """Wait for ``task``'s outcome without letting this caller's cancellation cancel
+        it (as ``asyncio.shield``); the last caller to give up stops the connect."""
+        if task.done():
+            return task.result()
+        waiter: asyncio.Future[Session] = task.get_loop().create_future()
+        self._joiners.setdefault(task, []).append(waiter)
+        task.add_done_callback(functools.partial(_settle_from_task, waiter, self._joiners))
         self._waiters += 1
         try:
-            return await asyncio.shield(task)
+            return await waiter
         except asyncio.CancelledError:
             if self._waiters == 1 and not task.done():
                 await _cancel_and_wait(task)  # the last caller gave up: stop connecting
@@ -406,6 +417,26 @@ class ConnectionManager:
         return self._http
 
     async def _connect_flow(self, *, reconnect: bool) -> Session:
+        """A connect task's body: the flow, whose outcome its joiners get as it ends."""
+        joiners = self._joiners
+        task = asyncio.current_task()
+        try:
+            session = await self._flow(reconnect=reconnect)
+        except BaseException as exc:
+            for waiter in joiners.pop(task, ()):  # type: ignore[call-overload]
+                if waiter.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(exc)
+            raise
+        for waiter in joiners.pop(task, ()):  # type: ignore[call-overload]
+            if not waiter.done():
+                waiter.set_result(session)
+        return session
+
+    async def _flow(self, *, reconnect: bool) -> Session:
         self._started = self._clock()
         self._set_state(
             ConnectionState.RECONNECTING if reconnect else ConnectionState.CONNECTING,
@@ -570,6 +601,9 @@ class ConnectionManager:
     async def _fetch_token(self) -> Secret:
         """The token, within TOKEN_BUDGET_S and the budget (times the time scale); any
         failure of the provider as TokenUnavailable, which names no token."""
+        provider = self._token_provider
+        if type(provider) is StaticToken:  # a token known in advance: nothing to wait for
+            return provider.secret
         bound = min(TOKEN_BUDGET_S * self.time_scale, self.budget_s)
         try:
             async with asyncio.timeout(bound):
@@ -770,6 +804,24 @@ def _shared_rng() -> np.random.Generator:
     """Managers built without a generator share one seeded from OS entropy: their
     schedules are random, as a client's should be, and building one costs nothing."""
     return np.random.default_rng()
+
+
+def _settle_from_task(
+    waiter: asyncio.Future[Any], joiners: dict[Any, Any], task: asyncio.Task[Any]
+) -> None:
+    """A joiner's future from its ended task, unless the task settled it already (it does
+    as it ends, unless it was cancelled before it ran); retrieves the task's exception."""
+    joiners.pop(task, None)
+    if task.cancelled():
+        waiter.cancel()
+        return
+    exc = task.exception()
+    if waiter.done():
+        return
+    if exc is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(task.result())
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
