@@ -205,10 +205,26 @@ def attempt_timeout(policy: RetryPolicy, start: Num, timeout: Num) -> Num:
 
 
 @functools.lru_cache(maxsize=256)
+def _tables_by_value(policy: RetryPolicy) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    return tuple(nominal_timeouts(policy).tolist()), tuple(nominal_waits(policy).tolist())
+
+
+#: The last policies' tables by identity: a policy object is used for every connect of a
+#: manager, and hashing a RetryPolicy (all its fields) costs more than the lookup.
+_TABLES_BY_ID: dict[int, tuple[RetryPolicy, tuple[tuple[float, ...], tuple[float, ...]]]] = {}
+
+
 def _scalar_tables(policy: RetryPolicy) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Nominal timeouts and waits as Python floats, computed once per (frozen) policy:
     the live manager draws one schedule per connect and should not redo them."""
-    return tuple(nominal_timeouts(policy).tolist()), tuple(nominal_waits(policy).tolist())
+    entry = _TABLES_BY_ID.get(id(policy))
+    if entry is not None and entry[0] is policy:  # the entry holds the policy: id not reused
+        return entry[1]
+    tables = _tables_by_value(policy)
+    if len(_TABLES_BY_ID) >= 256:
+        _TABLES_BY_ID.clear()
+    _TABLES_BY_ID[id(policy)] = (policy, tables)
+    return tables
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,9 +206,12 @@ class ConnectionManager:
         # Rungs the endpoint cannot serve leave the ladder before any attempt (an error now
         # if none is left, rather than a stop mid-connect).
         unusable = endpoint.unusable()
-        why = "; ".join(unusable.values())
-        self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
-        self._skipped = {s: unusable[s] for s in skipped}
+        self._ladder_policy: RetryPolicy = self.policy
+        self._skipped: dict[Strategy, str] = {}
+        if unusable:
+            why = "; ".join(unusable.values())
+            self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
+            self._skipped = {s: unusable[s] for s in skipped}
         self.heartbeat = heartbeat
         #: Probe first (``diagnostics=True`` or the policy's ``diagnostics.enabled``).
         self.diagnostics = bool(diagnostics) or self.policy.diagnostics.enabled
@@ -221,7 +224,7 @@ class ConnectionManager:
             raise ConfigError("gate", gate, "expected a ConnectGate or None")
         #: Admission shared by many managers in one process (see chatconn.live.gate).
         self._gate: Any = gate if gate is not None else contextlib.nullcontext()
-        self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
+        self.session_tag = session_tag or f"{_PID[0]}-{next(_TAGS)}"
         self._ssl = client_tls(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
         self._http = http_client
@@ -296,11 +299,11 @@ class ConnectionManager:
         if state is self.state:
             return
         previous, self.state = self.state, state
-        self.bus.emit(StateChanged(self._elapsed(), state, previous, reason))
+        self.bus.emit(StateChanged(self._clock() - self._started, state, previous, reason))
 
     def _set_phase(self, phase: Phase, attempt: int | None = None) -> None:
         self.phase = phase
-        self.bus.emit(PhaseChanged(self._elapsed(), phase, attempt))
+        self.bus.emit(PhaseChanged(self._clock() - self._started, phase, attempt))
 
     # ---------------------------------------------------------------- connect
     async def connect(self) -> Session:
@@ -593,9 +596,8 @@ class ConnectionManager:
         grant = await self.tokens.get(self._fetch_token)
         self._connect_fetches += self.tokens.fetches - before
         self._token_reused = not grant.fetched
-        self.bus.emit(
-            TokenReady(self._elapsed(), not grant.fetched, grant.reason, self._connect_fetches)
-        )
+        elapsed = self._clock() - self._started
+        self.bus.emit(TokenReady(elapsed, not grant.fetched, grant.reason, self._connect_fetches))
         return grant.token
 
     async def _fetch_token(self) -> Secret:
@@ -637,7 +639,7 @@ class ConnectionManager:
         started = self._clock() - origin
         self.bus.emit(
             AttemptStarted(
-                self._elapsed(),
+                self._clock() - self._started,
                 step.index,
                 policy.max_attempts,
                 step.strategy,
@@ -715,7 +717,7 @@ class ConnectionManager:
         connected = error is None
         quality = classify((self._clock() - origin) / self.time_scale) if connected else None
         return AttemptFinished(
-            self._elapsed(),
+            self._clock() - self._started,
             step.index,
             policy.max_attempts,
             step.strategy,
@@ -795,6 +797,10 @@ class ConnectionManager:
 
 
 _TAGS = itertools.count(1)
+#: This process's id in hex, for session tags (a system call saved per manager; a forked
+#: child gets its own).
+_PID = [f"{os.getpid():x}"]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, f"{os.getpid():x}"))
 #: Failures that trying again later may fix (auto_retry); the others need a person.
 _LATER = (ConnectFailed, TokenUnavailable)
 
