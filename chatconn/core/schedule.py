@@ -16,11 +16,13 @@ the last one being the wait that *would* follow the final attempt (used by gRPC'
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
+from .errors import ConfigError
 from .policy import JitterMode, RetryPolicy, WaitAnchor
 from .strategies import Strategy
 
@@ -254,8 +256,15 @@ class Schedule:
     @classmethod
     def draw(cls, policy: RetryPolicy, rng: np.random.Generator) -> Schedule:
         """Draw one session's schedule; the scalar twin of :func:`draw_waits`."""
+        return cls.from_uniforms(policy, rng.random(policy.max_attempts).tolist())
+
+    @classmethod
+    def from_uniforms(cls, policy: RetryPolicy, u: Sequence[float]) -> Schedule:
+        """The schedule of :meth:`draw` from its ``max_attempts`` uniforms in [0, 1) (the
+        jitter of the wait after each attempt), for a caller that draws them itself."""
         count = policy.max_attempts
-        u = rng.random(count).tolist()
+        if len(u) != count:
+            raise ConfigError("u", len(u), f"expected {count} uniforms (max_attempts)")
         nominal_timeout, nominal = _scalar_tables(policy)
         waits: list[float] = []
         previous = policy.initial_delay

@@ -56,6 +56,7 @@ import itertools
 import math
 import os
 import ssl as ssl_module
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -194,7 +195,7 @@ class ConnectionManager:
         self.tokens = TokenCache(self._token_provider, clock=clock)
         self._connect_fetches = 0  # token fetches of the current connect
         self._token_reused = False
-        self._rng = rng if rng is not None else _shared_rng()
+        self._rng = rng if rng is not None else _SHARED
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
         if auto_retry and self._breaker is None:
             raise ConfigError(
@@ -485,6 +486,15 @@ class ConnectionManager:
         log_breaker(self.session_tag, self._breaker_seen, now, why)
         self._breaker_seen = now
 
+    def _draw(self, policy: RetryPolicy) -> Schedule:
+        """This connect's schedule (:meth:`Schedule.draw`). Managers given no generator
+        take their uniforms from one pool drawn in blocks from the shared generator (the
+        same draws, without a numpy call per connect); a generator given is used as is,
+        so a seeded one gives the same schedules as ``Schedule.draw``."""
+        if self._rng is _SHARED:
+            return Schedule.from_uniforms(policy, _shared_uniforms(policy.max_attempts))
+        return Schedule.draw(policy, self._rng)
+
     async def _attempts(self) -> Session:
         scale = self.time_scale
         self.explanation = ""
@@ -495,7 +505,7 @@ class ConnectionManager:
             self.bus.emit(
                 WarningEvent(self._elapsed(), "rung_skipped", f"{strategy.value} skipped: {why}")
             )
-        schedule = self.schedule = Schedule.draw(policy, self._rng)
+        schedule = self.schedule = self._draw(policy)
         self._connect_fetches = 0
         token = await self._token()
 
@@ -505,7 +515,7 @@ class ConnectionManager:
             span_began = self._clock()
             policy, firewall = await self._diagnose(policy)
             if policy is not self._ladder_policy:
-                schedule = self.schedule = Schedule.draw(policy, self._rng)
+                schedule = self.schedule = self._draw(policy)
 
         records: list[AttemptRecord] = []
         origin = began  # the token fetch and the diagnostics count against the deadline
@@ -545,7 +555,7 @@ class ConnectionManager:
                 step = planner.after_failure(step, (self._clock() - origin) / scale)
             if not restarted:
                 break
-            schedule = self.schedule = Schedule.draw(policy, self._rng)
+            schedule = self.schedule = self._draw(policy)
             origin = self._clock()
         self.explanation = explain_failure(records, firewall)
         raise ConnectFailed(
@@ -828,6 +838,24 @@ def _settle_from_task(
         waiter.set_exception(exc)
     else:
         waiter.set_result(task.result())
+
+
+_SHARED = _shared_rng()
+#: Uniforms of the shared generator, drawn _POOL_BLOCK at a time, for managers given none.
+_POOL_BLOCK = 4096
+_pool: list[float] = []
+_pool_lock = threading.Lock()  # managers may run on loops in several threads
+
+
+def _shared_uniforms(count: int) -> list[float]:
+    """The next ``count`` uniforms of the shared generator's stream, in order."""
+    with _pool_lock:
+        if len(_pool) < count:  # kept reversed: taken from the end, in the stream's order
+            _pool[:0] = _SHARED.random(max(_POOL_BLOCK, count)).tolist()[::-1]
+        taken = _pool[-count:]
+        del _pool[-count:]
+    taken.reverse()
+    return taken
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
