@@ -39,6 +39,7 @@ from chatconn.lab.process import LabProcess
 from chatconn.lab.server import LabServer
 from chatconn.live.gate import ConnectGate, raise_open_files_limit
 from chatconn.live.manager import ConnectionManager
+from chatconn.live.session import Endpoint
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
 RTT_200 = NetworkProfile("rtt-200ms", rtt_median_s=0.2, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
@@ -62,9 +63,13 @@ async def bare_connect(url: str, token: str) -> float:
     return elapsed
 
 
-async def manager_connect(lab: LabServer) -> float:
+async def manager_connect(endpoint: Endpoint, token: str) -> float:
+    """One ConnectionManager built and connected (its close is not timed, as the bare
+    connect's). ``endpoint`` is built once by the caller, as the bare connect's URL:
+    ``LabServer.backend_endpoint`` builds and validates a new Endpoint each time (three
+    URLs, ~15 us warm, several times that between connects), which is the lab's cost."""
     began = time.perf_counter()
-    manager = ConnectionManager(lab.backend_endpoint, lab.token, policy=WS_ONLY)
+    manager = ConnectionManager(endpoint, token, policy=WS_ONLY)
     await manager.connect()
     elapsed = time.perf_counter() - began
     await manager.close()
@@ -73,15 +78,16 @@ async def manager_connect(lab: LabServer) -> float:
 
 async def overhead(samples: int) -> dict:
     async with LabServer(CALM) as lab:
-        url = lab.backend_endpoint.primary
+        endpoint = lab.backend_endpoint
+        url = endpoint.primary
         for _ in range(20):  # warm up both paths
             await bare_connect(url, lab.token)
-            await manager_connect(lab)
+            await manager_connect(endpoint, lab.token)
         bare: list[float] = []
         managed: list[float] = []
         for _ in range(samples):  # interleaved, so drift hits both alike
             bare.append(await bare_connect(url, lab.token))
-            managed.append(await manager_connect(lab))
+            managed.append(await manager_connect(endpoint, lab.token))
     return {
         "samples": samples,
         "bare_p50_ms": pct(bare, 0.5) * 1e3,
