@@ -52,6 +52,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
+from .queued_session import ClosingSession
 from .session import redact_url
 from .tls import default_tls, tls_error
 
@@ -259,7 +260,7 @@ async def open_websocket(
     return WebSocketSession(ws, strategy, session_id, where, message, early)
 
 
-class WebSocketSession:
+class WebSocketSession(ClosingSession):
     """A connected WebSocket chat session (see :class:`chatconn.live.session.Session`).
 
     ``history`` holds the messages of the initial sync, ``sync_bytes`` its payload size.
@@ -361,14 +362,6 @@ class WebSocketSession:
             raise _closed_error(exc, self.url, "during a ping") from exc
         finally:
             self._pings.pop(ping_id, None)
-
-    async def close(self) -> None:
-        """Closing handshake (at most CLOSE_TIMEOUT_S), then nothing is left; idempotent."""
-        await self._close(graceful=True)
-
-    async def abort(self) -> None:
-        """Drop the connection without a closing handshake (no network wait); idempotent."""
-        await self._close(graceful=False)
 
     async def _close(self, *, graceful: bool) -> None:
         if self._closed:
