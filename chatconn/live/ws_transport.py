@@ -52,7 +52,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
-from .queued_session import ClosingSession
+from .queued_session import CLOSED, ClosingSession, QueuedSession
 from .session import redact_url
 from .tls import default_tls, tls_error
 
@@ -76,8 +76,6 @@ SESSION_TAG_HEADER = "X-Chatconn-Session"
 # a logger of ours that never goes below INFO.
 _ws_logger = logging.getLogger("chatconn.live.websocket")
 _ws_logger.setLevel(logging.INFO)
-
-_CLOSED = object()
 
 
 class PhaseMarks(Protocol):
@@ -260,7 +258,7 @@ async def open_websocket(
     return WebSocketSession(ws, strategy, session_id, where, message, early)
 
 
-class WebSocketSession(ClosingSession):
+class WebSocketSession(QueuedSession, ClosingSession):
     """A connected WebSocket chat session (see :class:`chatconn.live.session.Session`).
 
     ``history`` holds the messages of the initial sync, ``sync_bytes`` its payload size.
@@ -324,7 +322,7 @@ class WebSocketSession(ClosingSession):
         if self._error is not None:
             return
         self._error = error
-        self._queue.put_nowait(_CLOSED)
+        self._queue.put_nowait(CLOSED)
         for future in self._pings.values():
             if not future.done():
                 future.set_exception(self._fresh_error())
@@ -341,13 +339,6 @@ class WebSocketSession(ClosingSession):
             await self._ws.send(encode({"type": "message", "text": str(text)}))
         except ConnectionClosed as exc:
             raise _closed_error(exc, self.url, "while sending") from exc
-
-    async def receive(self) -> dict[str, Any]:
-        item = await self._queue.get()
-        if item is _CLOSED:
-            self._queue.put_nowait(_CLOSED)  # every later call raises too
-            raise self._fresh_error()
-        return item
 
     async def ping(self) -> None:
         if self._error is not None:
