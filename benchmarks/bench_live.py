@@ -35,6 +35,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from chatconn import NetworkProfile, RetryPolicy
 from chatconn import wire as P
+from chatconn.endpoint import Endpoint
 from chatconn.lab.process import LabProcess
 from chatconn.lab.server import LabServer
 from chatconn.limits import raise_open_files_limit
@@ -63,9 +64,13 @@ async def bare_connect(url: str, token: str) -> float:
     return elapsed
 
 
-async def manager_connect(lab: LabServer) -> float:
+async def manager_connect(endpoint: Endpoint, token: str) -> float:
+    """One ConnectionManager built and connected (its close is not timed, as the bare
+    connect's). ``endpoint`` is built once by the caller, as the bare connect's URL:
+    ``LabServer.backend_endpoint`` builds and validates a new Endpoint each time (three
+    URLs, ~15 us warm, several times that between connects), which is the lab's cost."""
     began = time.perf_counter()
-    manager = ConnectionManager(lab.backend_endpoint, lab.token, policy=WS_ONLY)
+    manager = ConnectionManager(endpoint, token, policy=WS_ONLY)
     await manager.connect()
     elapsed = time.perf_counter() - began
     await manager.close()
@@ -74,15 +79,16 @@ async def manager_connect(lab: LabServer) -> float:
 
 async def overhead(samples: int) -> dict:
     async with LabServer(CALM) as lab:
-        url = lab.backend_endpoint.primary
+        endpoint = lab.backend_endpoint
+        url = endpoint.primary
         for _ in range(20):  # warm up both paths
             await bare_connect(url, lab.token)
-            await manager_connect(lab)
+            await manager_connect(endpoint, lab.token)
         bare: list[float] = []
         managed: list[float] = []
         for _ in range(samples):  # interleaved, so drift hits both alike
             bare.append(await bare_connect(url, lab.token))
-            managed.append(await manager_connect(lab))
+            managed.append(await manager_connect(endpoint, lab.token))
     return {
         "samples": samples,
         "bare_p50_ms": pct(bare, 0.5) * 1e3,

@@ -114,7 +114,15 @@ def classify(
         return Quality.CRITICAL
     if value < 0:
         raise ConfigError("seconds", value, "times must be >= 0 (None or NaN = failed)")
-    return Quality(sum(value >= edge for edge in thresholds.edges))
+    reached = 0
+    for edge in thresholds.edges:
+        if value >= edge:
+            reached += 1
+    return _BY_CODE[reached]
+
+
+#: Quality by integer code (classify's one-value path: no enum lookup per connect).
+_BY_CODE = tuple(Quality)
 
 
 def quality_counts(

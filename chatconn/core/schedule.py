@@ -16,11 +16,13 @@ the last one being the wait that *would* follow the final attempt (used by gRPC'
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
+from .errors import ConfigError
 from .policy import JitterMode, RetryPolicy, WaitAnchor
 from .strategies import Strategy
 
@@ -212,10 +214,26 @@ def attempt_timeout(policy: RetryPolicy, start: Num, timeout: Num) -> Num:
 
 
 @functools.lru_cache(maxsize=256)
+def _tables_by_value(policy: RetryPolicy) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    return tuple(nominal_timeouts(policy).tolist()), tuple(nominal_waits(policy).tolist())
+
+
+#: The last policies' tables by identity: a policy object is used for every connect of a
+#: manager, and hashing a RetryPolicy (all its fields) costs more than the lookup.
+_TABLES_BY_ID: dict[int, tuple[RetryPolicy, tuple[tuple[float, ...], tuple[float, ...]]]] = {}
+
+
 def _scalar_tables(policy: RetryPolicy) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Nominal timeouts and waits as Python floats, computed once per (frozen) policy:
     the live manager draws one schedule per connect and should not redo them."""
-    return tuple(nominal_timeouts(policy).tolist()), tuple(nominal_waits(policy).tolist())
+    entry = _TABLES_BY_ID.get(id(policy))
+    if entry is not None and entry[0] is policy:  # the entry holds the policy: id not reused
+        return entry[1]
+    tables = _tables_by_value(policy)
+    if len(_TABLES_BY_ID) >= 256:
+        _TABLES_BY_ID.clear()
+    _TABLES_BY_ID[id(policy)] = (policy, tables)
+    return tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +263,15 @@ class Schedule:
     @classmethod
     def draw(cls, policy: RetryPolicy, rng: np.random.Generator) -> Schedule:
         """Draw one session's schedule; the scalar twin of :func:`draw_waits`."""
+        return cls.from_uniforms(policy, rng.random(policy.max_attempts).tolist())
+
+    @classmethod
+    def from_uniforms(cls, policy: RetryPolicy, u: Sequence[float]) -> Schedule:
+        """The schedule of :meth:`draw` from its ``max_attempts`` uniforms in [0, 1) (the
+        jitter of the wait after each attempt), for a caller that draws them itself."""
         count = policy.max_attempts
-        u = rng.random(count).tolist()
+        if len(u) != count:
+            raise ConfigError("u", len(u), f"expected {count} uniforms (max_attempts)")
         nominal_timeout, nominal = _scalar_tables(policy)
         waits: list[float] = []
         previous = policy.initial_delay

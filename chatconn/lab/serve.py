@@ -151,6 +151,27 @@ def _print_urls(lab: LabServer, args: argparse.Namespace, out: TextIO) -> None:
     out.flush()
 
 
+def lab_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The lab's arguments from ``chatconn serve``'s, for either protocol (the token apart)."""
+    return {
+        "profile": profile_preset(args.profile),
+        "time_scale": args.time_scale,
+        "seed": args.seed,
+        "host": "0.0.0.0" if args.allow_remote else "127.0.0.1",
+        "port": args.port or 0,
+    }
+
+
+def sigterm_event() -> asyncio.Event:
+    """An event that SIGTERM sets (where the running loop can handle signals); Ctrl-C
+    cancels the serving task instead (asyncio.run)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    return stop
+
+
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
     if getattr(args, "protocol", "chatconn") == "stream":
         from .stream_serve import serve_stream
@@ -159,18 +180,8 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> None:
         return
     from .server import LabServer
 
-    lab = LabServer(
-        profile_preset(args.profile),
-        time_scale=args.time_scale,
-        seed=args.seed,
-        host="0.0.0.0" if args.allow_remote else "127.0.0.1",
-        port=args.port or 0,
-        token=lab_token(args),
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    lab = LabServer(**lab_options(args), token=lab_token(args))
+    stop = sigterm_event()
     async with lab:
         _print_urls(lab, args, out)
         await stop.wait()  # SIGTERM; Ctrl-C cancels this task (asyncio.run)

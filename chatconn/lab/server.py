@@ -37,12 +37,11 @@ inspecting it. Test upgrade blocking with plain ``ws://``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import uvicorn
@@ -55,6 +54,7 @@ from ..core.profiles import NetworkProfile, profile_preset
 from ..endpoint import Endpoint
 from .chaos import DEFAULT_BACKLOG, ChaosProxy, Fault, FaultKind, SessionDraws
 from .chat import ChatHub
+from .uvicorn_runner import UvicornRunner
 
 __all__ = ["DEFAULT_TOKEN", "ROLES", "LabServer"]
 
@@ -62,18 +62,9 @@ __all__ = ["DEFAULT_TOKEN", "ROLES", "LabServer"]
 DEFAULT_TOKEN = "lab-token"
 #: Port roles, in the order of the proxies' ports.
 ROLES = ("ws0", "ws1", "ws2", "http")
-_STARTUP_S = 10.0
 # websockets logs every frame at DEBUG, auth frames (tokens) included: not below INFO.
 _ws_logger = logging.getLogger("chatconn.lab.websocket")
 _ws_logger.setLevel(logging.INFO)
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn without its signal handlers: the lab's owner decides about Ctrl-C."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def _backend_socket() -> socket.socket:
@@ -143,8 +134,7 @@ class LabServer:
         self.proxies: dict[str, ChaosProxy] = {}
         self._ws_servers: list[WsServer] = []
         self._backend_ports: dict[str, int] = {}
-        self._uvicorn: _Uvicorn | None = None
-        self._uvicorn_task: asyncio.Task[None] | None = None
+        self._uvicorn: UvicornRunner | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self.started = False
 
@@ -219,34 +209,9 @@ class LabServer:
             # load first and then set it (serve() does not load a loaded config again).
             config.load()
             config.ssl = self.tls
-        server = _Uvicorn(config)
-        self._uvicorn = server
-        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        self._uvicorn_task = task
-        stack.push_async_callback(self._close_http)
-        async with asyncio.timeout(_STARTUP_S):
-            while not server.started:
-                if task.done():
-                    sock.close()
-                    task.result()  # raises what stopped it
-                    raise RuntimeError("the lab's HTTP server stopped during startup")
-                await asyncio.sleep(0.005)
-
-    async def _close_http(self) -> None:
-        server, task = self._uvicorn, self._uvicorn_task
-        if server is None or task is None:
-            return
-        server.should_exit = True
-        try:
-            async with asyncio.timeout(5.0):
-                await asyncio.shield(task)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        except (Exception, SystemExit):  # uvicorn may sys.exit on failures
-            pass
+        runner = self._uvicorn = UvicornRunner(config)
+        stack.push_async_callback(runner.stop)
+        await runner.start(sock, "the lab's HTTP server")
 
     @staticmethod
     async def _close_ws(server: WsServer) -> None:

@@ -9,14 +9,11 @@ never printed.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import shlex
-import signal
 from typing import TextIO
 
-from ..core.profiles import profile_preset
+from .serve import lab_options, sigterm_event
 from .stream_server import StreamLabServer
 
 __all__ = ["serve_stream"]
@@ -39,18 +36,8 @@ def stream_run_command(lab: StreamLabServer, token_env: str) -> str:
 
 
 async def serve_stream(args: argparse.Namespace, out: TextIO) -> None:
-    lab = StreamLabServer(
-        profile_preset(args.profile),
-        time_scale=args.time_scale,
-        seed=args.seed,
-        host="0.0.0.0" if args.allow_remote else "127.0.0.1",
-        port=args.port or 0,
-        token=os.environ.get(args.token_env) or None,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    lab = StreamLabServer(**lab_options(args), token=os.environ.get(args.token_env) or None)
+    stop = sigterm_event()
     async with lab:
         out.write(
             f"chatconn lab (Stream Chat protocol): profile {lab.profile.name!r}, "

@@ -37,12 +37,12 @@ from ..core.errors import ConfigError
 from ..core.profiles import NetworkProfile
 from ..endpoint import StreamEndpoint
 from .chaos import DEFAULT_BACKLOG, ChaosProxy, SessionDraws
-from .server import _backend_socket, _Uvicorn, as_profile
+from .server import _backend_socket, as_profile
 from .stream import DEFAULT_API_KEY, StreamHub, dev_token
+from .uvicorn_runner import UvicornRunner
 
 __all__ = ["StreamLabServer"]
 
-_STARTUP_S = 10.0
 _JANITOR_S = 5.0
 
 
@@ -84,8 +84,7 @@ class StreamLabServer:
             self._profile, api_key=api_key, token=token, time_scale=self.time_scale, **hub_options
         )
         self.proxy: ChaosProxy | None = None
-        self._uvicorn: _Uvicorn | None = None
-        self._uvicorn_task: asyncio.Task[None] | None = None
+        self._uvicorn: UvicornRunner | None = None
         self._janitor: asyncio.Task[None] | None = None
         self.started = False
         #: How many times the server was started (a restart after :meth:`kill` adds one).
@@ -117,16 +116,9 @@ class StreamLabServer:
             backlog=self.backlog,
             timeout_graceful_shutdown=1,
         )
-        server = _Uvicorn(config)
-        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        self._uvicorn, self._uvicorn_task = server, task
+        runner = self._uvicorn = UvicornRunner(config)
         try:
-            async with asyncio.timeout(_STARTUP_S):
-                while not server.started:
-                    if task.done():
-                        task.result()
-                        raise RuntimeError("the Stream lab's HTTP server stopped during startup")
-                    await asyncio.sleep(0.005)
+            await runner.start(sock, "the Stream lab's HTTP server")
             proxy = ChaosProxy(
                 sock.getsockname()[1],
                 self._profile,
@@ -157,21 +149,9 @@ class StreamLabServer:
             self.hub.expire_idle()
 
     async def _stop_http(self) -> None:
-        server, task = self._uvicorn, self._uvicorn_task
-        self._uvicorn = self._uvicorn_task = None
-        if server is None or task is None:
-            return
-        server.should_exit = True
-        try:
-            async with asyncio.timeout(5.0):
-                await asyncio.shield(task)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        except (Exception, SystemExit):
-            pass
+        runner, self._uvicorn = self._uvicorn, None
+        if runner is not None:
+            await runner.stop()
 
     async def kill(self) -> int:
         """The server dies at once: every open connection is reset and the port stops

@@ -185,31 +185,36 @@ class EventBus:
             raise ConfigError("history_limit", history_limit, "expected a whole number >= 0")
         if history_limit < 0:
             raise ConfigError("history_limit", history_limit, "expected a whole number >= 0")
-        self._callbacks: list[Callable[[ConnectionEvent], Any]] = []
+        # A tuple replaced on (un)subscribe: emit iterates it without copying, and a callback
+        # that (un)subscribes during an emit changes the next emit, not this one.
+        self._callbacks: tuple[Callable[[ConnectionEvent], Any], ...] = ()
         self._queues: list[asyncio.Queue[Any]] = []
         self.history: deque[ConnectionEvent] = deque(maxlen=history_limit)
         self.callback_errors = 0
 
     def subscribe(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event; returns a function that unsubscribes."""
-        self._callbacks.append(callback)
+        self._callbacks = (*self._callbacks, callback)
 
         def unsubscribe() -> None:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
+            callbacks = list(self._callbacks)
+            if callback in callbacks:
+                callbacks.remove(callback)
+                self._callbacks = tuple(callbacks)
 
         return unsubscribe
 
     def emit(self, event: ConnectionEvent) -> None:
         self.history.append(event)
-        for callback in list(self._callbacks):
+        for callback in self._callbacks:
             try:
                 callback(event)
             except Exception:  # a subscriber's bug must not break the connection
                 self.callback_errors += 1
                 _log.exception("event subscriber %r failed on a %s event", callback, event.kind)
-        for queue in self._queues:
-            queue.put_nowait(event)
+        if self._queues:
+            for queue in self._queues:
+                queue.put_nowait(event)
 
     async def stream(self) -> AsyncIterator[ConnectionEvent]:
         """Every event from now on, until :meth:`close`."""

@@ -47,6 +47,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
+from .queued_session import QueuedSession
 from .tls import default_tls, tls_error
 from .ws_transport import PhaseMarks
 
@@ -67,7 +68,6 @@ POLL_GRACE_S = 15.0
 
 _NO_TIMEOUT = httpx.Timeout(None)
 _SETTLE_TURNS = 3
-_CLOSED = object()
 _plain_context: ssl_module.SSLContext | None = None
 
 
@@ -146,7 +146,7 @@ def _decode(text: str, expect: str, where: str) -> dict[str, Any]:
     return message
 
 
-class HttpSession:
+class HttpSession(QueuedSession):
     """What long polling and SSE share: queue, send, ping, close."""
 
     send_path = ""
@@ -206,15 +206,6 @@ class HttpSession:
         self.sync_bytes = len(str(message.get("payload", "")))
         phases.mark("sync")
 
-    def _fail(self, error: LiveError) -> None:
-        if self._error is None:
-            self._error = error
-            self._queue.put_nowait(_CLOSED)
-
-    def _fresh_error(self) -> LiveError:
-        error = self._error or ConnectionReset(f"{self.url}: the session is closed")
-        return type(error)(str(error))
-
     def _deliver(self, message: Any) -> None:
         if isinstance(message, dict) and message.get("type") == "message":
             self._queue.put_nowait(message)
@@ -223,13 +214,6 @@ class HttpSession:
         if self._error is not None:
             raise self._fresh_error()
         await self._call("POST", self.send_path, json={"text": str(text)})
-
-    async def receive(self) -> dict[str, Any]:
-        item = await self._queue.get()
-        if item is _CLOSED:
-            self._queue.put_nowait(_CLOSED)
-            raise self._fresh_error()
-        return item
 
     async def ping(self) -> None:
         if self._error is not None:

@@ -56,6 +56,7 @@ import itertools
 import math
 import os
 import ssl as ssl_module
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -195,7 +196,7 @@ class ConnectionManager:
         self.tokens = TokenCache(self._token_provider, clock=clock)
         self._connect_fetches = 0  # token fetches of the current connect
         self._token_reused = False
-        self._rng = rng if rng is not None else _shared_rng()
+        self._rng = rng if rng is not None else _SHARED
         self._breaker = CircuitBreaker(breaker) if breaker is not None else None
         if auto_retry and self._breaker is None:
             raise ConfigError(
@@ -207,9 +208,12 @@ class ConnectionManager:
         # Rungs the endpoint cannot serve leave the ladder before any attempt (an error now
         # if none is left, rather than a stop mid-connect).
         unusable = endpoint.unusable()
-        why = "; ".join(unusable.values())
-        self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
-        self._skipped = {s: unusable[s] for s in skipped}
+        self._ladder_policy: RetryPolicy = self.policy
+        self._skipped: dict[Strategy, str] = {}
+        if unusable:
+            why = "; ".join(unusable.values())
+            self._ladder_policy, skipped = drop_rungs(self.policy, unusable, why)
+            self._skipped = {s: unusable[s] for s in skipped}
         self.heartbeat = heartbeat
         #: Probe first (``diagnostics=True`` or the policy's ``diagnostics.enabled``).
         self.diagnostics = bool(diagnostics) or self.policy.diagnostics.enabled
@@ -222,7 +226,7 @@ class ConnectionManager:
             raise ConfigError("gate", gate, "expected a ConnectGate or None")
         #: Admission shared by many managers in one process (see chatconn.live.gate).
         self._gate: Any = gate if gate is not None else contextlib.nullcontext()
-        self.session_tag = session_tag or f"{os.getpid():x}-{next(_TAGS)}"
+        self.session_tag = session_tag or f"{_PID[0]}-{next(_TAGS)}"
         self._ssl = client_tls(ssl, ca_file)  # None: default_tls(), verification on
         self._owns_client = http_client is None
         self._http = http_client
@@ -239,6 +243,10 @@ class ConnectionManager:
         self._task: asyncio.Task[Session] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._waiters = 0
+        # Each joiner's own future, by connect task: settled by the task itself as it ends
+        # (its caller resumes one loop iteration sooner than through asyncio.shield), or
+        # by the task's done callback if it ended without running (cancelled at once).
+        self._joiners: dict[asyncio.Task[Session], list[asyncio.Future[Session]]] = {}
         self._reset = asyncio.Event()
         self._started = 0.0
         self._closed = False
@@ -293,11 +301,11 @@ class ConnectionManager:
         if state is self.state:
             return
         previous, self.state = self.state, state
-        self.bus.emit(StateChanged(self._elapsed(), state, previous, reason))
+        self.bus.emit(StateChanged(self._clock() - self._started, state, previous, reason))
 
     def _set_phase(self, phase: Phase, attempt: int | None = None) -> None:
         self.phase = phase
-        self.bus.emit(PhaseChanged(self._elapsed(), phase, attempt))
+        self.bus.emit(PhaseChanged(self._clock() - self._started, phase, attempt))
 
     # ---------------------------------------------------------------- connect
     async def connect(self) -> Session:
@@ -334,9 +342,16 @@ class ConnectionManager:
         return task
 
     async def _join(self, task: asyncio.Task[Session]) -> Session:
+        """Wait for ``task``'s outcome without letting this caller's cancellation cancel
+        it (as ``asyncio.shield``); the last caller to give up stops the connect."""
+        if task.done():
+            return task.result()
+        waiter: asyncio.Future[Session] = task.get_loop().create_future()
+        self._joiners.setdefault(task, []).append(waiter)
+        task.add_done_callback(functools.partial(_settle_from_task, waiter, self._joiners))
         self._waiters += 1
         try:
-            return await asyncio.shield(task)
+            return await waiter
         except asyncio.CancelledError:
             if self._waiters == 1 and not task.done():
                 await _cancel_and_wait(task)  # the last caller gave up: stop connecting
@@ -406,6 +421,26 @@ class ConnectionManager:
         return self._http
 
     async def _connect_flow(self, *, reconnect: bool) -> Session:
+        """A connect task's body: the flow, whose outcome its joiners get as it ends."""
+        joiners = self._joiners
+        task = asyncio.current_task()
+        try:
+            session = await self._flow(reconnect=reconnect)
+        except BaseException as exc:
+            for waiter in joiners.pop(task, []) if task is not None else []:
+                if waiter.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(exc)
+            raise
+        for waiter in joiners.pop(task, []) if task is not None else []:
+            if not waiter.done():
+                waiter.set_result(session)
+        return session
+
+    async def _flow(self, *, reconnect: bool) -> Session:
         self._started = self._clock()
         self._set_state(
             ConnectionState.RECONNECTING if reconnect else ConnectionState.CONNECTING,
@@ -456,6 +491,15 @@ class ConnectionManager:
         log_breaker(self.session_tag, self._breaker_seen or now, now, why)
         self._breaker_seen = now
 
+    def _draw(self, policy: RetryPolicy) -> Schedule:
+        """This connect's schedule (:meth:`Schedule.draw`). Managers given no generator
+        take their uniforms from one pool drawn in blocks from the shared generator (the
+        same draws, without a numpy call per connect); a generator given is used as is,
+        so a seeded one gives the same schedules as ``Schedule.draw``."""
+        if self._rng is _SHARED:
+            return Schedule.from_uniforms(policy, _shared_uniforms(policy.max_attempts))
+        return Schedule.draw(policy, self._rng)
+
     async def _attempts(self) -> Session:
         scale = self.time_scale
         self.explanation = ""
@@ -466,7 +510,7 @@ class ConnectionManager:
             self.bus.emit(
                 WarningEvent(self._elapsed(), "rung_skipped", f"{strategy.value} skipped: {why}")
             )
-        schedule = self.schedule = Schedule.draw(policy, self._rng)
+        schedule = self.schedule = self._draw(policy)
         self._connect_fetches = 0
         token = await self._token()
 
@@ -476,7 +520,7 @@ class ConnectionManager:
             span_began = self._clock()
             policy, firewall = await self._diagnose(policy)
             if policy is not self._ladder_policy:
-                schedule = self.schedule = Schedule.draw(policy, self._rng)
+                schedule = self.schedule = self._draw(policy)
 
         records: list[AttemptRecord] = []
         origin = began  # the token fetch and the diagnostics count against the deadline
@@ -516,7 +560,7 @@ class ConnectionManager:
                 step = planner.after_failure(step, (self._clock() - origin) / scale)
             if not restarted:
                 break
-            schedule = self.schedule = Schedule.draw(policy, self._rng)
+            schedule = self.schedule = self._draw(policy)
             origin = self._clock()
         self.explanation = explain_failure(records, firewall)
         raise ConnectFailed(
@@ -568,14 +612,16 @@ class ConnectionManager:
         grant = await self.tokens.get(self._fetch_token)
         self._connect_fetches += self.tokens.fetches - before
         self._token_reused = not grant.fetched
-        self.bus.emit(
-            TokenReady(self._elapsed(), not grant.fetched, grant.reason, self._connect_fetches)
-        )
+        elapsed = self._clock() - self._started
+        self.bus.emit(TokenReady(elapsed, not grant.fetched, grant.reason, self._connect_fetches))
         return grant.token
 
     async def _fetch_token(self) -> Secret:
         """The token, within TOKEN_BUDGET_S and the budget (times the time scale); any
         failure of the provider as TokenUnavailable, which names no token."""
+        provider = self._token_provider
+        if type(provider) is StaticToken:  # a token known in advance: nothing to wait for
+            return provider.secret
         bound = min(TOKEN_BUDGET_S * self.time_scale, self.budget_s)
         try:
             async with asyncio.timeout(bound):
@@ -609,7 +655,7 @@ class ConnectionManager:
         started = self._clock() - origin
         self.bus.emit(
             AttemptStarted(
-                self._elapsed(),
+                self._clock() - self._started,
                 step.index,
                 policy.max_attempts,
                 step.strategy,
@@ -687,7 +733,7 @@ class ConnectionManager:
         connected = error is None
         quality = classify((self._clock() - origin) / self.time_scale) if connected else None
         return AttemptFinished(
-            self._elapsed(),
+            self._clock() - self._started,
             step.index,
             policy.max_attempts,
             step.strategy,
@@ -767,6 +813,10 @@ class ConnectionManager:
 
 
 _TAGS = itertools.count(1)
+#: This process's id in hex, for session tags (a system call saved per manager; a forked
+#: child gets its own).
+_PID = [f"{os.getpid():x}"]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, f"{os.getpid():x}"))
 #: Failures that trying again later may fix (auto_retry); the others need a person.
 _LATER = (ConnectFailed, TokenUnavailable)
 
@@ -776,6 +826,42 @@ def _shared_rng() -> np.random.Generator:
     """Managers built without a generator share one seeded from OS entropy: their
     schedules are random, as a client's should be, and building one costs nothing."""
     return np.random.default_rng()
+
+
+def _settle_from_task(
+    waiter: asyncio.Future[Any], joiners: dict[Any, Any], task: asyncio.Task[Any]
+) -> None:
+    """A joiner's future from its ended task, unless the task settled it already (it does
+    as it ends, unless it was cancelled before it ran); retrieves the task's exception."""
+    joiners.pop(task, None)
+    if task.cancelled():
+        waiter.cancel()
+        return
+    exc = task.exception()
+    if waiter.done():
+        return
+    if exc is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(task.result())
+
+
+_SHARED = _shared_rng()
+#: Uniforms of the shared generator, drawn _POOL_BLOCK at a time, for managers given none.
+_POOL_BLOCK = 4096
+_pool: list[float] = []
+_pool_lock = threading.Lock()  # managers may run on loops in several threads
+
+
+def _shared_uniforms(count: int) -> list[float]:
+    """The next ``count`` uniforms of the shared generator's stream, in order."""
+    with _pool_lock:
+        if len(_pool) < count:  # kept reversed: taken from the end, in the stream's order
+            _pool[:0] = _SHARED.random(max(_POOL_BLOCK, count)).tolist()[::-1]
+        taken = _pool[-count:]
+        del _pool[-count:]
+    taken.reverse()
+    return taken
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:

@@ -43,6 +43,7 @@ from ..core.strategies import Strategy
 from ..endpoint import StreamEndpoint, redact_url
 from .errors import AuthRejected, ConnectionReset, LiveError, ProtocolViolation, status_error
 from .http_transport import _new_client, _Tracer, transport_error
+from .queued_session import ClosingSession, QueuedSession
 from .session import PhaseClock
 from .tls import default_tls
 from .ws_transport import (
@@ -57,7 +58,6 @@ from .ws_transport import (
 __all__ = ["StreamSession", "open_stream_session"]
 
 _POLL_S = 30.0  # connection_fallback.ts: a poll's timeout (the server answers within 20 s)
-_CLOSED = object()
 
 
 def _api_error(body: Any, where: str) -> LiveError:
@@ -70,7 +70,7 @@ def _api_error(body: Any, where: str) -> LiveError:
     return ProtocolViolation(f"{where}: the server answered with an error (code {code!r})")
 
 
-class StreamSession:
+class StreamSession(QueuedSession, ClosingSession):
     """A connected Stream session (WebSocket or long polling) with the manager's interface:
     ``send``, ``receive`` (``message.new`` events as ``{"type": "message", ...}``), ``ping``
     (a health.check round trip), ``close``, ``abort``."""
@@ -152,15 +152,6 @@ class StreamSession:
                 {"type": "message", "from": user.get("id"), "text": message.get("text", "")}
             )
 
-    def _fail(self, error: LiveError) -> None:
-        if self._error is None:
-            self._error = error
-            self._queue.put_nowait(_CLOSED)
-
-    def _fresh_error(self) -> LiveError:
-        error = self._error or ConnectionReset(f"{self.url}: the session is closed")
-        return type(error)(str(error))
-
     # -- background readers ----------------------------------------------------------------
     async def _read_ws(self) -> None:
         assert self._ws is not None
@@ -189,13 +180,6 @@ class StreamSession:
         path = f"/channels/messaging/{self.endpoint.channel}/message"
         await self._rest("POST", path, json={"message": {"text": str(text)}})
 
-    async def receive(self) -> dict[str, Any]:
-        item = await self._queue.get()
-        if item is _CLOSED:
-            self._queue.put_nowait(_CLOSED)
-            raise self._fresh_error()
-        return item
-
     async def ping(self) -> None:
         """A health check answered: over the WebSocket as the SDK sends it every 25 s; on
         long polling, a light REST call (the fallback has no ping of its own)."""
@@ -213,12 +197,6 @@ class StreamSession:
         except ConnectionClosed as exc:
             raise ConnectionReset(f"{self.url}: the connection closed during a ping") from exc
         await self._health.get()
-
-    async def close(self) -> None:
-        await self._close(graceful=True)
-
-    async def abort(self) -> None:
-        await self._close(graceful=False)
 
     async def _close(self, *, graceful: bool) -> None:
         if self._closed:

@@ -53,6 +53,7 @@ from .errors import (
     ProtocolViolation,
     status_error,
 )
+from .queued_session import CLOSED, ClosingSession, QueuedSession
 from .tls import default_tls, tls_error
 
 __all__ = [
@@ -73,8 +74,6 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # a logger of ours that never goes below INFO.
 _ws_logger = logging.getLogger("chatconn.live.websocket")
 _ws_logger.setLevel(logging.INFO)
-
-_CLOSED = object()
 
 
 class PhaseMarks(Protocol):
@@ -257,7 +256,7 @@ async def open_websocket(
     return WebSocketSession(ws, strategy, session_id, where, message, early)
 
 
-class WebSocketSession:
+class WebSocketSession(QueuedSession, ClosingSession):
     """A connected WebSocket chat session (see :class:`chatconn.live.session.Session`).
 
     ``history`` holds the messages of the initial sync, ``sync_bytes`` its payload size.
@@ -321,7 +320,7 @@ class WebSocketSession:
         if self._error is not None:
             return
         self._error = error
-        self._queue.put_nowait(_CLOSED)
+        self._queue.put_nowait(CLOSED)
         for future in self._pings.values():
             if not future.done():
                 future.set_exception(self._fresh_error())
@@ -339,13 +338,6 @@ class WebSocketSession:
         except ConnectionClosed as exc:
             raise _closed_error(exc, self.url, "while sending") from exc
 
-    async def receive(self) -> dict[str, Any]:
-        item = await self._queue.get()
-        if item is _CLOSED:
-            self._queue.put_nowait(_CLOSED)  # every later call raises too
-            raise self._fresh_error()
-        return item
-
     async def ping(self) -> None:
         if self._error is not None:
             raise self._fresh_error()
@@ -359,14 +351,6 @@ class WebSocketSession:
             raise _closed_error(exc, self.url, "during a ping") from exc
         finally:
             self._pings.pop(ping_id, None)
-
-    async def close(self) -> None:
-        """Closing handshake (at most CLOSE_TIMEOUT_S), then nothing is left; idempotent."""
-        await self._close(graceful=True)
-
-    async def abort(self) -> None:
-        """Drop the connection without a closing handshake (no network wait); idempotent."""
-        await self._close(graceful=False)
 
     async def _close(self, *, graceful: bool) -> None:
         if self._closed:

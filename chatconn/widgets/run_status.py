@@ -22,7 +22,7 @@ import ipywidgets as W
 from ..live.events import ConnectionState
 from ..messages import DEFAULT_LANGUAGE, check_language, message
 from ..plotdata import QUALITY_COLOURS
-from .status import DEGRADED_COLOUR
+from .status import DEGRADED_COLOUR, Translated
 
 __all__ = ["RunStatus", "RunTally"]
 
@@ -80,7 +80,7 @@ class RunTally:
         }.get(self.state, _IDLE_COLOUR)
 
 
-class RunStatus:
+class RunStatus(Translated):
     """One pill and one line of counts for a live run (DOM class ``chatconn-status``)."""
 
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
@@ -89,15 +89,6 @@ class RunStatus:
         self.widget = W.HTML()
         self.widget.add_class("chatconn-status")
         self.widget.add_class("chatconn-run-status")
-        self._render()
-
-    @property
-    def language(self) -> str:
-        return self._language
-
-    @language.setter
-    def language(self, value: str) -> None:
-        self._language = check_language(value)
         self._render()
 
     def begin(self, total: int) -> None:

@@ -218,13 +218,13 @@ def _pill(text: str, colour: str, spinning: bool = False) -> str:
     )
 
 
-class _Bindable:
-    """Shared by the indicator and the toasts: language, and subscribing to a manager."""
+class Translated:
+    """A widget shown in a language: ``language`` (checked); setting it renders again."""
 
-    def __init__(self, language: str) -> None:
-        self._language = check_language(language)
-        self._unsubscribe: Callable[[], None] | None = None
-        self.manager: Any = None
+    _language: str
+
+    def _render(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     @property
     def language(self) -> str:
@@ -234,6 +234,15 @@ class _Bindable:
     def language(self, value: str) -> None:
         self._language = check_language(value)
         self._render()
+
+
+class _Bindable(Translated):
+    """Shared by the indicator and the toasts: language, and subscribing to a manager."""
+
+    def __init__(self, language: str) -> None:
+        self._language = check_language(language)
+        self._unsubscribe: Callable[[], None] | None = None
+        self.manager: Any = None
 
     def bind(self, manager: Any) -> None:
         """Subscribe to ``manager``'s events (and stop following the previous manager).
@@ -259,9 +268,6 @@ class _Bindable:
         raise NotImplementedError
 
     def _reset(self, manager: Any) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _render(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
