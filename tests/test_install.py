@@ -88,6 +88,12 @@ def test_a_wheel_install_lays_out_a_working_folder_and_runs_notebook_02(installe
     assert not mine.is_absolute()  # relative to the working folder
     licences = list(package.parent.parent.glob("chatconn-*.dist-info/licenses/LICENSE"))
     assert licences and "MIT License" in licences[0].read_text()
+    # The pinned JavaScript clients notebook 06 installs (chatconn.lab.nodejs): one lockfile,
+    # the same bytes as the checkout's, and the node scripts, shipped as package data.
+    js = package.parent / "lab" / "js"
+    for name in ("package.json", "package-lock.json", "stream_reconnect.js"):
+        assert (js / name).read_bytes() == (ROOT / "chatconn" / "lab" / "js" / name).read_bytes()
+    assert not (js / "node_modules").exists()
 
     out = _run([venv / "bin" / "chatconn", "notebooks", "work", "--json"], venv.parent, env, 60)
     layout = json.loads(out)
