@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,20 @@ def test_a_wheel_install_lays_out_a_working_folder_and_runs_notebook_02(installe
     curated = sorted(p.name for p in (ROOT / "data" / "runs").glob("*.jsonl"))
     assert sorted(p.name for p in (work / "data" / "runs").glob("*.jsonl")) == curated
     assert (work / "data" / "runs" / "mine").is_dir()
+    if shutil.which("node") and shutil.which("npm"):
+        # Notebook 06's first cell, from the working folder: no ../tests, the SDK from the cache.
+        js, modules = _run(
+            [
+                py,
+                "-c",
+                "from chatconn.lab.nodejs import JS_DIR, node_modules as m; "
+                "print(JS_DIR); print(m())",
+            ],
+            work,
+            env,
+            600,
+        ).split()
+        assert Path(js).is_relative_to(venv) and (Path(modules) / "stream-chat").is_dir()
     # Save run from a notebook in the working folder lands in it, never in site-packages.
     saved_to = _run(
         [py, "-c", "from chatconn.workspace import my_runs_dir; print(my_runs_dir())"],
