@@ -51,7 +51,7 @@ def busy_machine() -> Iterator[list[subprocess.Popen]]:
 
 @pytest.fixture(scope="session")
 def js_clients():
-    """The pinned real JavaScript clients (``tests/js``), installed once per lockfile."""
+    """The pinned real JavaScript clients (``chatconn/lab/js``), installed once per lockfile."""
     import jsclients
 
     return jsclients.node_modules()

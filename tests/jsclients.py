@@ -1,10 +1,12 @@
-"""Real JavaScript clients for the tests: Node.js with the packages pinned in ``tests/js``.
+"""Real JavaScript clients for the tests: Node.js with the packages pinned in ``chatconn/lab/js``.
 
-Not a test module. ``tests/js/package.json`` and ``package-lock.json`` pin the clients (the
-official ``stream-chat`` SDK, ``socket.io-client`` and its server, ``@microsoft/signalr``, ``ws``);
-:func:`node_modules` installs them with ``npm ci`` into ``tests/js/node_modules`` (git-ignored,
-never committed) once per lockfile: a stamp inside holds the lockfile's hash, so a changed lock
-reinstalls and an unchanged one costs nothing. :func:`run_node` runs a script with them.
+Not a test module. The package's ``chatconn/lab/js/package.json`` and ``package-lock.json`` pin
+the clients (the official ``stream-chat`` SDK, ``socket.io-client`` and its server,
+``@microsoft/signalr``, ``ws``); :func:`node_modules` has :func:`chatconn.lab.nodejs.node_modules`
+install them with ``npm ci`` into the per-lockfile cache (``~/.cache/chatconn/js/<sha256>``,
+outside the repository, never committed) once per lockfile: a stamp inside holds the lockfile's
+hash, so a changed lock reinstalls and an unchanged one costs nothing. :func:`run_node` runs a
+script with them.
 
 Without ``node``/``npm`` the tests that need them skip locally and fail with ``CI`` set
 (``.ci/run`` installs Debian's ``nodejs`` and ``npm`` when they are missing).
@@ -12,22 +14,20 @@ Without ``node``/``npm`` the tests that need them skip locally and fail with ``C
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-JS_DIR = Path(__file__).resolve().parent / "js"
-LOCKFILE = JS_DIR / "package-lock.json"
-NODE_MODULES = JS_DIR / "node_modules"
-STAMP = NODE_MODULES / ".chatconn-lock-sha256"
-#: ``npm ci`` of the pinned set takes ~4 s here; the registry may be slow on a fresh machine.
-INSTALL_TIMEOUT_S = 600.0
+from chatconn.lab import nodejs
+
+JS_DIR = nodejs.JS_DIR
+LOCKFILE = nodejs.LOCKFILE
+NODE_MODULES = nodejs.installed_at()
+STAMP = NODE_MODULES / nodejs.STAMP_NAME
 
 
 def _missing(why: str) -> None:
@@ -37,33 +37,16 @@ def _missing(why: str) -> None:
 
 
 def _lock_digest() -> str:
-    return hashlib.sha256(LOCKFILE.read_bytes()).hexdigest()
+    return nodejs.lock_digest()
 
 
 def node_modules() -> Path:
     """The installed pinned packages (installing them first if the lockfile changed)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _missing("Node.js and npm are needed for the real JavaScript clients")
-    digest = _lock_digest()
-    if STAMP.exists() and STAMP.read_text().strip() == digest:
-        return NODE_MODULES
-    # --ignore-scripts: nothing the tests use needs an install script (stream-chat's only sets
-    # up its own git hooks).
-    completed = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"npm ci in {JS_DIR} failed ({completed.returncode}):\n{completed.stderr[-4000:]}"
-        )
-    STAMP.write_text(digest + "\n")
-    return NODE_MODULES
+    try:
+        return nodejs.node_modules()
+    except nodejs.NodeMissing as missing:
+        _missing(str(missing))
+        raise
 
 
 def package_version(name: str) -> str:
@@ -77,9 +60,9 @@ def run_node(
 ) -> subprocess.CompletedProcess[str]:
     """Run a Node.js script (a path, or source text) with the pinned packages importable.
 
-    The script runs in ``tests/js`` so ``require("stream-chat")`` resolves to the pinned
-    install. Returns the completed process (stdout/stderr as text); never raises on a non-zero
-    exit (the test asserts on it) but does on a timeout.
+    The script runs in ``chatconn/lab/js`` with ``NODE_PATH`` set so ``require("stream-chat")``
+    resolves to the pinned install. Returns the completed process (stdout/stderr as text);
+    never raises on a non-zero exit (the test asserts on it) but does on a timeout.
     """
     node_modules()
     source = ["node", str(script)] if isinstance(script, Path) else ["node", "-e", script]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,12 @@ def test_a_wheel_install_lays_out_a_working_folder_and_runs_notebook_02(installe
     assert not mine.is_absolute()  # relative to the working folder
     licences = list(package.parent.parent.glob("chatconn-*.dist-info/licenses/LICENSE"))
     assert licences and "MIT License" in licences[0].read_text()
+    # The pinned JavaScript clients notebook 06 installs (chatconn.lab.nodejs): one lockfile,
+    # the same bytes as the checkout's, and the node scripts, shipped as package data.
+    js = package.parent / "lab" / "js"
+    for name in ("package.json", "package-lock.json", "stream_reconnect.js"):
+        assert (js / name).read_bytes() == (ROOT / "chatconn" / "lab" / "js" / name).read_bytes()
+    assert not (js / "node_modules").exists()
 
     out = _run([venv / "bin" / "chatconn", "notebooks", "work", "--json"], venv.parent, env, 60)
     layout = json.loads(out)
@@ -99,6 +106,20 @@ def test_a_wheel_install_lays_out_a_working_folder_and_runs_notebook_02(installe
     curated = sorted(p.name for p in (ROOT / "data" / "runs").glob("*.jsonl"))
     assert sorted(p.name for p in (work / "data" / "runs").glob("*.jsonl")) == curated
     assert (work / "data" / "runs" / "mine").is_dir()
+    if shutil.which("node") and shutil.which("npm"):
+        # Notebook 06's first cell, from the working folder: no ../tests, the SDK from the cache.
+        js, modules = _run(
+            [
+                py,
+                "-c",
+                "from chatconn.lab.nodejs import JS_DIR, node_modules as m; "
+                "print(JS_DIR); print(m())",
+            ],
+            work,
+            env,
+            600,
+        ).split()
+        assert Path(js).is_relative_to(venv) and (Path(modules) / "stream-chat").is_dir()
     # Save run from a notebook in the working folder lands in it, never in site-packages.
     saved_to = _run(
         [py, "-c", "from chatconn.workspace import my_runs_dir; print(my_runs_dir())"],

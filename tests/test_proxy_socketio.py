@@ -1,4 +1,4 @@
-"""socket.io-client (node, pinned in tests/js) through ``chatconn proxy`` in front of the npm
+"""socket.io-client (node, pinned in chatconn/lab/js) through ``chatconn proxy`` in front of the npm
 ``socket.io`` server: the server is killed and restarted, the clients reconnect, and the waits
 the proxy recorded reproduce the ``socketio`` preset's schedule."""
 

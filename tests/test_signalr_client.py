@@ -1,4 +1,4 @@
-"""The real @microsoft/signalr client (10.0.11, pinned in tests/js) against the signalr preset.
+"""The real @microsoft/signalr client (10.0.11, pinned in chatconn/lab/js) vs the signalr preset.
 
 The preset's numbers are read from the client's source (chatconn.core.presets.signalr); here
 the running library confirms them: its defaults, its retry table, and which step of an

@@ -1,5 +1,5 @@
 """The lab speaks Stream Chat's protocol: the official ``stream-chat`` SDK (9.53.0, pinned in
-tests/js) connects to it, in process and as ``chatconn serve --protocol stream``."""
+chatconn/lab/js) connects to it, in process and as ``chatconn serve --protocol stream``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The ``stream-chat`` preset against the SDK's own ``retryInterval`` run in node.
 
 The SDK's function is read from the code it runs (``dist/cjs/index.node.js`` of the pinned
-stream-chat 9.53.0; it is not exported from the package root) by ``tests/js/
+stream-chat 9.53.0; it is not exported from the package root) by ``chatconn/lab/js/
 stream_retry_interval.js`` and evaluated with ``Math.random`` replaced by given uniforms, so
 chatconn's wait and the SDK's can be compared draw for draw.
 """

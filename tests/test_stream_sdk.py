@@ -1,6 +1,6 @@
 """The official stream-chat SDK in the lab against the ``stream-chat`` preset's model.
 
-Many SDK clients run in one node process (tests/js/stream_reconnect.js), each printing when
+Many SDK clients run in one node process (chatconn/lab/js/stream_reconnect.js), each printing when
 it saw its socket close and every WebSocket attempt it started (from the SDK's own log
 lines). The lab's server is killed (open sockets reset, the port refusing) and restarted on
 the same port; the clients' retry times are compared with

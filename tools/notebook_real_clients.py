@@ -30,12 +30,12 @@ answers Stream's API), next to chatconn's own manager speaking the same protocol
 **server restart** and behind a **corporate firewall**, and asks what the SDK's retries add
 underneath the app's.
 
-It runs node with the SDK the test suite pins (`tests/js`, installed on first use).
+It runs node (Node.js 18+ with npm) with the SDK pinned by the kit's lockfile
+(`chatconn/lab/js/package-lock.json`), installed with `npm ci` on first use into
+`~/.cache/chatconn/js/`.
 """)
 code("""
 import asyncio
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,11 +55,10 @@ from chatconn.runs.analysis import ks_critical
 from chatconn.live.manager import ConnectionManager
 from chatconn.live.tokens import Secret
 
-sys.path.insert(0, str(Path("..").resolve() / "tests"))
-import jsclients  # the pinned SDK: tests/js/package-lock.json
+from chatconn.lab.nodejs import JS_DIR, node_modules
 
-NODE_PATH = jsclients.node_modules()
-SDK_SCRIPT = jsclients.JS_DIR / "stream_reconnect.js"
+NODE_PATH = node_modules()  # the pinned SDK: chatconn/lab/js/package-lock.json
+SDK_SCRIPT = JS_DIR / "stream_reconnect.js"
 sdk = policy_preset("stream-chat")
 seed = policy_preset("seed")
 # No loss or stalls: what happens is the restart's or the proxy's doing alone.

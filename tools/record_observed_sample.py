@@ -2,7 +2,7 @@
 
     python tools/record_observed_sample.py [--out data/observed/socketio-restart.jsonl] [--force]
 
-40 socket.io-client 4.8.4 clients (node; the pinned set of tests/js, installed by
+40 socket.io-client 4.8.4 clients (node; the pinned set of chatconn/lab/js, installed by
 tests/jsclients.py) connect through ``chatconn proxy`` (chatconn.proxy.ObservingProxy, a
 quiet 2 ms link) to the npm socket.io 4.8.4 server; the server is killed, stays down 16 s
 and is restarted; the clients reconnect with socket.io's default schedule. What the proxy

@@ -1,6 +1,6 @@
 """Real JavaScript clients beside the lab: a node process printing JSON lines as it goes.
 
-For tests and notebooks that put the official SDK in the lab (tests/js/stream_reconnect.js
+For tests and notebooks that put the official SDK in the lab (chatconn/lab/js/stream_reconnect.js
 prints a line per WebSocket attempt, socket close and connection event of each of its
 clients, times in seconds from its start and its start on the system clock)::
 
