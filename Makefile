@@ -4,7 +4,7 @@
 #                options: PORT=8888 (the port), NO_BROWSER=1 (print the URL, open nothing),
 #                LAB_DIR=work (the working folder: JupyterLab autosaves there, never into
 #                notebooks/, and Save run writes to LAB_DIR/data/runs/mine)
-#   make test  - set up .venv and run lint, format check and the whole test suite
+#   make test  - set up .venv and run lint (ruff, format check, mypy) and the whole test suite
 # Also: make demo (the command-line tour), make bench (the benchmarks), make report (the
 # stakeholder report of the sample runs in data/runs), make sample (regenerate that sample).
 PYTHON ?= python3
@@ -50,6 +50,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check chatconn tests benchmarks tools hatch_build.py
 	$(BIN)/ruff format --check chatconn tests benchmarks tools hatch_build.py
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

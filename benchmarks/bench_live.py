@@ -34,12 +34,13 @@ import httpx
 from websockets.asyncio.client import connect as ws_connect
 
 from chatconn import NetworkProfile, RetryPolicy
-from chatconn.lab import protocol as P
+from chatconn import wire as P
+from chatconn.endpoint import Endpoint
 from chatconn.lab.process import LabProcess
 from chatconn.lab.server import LabServer
-from chatconn.live.gate import ConnectGate, raise_open_files_limit
+from chatconn.limits import raise_open_files_limit
+from chatconn.live.gate import ConnectGate
 from chatconn.live.manager import ConnectionManager
-from chatconn.live.session import Endpoint
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
 RTT_200 = NetworkProfile("rtt-200ms", rtt_median_s=0.2, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)

@@ -8,6 +8,8 @@ The public API, re-exported here::
     result.summary()["time_to_connect_s"]["p95"]
 """
 
+from typing import Any
+
 from .core import (
     DEFAULT_THRESHOLDS,
     POLICY_PRESETS,
@@ -50,8 +52,9 @@ from .core import (
     target_to_dict,
 )
 from .logs import enable_logging  # also puts a NullHandler on the "chatconn" logger
+from .outcomes import SessionOutcomes, deprecated_simulation_result
 from .reference import simulate_reference
-from .simulate import SimulationResult, simulate
+from .simulate import simulate
 from .storm import StormResult, storm
 
 __version__ = "0.1.0"
@@ -77,8 +80,8 @@ __all__ = [
     "RunFileError",
     "RunFileWarning",
     "Schedule",
+    "SessionOutcomes",
     "SimulationError",
-    "SimulationResult",
     "StormResult",
     "Strategy",
     "UnknownNameError",
@@ -103,3 +106,10 @@ __all__ = [
     "target_from_dict",
     "target_to_dict",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``SimulationResult``: the old name of :class:`SessionOutcomes`, deprecated."""
+    if name == "SimulationResult":
+        return deprecated_simulation_result(__name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

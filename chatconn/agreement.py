@@ -208,7 +208,7 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
     quantiles: tuple[float, ...] = (0.5, 0.9),
 ) -> Agreement:
-    """Live against simulated (each a :class:`~chatconn.simulate.SimulationResult`, a run,
+    """Live against simulated (each a :class:`~chatconn.simulate.SessionOutcomes`, a run,
     or an array of times to connect with NaN for failed sessions); see the module doc.
     ``bound_s``: profile seconds the harness can add to a live connect (0: none known);
     a bound above :data:`INCONCLUSIVE_SHARE` of the simulated median makes agreement

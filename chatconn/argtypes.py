@@ -1,4 +1,6 @@
-"""argparse value types shared by every ``chatconn`` command (one message style)."""
+"""argparse value types and policy arguments shared by every ``chatconn`` command (one message
+style): the command modules (:mod:`chatconn.cli`, :mod:`chatconn.tune.cli`, ...) import them
+from here, never from each other."""
 
 from __future__ import annotations
 
@@ -7,10 +9,17 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .core.errors import ChatconnError, ConfigError
+from .core.policy import RetryPolicy
+from .core.presets import policy_preset
+
 __all__ = [
+    "UsageError",
     "add_policy_args",
     "bounded_int",
     "non_negative_float",
+    "parse_assignment",
+    "policy_from_args",
     "policy_label",
     "port",
     "positive_float",
@@ -94,7 +103,7 @@ def add_policy_args(
     parser: argparse.ArgumentParser, *, base: str = "a preset", change: str = "a policy field"
 ) -> None:
     """``--policy NAME`` and repeatable ``--set FIELD=VALUE`` (read by
-    :func:`chatconn.cli.policy_from_args`), for every command that takes a policy."""
+    :func:`policy_from_args`), for every command that takes a policy."""
     from .core.presets import POLICY_PRESETS
 
     parser.add_argument("--policy", default="seed", help=f"{base}: " + ", ".join(POLICY_PRESETS))
@@ -116,3 +125,73 @@ def policy_label(name: str, assignments: Sequence[str], policy: Any) -> str:
     from .core.presets import policy_preset_name_of
 
     return policy_preset_name_of(policy) or f"{name} (modified)"
+
+
+class UsageError(ChatconnError):
+    """Bad command-line input; printed as one line, exit code 2."""
+
+
+_FLOAT_FIELDS = {
+    "base_timeout",
+    "max_timeout",
+    "timeout_growth",
+    "extended_timeout",
+    "initial_delay",
+    "multiplier",
+    "max_delay",
+    "jitter",
+}
+_OPTIONAL_FLOAT_FIELDS = {"first_delay", "deadline"}
+_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter", "retries_forever"}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _number(field: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(field, text, "expected a number") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` from ``--set`` into a policy field name and a typed value."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
+        raise UsageError(
+            f"chatconn: error: --set {text!r}: expected FIELD=VALUE, e.g. --set jitter=0.2"
+        )
+    if name not in RetryPolicy.field_names():
+        raise UsageError(
+            f"chatconn: error: --set {text!r}: unknown policy field {name!r}; known: "
+            + ", ".join(RetryPolicy.field_names())
+        )
+    lowered = raw.lower()
+    if name in _FLOAT_FIELDS:
+        return name, _number(name, raw)
+    if name in _OPTIONAL_FLOAT_FIELDS:
+        return name, None if lowered in {"none", "null", ""} else _number(name, raw)
+    if name == "max_attempts":
+        try:
+            return name, int(raw)
+        except ValueError:
+            raise ConfigError(name, raw, "expected a whole number >= 1") from None
+    if name in _BOOL_FIELDS:
+        if lowered in _TRUE | _FALSE:
+            return name, lowered in _TRUE
+        raise ConfigError(name, raw, "expected true or false")
+    if name == "delays":
+        if lowered in {"none", "null", ""}:
+            return name, None
+        return name, tuple(_number(name, part) for part in raw.split(","))
+    if name == "ladder":
+        return name, tuple(part.strip() for part in raw.split(",") if part.strip())
+    return name, raw  # enums: validated by RetryPolicy
+
+
+def policy_from_args(name: str, assignments: Sequence[str]) -> RetryPolicy:
+    """A preset with ``--set`` changes applied together (validated as one policy)."""
+    policy = policy_preset(name)
+    changes = dict(parse_assignment(a) for a in assignments)
+    return policy.with_changes(**changes) if changes else policy

@@ -39,9 +39,12 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from .argtypes import (
+    UsageError,
     add_policy_args,
     bounded_int,
     non_negative_float,
+    parse_assignment,
+    policy_from_args,
     policy_label,
     positive_int,
     seed,
@@ -60,11 +63,11 @@ from .core.profiles import (
     profile_preset,
 )
 from .core.schedule import draw_waits, nominal_timeouts, spans_backoff
+from .endpoint import Endpoint
 from .export.cli import add_export_parser, run_export
 from .importers.cli import add_import_parser, run_import
 from .lab.serve import add_serve_parser, run_serve
 from .lifetime_cli import add_lifetime_parser, run_lifetime
-from .live.session import Endpoint
 from .live.stream_args import add_stream_run_args, stream_endpoint
 from .live.tokens import Secret
 from .lockstep import lockstep
@@ -78,25 +81,6 @@ from .workspace import add_notebooks_parser, run_notebooks
 __all__ = ["main", "parse_assignment", "policy_from_args"]
 
 EXIT_USAGE = 2
-
-_FLOAT_FIELDS = {
-    "base_timeout",
-    "max_timeout",
-    "timeout_growth",
-    "extended_timeout",
-    "initial_delay",
-    "multiplier",
-    "max_delay",
-    "jitter",
-}
-_OPTIONAL_FLOAT_FIELDS = {"first_delay", "deadline"}
-_BOOL_FIELDS = {"timeout_spans_backoff", "cap_after_jitter", "retries_forever"}
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-class UsageError(ChatconnError):
-    """Bad command-line input; printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,56 +98,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message}")
-
-
-def _number(field: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(field, text, "expected a number") from None
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``FIELD=VALUE`` from ``--set`` into a policy field name and a typed value."""
-    name, sep, raw = text.partition("=")
-    name, raw = name.strip(), raw.strip()
-    if not sep or not name:
-        raise UsageError(
-            f"chatconn: error: --set {text!r}: expected FIELD=VALUE, e.g. --set jitter=0.2"
-        )
-    if name not in RetryPolicy.field_names():
-        raise UsageError(
-            f"chatconn: error: --set {text!r}: unknown policy field {name!r}; known: "
-            + ", ".join(RetryPolicy.field_names())
-        )
-    lowered = raw.lower()
-    if name in _FLOAT_FIELDS:
-        return name, _number(name, raw)
-    if name in _OPTIONAL_FLOAT_FIELDS:
-        return name, None if lowered in {"none", "null", ""} else _number(name, raw)
-    if name == "max_attempts":
-        try:
-            return name, int(raw)
-        except ValueError:
-            raise ConfigError(name, raw, "expected a whole number >= 1") from None
-    if name in _BOOL_FIELDS:
-        if lowered in _TRUE | _FALSE:
-            return name, lowered in _TRUE
-        raise ConfigError(name, raw, "expected true or false")
-    if name == "delays":
-        if lowered in {"none", "null", ""}:
-            return name, None
-        return name, tuple(_number(name, part) for part in raw.split(","))
-    if name == "ladder":
-        return name, tuple(part.strip() for part in raw.split(",") if part.strip())
-    return name, raw  # enums: validated by RetryPolicy
-
-
-def policy_from_args(name: str, assignments: Sequence[str]) -> RetryPolicy:
-    """A preset with ``--set`` changes applied together (validated as one policy)."""
-    policy = policy_preset(name)
-    changes = dict(parse_assignment(a) for a in assignments)
-    return policy.with_changes(**changes) if changes else policy
 
 
 MAX_SAMPLES = 10**7
@@ -347,7 +281,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.command == "presets":
         return presets_report()
     if args.command in ("runs", "replay", "report", "calibrate"):
-        from .runs.commands import run_command  # pandas/plotly only when needed
+        from .cli_runs import run_command  # pandas/plotly only when needed
 
         return run_command(args)
     policy = policy_from_args(args.policy, args.assignments)
@@ -382,14 +316,14 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             **saved,
         }
     if args.command == "storm":
-        result = storm(
+        herd_result = storm(
             policy, args.clients, args.outage_s, args.capacity, args.seed, attempt_s=args.attempt_s
         )
         herd = None
         if args.clients >= 2:  # one client has no herd to be in lockstep with
             herd = lockstep(policy, clients=args.clients, attempt_s=args.attempt_s, seed=args.seed)
         label = policy_label(args.policy, args.assignments, policy)
-        report = {"policy": label, "seed": args.seed, **result.to_dict()}
+        report = {"policy": label, "seed": args.seed, **herd_result.to_dict()}
         return report | {"lockstep": None if herd is None else herd.to_dict()}
     if args.command == "run":
         return _run_live(args, policy)
@@ -406,21 +340,22 @@ def _endpoint_from_args(args: argparse.Namespace) -> Endpoint:
 
 
 def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
-    token = None
-    endpoint = None
-    profile = None
+    token: Secret | None = None
+    endpoint: Endpoint | None = None
+    profile: NetworkProfile | None = None
     if args.lab:
-        profile = load_target(args.profile)
-        if not isinstance(profile, NetworkProfile):
+        target = load_target(args.profile)
+        if not isinstance(target, NetworkProfile):
             raise ConfigError("profile", args.profile, "the lab takes a profile, not a population")
+        profile = target
     else:
         endpoint = stream_endpoint(args) or _endpoint_from_args(args)
-        token = os.environ.get(args.token_env)
-        if not token:
+        text = os.environ.get(args.token_env)
+        if not text:
             raise ConfigError(
                 "token", f"${args.token_env}", "set this environment variable to the token"
             )
-        token = Secret(token)
+        token = Secret(text)
     from .live.run import run_live  # the I/O stack, only when needed
     from .runs.writer import RunWriter
 
@@ -446,11 +381,11 @@ def _run_live(args: argparse.Namespace, policy: RetryPolicy) -> dict[str, Any]:
     finally:
         if out is not None:
             out.close()
-    target = args.profile if args.lab else "live"
+    target_name = args.profile if args.lab else "live"
     saved = {"run_file": str(out.path)} if out is not None else {}
     summary = live.summary()
     label = policy_label(args.policy, args.assignments, policy)
-    return {"policy": label, "profile": target, "seed": args.seed, **summary, **saved}
+    return {"policy": label, "profile": target_name, "seed": args.seed, **summary, **saved}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

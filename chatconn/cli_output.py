@@ -119,7 +119,7 @@ def print_text(command: str, report: dict[str, Any], stream: TextIO) -> None:
         if "run_file" in report:
             out(f"  recorded in {report['run_file']}\n")
     elif command in ("runs", "replay", "report", "calibrate"):
-        from .runs.commands import print_text as print_runs  # the run-file stack, lazily
+        from .cli_runs import print_text as print_runs  # the run-file stack, lazily
 
         print_runs(command, report, out)
     elif command == "tune":

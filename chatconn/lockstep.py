@@ -313,7 +313,7 @@ def _explain(
     if not attempt.size:
         return (), ("The policy never retries (max_attempts 1): there is nothing to fall in step.",)
     by_cause: dict[LockstepCause, list[int]] = {}
-    for i in np.flatnonzero(flagged):
+    for i in np.flatnonzero(flagged).tolist():
         k = int(attempt[i])
         after = min(k - 1, policy.max_attempts - 1)
         if _unjittered(policy, after):

@@ -272,7 +272,7 @@ def timelines(connections: Iterable[ObservedConnection]) -> dict[str, list[Attem
             if previous is not None:
                 end = previous.ended_s
                 parallel = end is None or end > c.at_s
-                if not parallel:
+                if end is not None and not parallel:
                     gap = c.at_s - end
                 since = c.at_s - previous.at_s
             attempts.append(Attempt(client, i, failures, c, gap, since, parallel, dropped))

@@ -1,6 +1,6 @@
 """Exact percentiles of the connected sessions' times without copying them all.
 
-:meth:`SimulationResult.summary` needs ``np.percentile(ended_at[connected], ...)``: the
+:meth:`SessionOutcomes.summary` needs ``np.percentile(ended_at[connected], ...)``: the
 masked copy alone is 8 bytes per session (80 MB at 10^7), on top of the result's own
 arrays. :func:`masked_percentiles` returns the same numbers (numpy's default "linear"
 method, bit for bit) in bounded memory: a strided sample brackets each needed order
@@ -46,7 +46,7 @@ def _linear(sorted_at: dict[int, float], n: int, p: float) -> float:
 
 
 def _needed(n: int, percentiles: Sequence[float]) -> list[int]:
-    ranks = set()
+    ranks: set[int] = set()
     for p in percentiles:
         previous = math.floor((n - 1) * np.true_divide(p, 100))
         ranks.update((previous, min(previous + 1, n - 1)))

@@ -30,14 +30,15 @@ from .core.profiles import NetworkProfile
 from .core.schedule import Schedule
 from .core.strategies import ErrorCategory
 from .core.token_fetch import TokenSettings, token_fetch
-from .simulate import SimulationResult, _check_seed, _check_sessions
+from .outcomes import SessionOutcomes
+from .simulate import _check_seed, _check_sessions
 
 __all__ = ["simulate_reference"]
 
 
 def simulate_reference(
     policy: RetryPolicy, profile: NetworkProfile, sessions: int, seed: int = 0
-) -> SimulationResult:
+) -> SessionOutcomes:
     """Simulate ``sessions`` connects one by one; same result type as ``simulate``."""
     sessions = _check_sessions(sessions)
     rng = np.random.default_rng(_check_seed(seed))
@@ -97,7 +98,7 @@ def simulate_reference(
                 break
             last_error[i] = outcome.error[0]
             step = planner.after_failure(step, end)
-    return SimulationResult(
+    return SessionOutcomes(
         policy=policy,
         target=profile.name,
         seed=seed,

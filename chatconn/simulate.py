@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,6 @@ from .core.errors import ConfigError
 from .core.model import SessionConditions, attempt_outcome, syn_loss_probability
 from .core.policy import JitterMode, RetryPolicy
 from .core.profiles import NetworkProfile, Population, as_population
-from .core.quality import DEFAULT_THRESHOLDS, QualityThresholds, quality_counts
 from .core.schedule import (
     attempt_timeout,
     jitter_mode_for,
@@ -36,110 +34,26 @@ from .core.schedule import (
     spans_backoff,
     within_deadline,
 )
-from .core.strategies import ErrorCategory, Strategy
+from .core.strategies import ErrorCategory
 from .core.token_fetch import TokenSettings, needs_token_model, token_fetch
-from .orderstats import masked_chunks, masked_percentiles
+from .outcomes import SessionOutcomes, deprecated_simulation_result
 from .streams import BLOCK_SESSIONS, BlockStreams, Scratch
 
 log = logging.getLogger(__name__)  # chatconn.simulate: one DEBUG line per simulation
 
-__all__ = ["DEFAULT_CHUNK_SESSIONS", "SimulationResult", "simulate"]
+__all__ = ["DEFAULT_CHUNK_SESSIONS", "SessionOutcomes", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    """``SimulationResult``: the old name of :class:`SessionOutcomes`, deprecated."""
+    if name == "SimulationResult":
+        return deprecated_simulation_result(__name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Sessions simulated at once: 2**18 keeps every per-session array at 2 MB or less.
 DEFAULT_CHUNK_SESSIONS = 4 * BLOCK_SESSIONS
 MAX_SESSIONS = 10**8  # results take 14 bytes per session
-PERCENTILES = (50, 90, 95, 99)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class SimulationResult:
-    """Per-session arrays of one simulation, in session order, plus what produced them.
-
-    ``ended_at`` is when a session connected or gave up (``time_to_connect`` is the same
-    with NaN where it gave up); ``strategy`` is the :attr:`Strategy.code` that connected (-1 if
-    none); ``last_error`` the :class:`ErrorCategory` of the last failed attempt (0 if none
-    failed); ``profile`` indexes ``profile_names``. ``population`` is what was simulated
-    (None when unknown, e.g. a live run against a real server): run files record it so a
-    simulation can be replayed exactly.
-    """
-
-    policy: RetryPolicy
-    target: str
-    seed: int
-    profile_names: tuple[str, ...]
-    connected: np.ndarray
-    ended_at: np.ndarray
-    attempts: np.ndarray
-    strategy: np.ndarray
-    last_error: np.ndarray
-    profile: np.ndarray
-    elapsed_s: float = 0.0
-    random_draws: dict[str, int] = field(default_factory=dict)
-    population: Population | None = None
-    #: "simulated", or "live" for the per-session results of a live run (never saved as a
-    #: simulation: :func:`chatconn.runs.save_run` refuses).
-    kind: str = "simulated"
-
-    @property
-    def sessions(self) -> int:
-        return int(self.connected.size)
-
-    @property
-    def time_to_connect(self) -> np.ndarray:
-        """Seconds to connected per session, NaN where it did not connect (a new array)."""
-        return np.where(self.connected, self.ended_at, np.nan)
-
-    @property
-    def still_trying(self) -> np.ndarray:
-        """Sessions not connected after all ``max_attempts`` of a policy that
-        ``retries_forever``: the library would keep going; the simulation stops following
-        it there. Every other session that did not connect gave up (:attr:`gave_up`); an
-        observed run (no known policy) has none still trying."""
-        if self.policy is None or not self.policy.retries_forever:
-            return np.zeros(self.sessions, dtype=bool)
-        return ~self.connected & (self.attempts >= self.policy.max_attempts)
-
-    @property
-    def gave_up(self) -> np.ndarray:
-        """Sessions that stopped by their policy's end (attempts or deadline)."""
-        return ~self.connected & ~self.still_trying
-
-    def summary(self, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
-        """The figures stakeholders ask for, JSON-ready (NaN-free: None when undefined)."""
-        n = self.sessions
-        ok = int(np.count_nonzero(self.connected))
-        # Chunk by chunk (orderstats): no copy of every connected time, which at 10^7
-        # sessions would nearly double the result's memory.
-        quality = dict.fromkeys(quality_counts(np.empty(0), thresholds), 0)
-        total = 0.0
-        for times in masked_chunks(self.ended_at, self.connected):
-            for label, count in quality_counts(times, thresholds).items():
-                quality[label] += count
-            total += float(times.sum())
-        quality["critical"] += n - ok  # sessions that gave up or are still trying
-        if ok:
-            qs = masked_percentiles(self.ended_at, self.connected, PERCENTILES, ok)
-            ttc = {f"p{p}": q for p, q in zip(PERCENTILES, qs, strict=True)}
-            ttc["mean"] = total / ok
-        else:
-            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
-        codes = [  # int8 compares: no int64 copy, as bincount would make
-            np.count_nonzero((self.strategy == code) & self.connected)
-            for code in range(len(Strategy))
-        ]
-        still_trying = int(np.count_nonzero(self.still_trying))
-        return {
-            "sessions": n,
-            "success_rate": ok / n if n else None,
-            "gave_up": n - ok - still_trying,
-            "still_trying": still_trying,
-            "time_to_connect_s": ttc,
-            "attempts_mean": float(self.attempts.mean()) if n else None,
-            "quality": quality,
-            "strategy_share": {s.value: (int(codes[s.code]) / ok if ok else 0.0) for s in Strategy},
-            "elapsed_s": self.elapsed_s,
-            "sessions_per_s": n / self.elapsed_s if self.elapsed_s > 0 else None,
-        }
 
 
 def _check_sessions(sessions: Any) -> int:
@@ -163,7 +77,7 @@ def simulate(
     seed: int = 0,
     *,
     chunk_sessions: int = DEFAULT_CHUNK_SESSIONS,
-) -> SimulationResult:
+) -> SessionOutcomes:
     """Simulate ``sessions`` connects of ``policy`` under a profile or population.
 
     A population's sessions are split between its profiles by share (largest remainder,
@@ -208,7 +122,8 @@ def simulate(
     elapsed = time.perf_counter() - began
     log.debug("simulated %d sessions on %s (seed %d) in %.3fs", sessions, population.name,
               seed, elapsed)  # fmt: skip
-    return SimulationResult(
+    arrays = out.fields()
+    return SessionOutcomes(
         policy=policy,
         target=population.name,
         seed=seed,
@@ -216,7 +131,12 @@ def simulate(
         elapsed_s=elapsed,
         random_draws=draws,
         population=population,
-        **out.fields(),
+        connected=arrays["connected"],
+        ended_at=arrays["ended_at"],
+        attempts=arrays["attempts"],
+        strategy=arrays["strategy"],
+        last_error=arrays["last_error"],
+        profile=arrays["profile"],
     )
 
 
@@ -337,7 +257,7 @@ def _simulate_chunk(
     *,
     conditions: SessionConditions | None = None,
     group: np.ndarray | None = None,
-    start: float | np.ndarray = 0.0,
+    start: Any = 0.0,  # a float or one per session in group (Any: see previous below)
     per_session_timeouts: np.ndarray | None = None,
 ) -> None:
     """Run every session of a chunk to connected or given up, filling ``out`` in place.
@@ -361,7 +281,11 @@ def _simulate_chunk(
     last = policy.max_attempts - 1
 
     alive: np.ndarray | None = group  # None = every session of the chunk (attempt 0)
-    previous: float | np.ndarray = policy.initial_delay
+    # Any: the schedule's functions broadcast a float against arrays, which their
+    # float-or-array type variable cannot say. previous is a float, or one value per session
+    # when decorrelated jitter chains the waits (start, likewise: the first attempts' start,
+    # then one value per surviving session).
+    previous: Any = policy.initial_delay
     if decorrelated:
         previous = np.full(n, policy.initial_delay)
     for k in range(policy.max_attempts):

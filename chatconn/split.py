@@ -8,7 +8,7 @@ for (10^8), or to spread one large simulation over a process pool or a cluster::
     with ProcessPoolExecutor(2) as pool:
         split = simulate_split(policy_preset("seed"), profile_preset("broadband"),
                                1_000_000_000, seed=1, executor=pool)
-    split.summary()          # the keys of SimulationResult.summary(), plus "resolution"
+    split.summary()          # the keys of SessionOutcomes.summary(), plus "resolution"
 
 The sessions are cut into parts of whole random-stream blocks
 (:data:`~chatconn.streams.BLOCK_SESSIONS`), per population component as
@@ -44,9 +44,9 @@ from .core.policy import RetryPolicy
 from .core.profiles import NetworkProfile, Population, as_population
 from .core.quality import DEFAULT_THRESHOLDS, Quality, quality_counts
 from .core.strategies import Strategy
+from .outcomes import PERCENTILES
 from .simulate import (
     DEFAULT_CHUNK_SESSIONS,
-    PERCENTILES,
     _Arrays,
     _check_seed,
     _simulate_chunk,
@@ -215,7 +215,7 @@ class SplitResult:
         return self.tally.sessions
 
     def summary(self) -> dict[str, Any]:
-        """The keys of :meth:`SimulationResult.summary` (percentiles from the histogram,
+        """The keys of :meth:`SessionOutcomes.summary` (percentiles from the histogram,
         see the module doc), plus ``resolution`` (the percentiles' relative resolution)."""
         t = self.tally
         n, ok = t.sessions, t.connected
@@ -223,7 +223,7 @@ class SplitResult:
             ttc: dict[str, float | None] = {f"p{p}": t.percentile(p) for p in PERCENTILES}
             ttc["mean"] = t.ended_us / ok / 1e6
         else:
-            ttc = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
+            ttc = dict.fromkeys([*(f"p{p}" for p in PERCENTILES), "mean"])
         return {
             "sessions": n,
             "success_rate": ok / n if n else None,

@@ -267,7 +267,7 @@ class Group:
             return groups[0]
         prev = None
         if groups[0].previous is not None:
-            prev = np.concatenate([g.previous for g in groups])  # type: ignore[misc]
+            prev = np.concatenate([g.previous for g in groups])
         return Group(
             np.concatenate([g.t for g in groups]), np.concatenate([g.tag for g in groups]), prev
         )
@@ -531,21 +531,21 @@ def storm(
     outage_s = settings.outage_s
 
     # The outage: every attempt before outage_s is refused, in any order.
-    group = herd.everyone(settings.clients)
+    waiting = herd.everyone(settings.clients)
     if heartbeat is not None:  # a silent drop: each client notices at its next missed pong
         u = np.random.default_rng([settings.seed, 14]).random(settings.clients)
-        group.t = detection_delay(heartbeat, u)  # (chatconn.core.lifetime's rule)
+        waiting.t = detection_delay(heartbeat, u)  # (chatconn.core.lifetime's rule)
     refused_outage = 0
-    while group.size:
-        later = group.t >= outage_s
+    while waiting.size:
+        later = waiting.t >= outage_s
         if later.all():
-            calendar.push(group)
+            calendar.push(waiting)
             break
-        calendar.push(group.take(later))
-        group = group.take(~later)
-        refused_outage += group.size
-        seen.add(group.t)
-        group = herd.refuse_kept(group)
+        calendar.push(waiting.take(later))
+        waiting = waiting.take(~later)
+        refused_outage += waiting.size
+        seen.add(waiting.t)
+        waiting = herd.refuse_kept(waiting)
 
     refused_capacity = 0
     peak = 0

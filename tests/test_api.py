@@ -72,7 +72,7 @@ def test_the_package_re_exports_the_core_api():
     assert set(chatconn.core.__all__) <= set(chatconn.__all__)
     for name in chatconn.core.__all__:
         assert getattr(chatconn, name) is getattr(chatconn.core, name)
-    for name in ("simulate", "simulate_reference", "storm", "SimulationResult", "StormResult"):
+    for name in ("simulate", "simulate_reference", "storm", "SessionOutcomes", "StormResult"):
         assert name in chatconn.__all__
 
 

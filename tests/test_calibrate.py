@@ -37,9 +37,10 @@ from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import FaultMode, NetworkProfile, profile_preset
 from chatconn.core.strategies import ErrorCategory, Strategy
 from chatconn.live.run import run_live
+from chatconn.outcomes import SessionOutcomes
 from chatconn.plotdata import calibration_info
 from chatconn.plots import calibration_figure, figure_from_info, plot_calibration
-from chatconn.simulate import SimulationResult, simulate
+from chatconn.simulate import simulate
 
 SEED_POLICY = policy_preset("seed")
 OBSERVED_SEED = 1
@@ -73,7 +74,7 @@ def assert_recovers(fit: Calibration, truth: NetworkProfile) -> None:
 
 
 @pytest.fixture(scope="module")
-def firewall_fit() -> tuple[SimulationResult, Calibration]:
+def firewall_fit() -> tuple[SessionOutcomes, Calibration]:
     observed = simulate(SEED_POLICY, FIREWALL, 2_000, seed=OBSERVED_SEED)
     return observed, calibrate(observed, base=wrong(FIREWALL), seed=FIT_SEED, bootstrap=4)
 
@@ -160,13 +161,13 @@ def test_fit_names_default_to_what_the_policy_can_reveal():
 
 
 # --------------------------------------------------------------------------- first principles
-def hand_made(policy: RetryPolicy = SEED_POLICY) -> SimulationResult:
+def hand_made(policy: RetryPolicy = SEED_POLICY) -> SessionOutcomes:
     """Ten sessions: six connect on attempt 1 with RTT 0.1, 0.1, 0.2, 0.2, 0.4, 0.4 s (4 round
     trips + 0.1 s of auth and sync), one via WebSocket on attempt 2, two via long polling on
     attempt 5, one fails after 6 attempts."""
     rtt = np.array([0.1, 0.1, 0.2, 0.2, 0.4, 0.4])
     ws, lp = Strategy.DIRECT_WEBSOCKET.code, Strategy.LONG_POLLING.code
-    return SimulationResult(
+    return SessionOutcomes(
         policy=policy,
         target="hand",
         seed=0,
@@ -229,7 +230,7 @@ def test_nelder_mead_finds_the_minimum_of_a_bowl():
 
 # --------------------------------------------------------------------------- bad input
 def test_bad_observations_raise_config_errors_naming_them():
-    empty = SimulationResult(
+    empty = SessionOutcomes(
         policy=SEED_POLICY,
         target="x",
         seed=0,
@@ -256,8 +257,8 @@ def test_bad_observations_raise_config_errors_naming_them():
     for bad, needle in (
         (empty, "no session"),
         (failed, "0 of 50 sessions connected"),
-        ([0.3, 0.5], "SimulationResult or a LiveRun"),
-        ("runs.jsonl", "SimulationResult or a LiveRun"),
+        ([0.3, 0.5], "SessionOutcomes or a LiveRun"),
+        ("runs.jsonl", "SessionOutcomes or a LiveRun"),
         (ragged, "one length"),
     ):
         with pytest.raises(ConfigError) as caught:

@@ -17,9 +17,9 @@ from helpers import SUMMARY_KEYS, default_sigint
 
 from chatconn.cli import main
 from chatconn.core.strategies import ErrorCategory
+from chatconn.endpoint import Endpoint
 from chatconn.live.errors import AuthRejected
 from chatconn.live.manager import ConnectionManager
-from chatconn.live.session import Endpoint
 from chatconn.runs import load_run, sessions_frame
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,11 +18,11 @@ from chatconn.core.policy import RetryPolicy
 from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import NetworkProfile
 from chatconn.core.schedule import Schedule
+from chatconn.endpoint import Endpoint
 from chatconn.lab.server import LabServer
 from chatconn.live import manager as manager_module
 from chatconn.live.events import EventBus, StateChanged
 from chatconn.live.manager import ConnectionManager
-from chatconn.live.session import Endpoint
 
 SLOWISH = NetworkProfile("slowish", rtt_median_s=0.05, rtt_sigma=0.0)
 

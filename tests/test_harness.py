@@ -26,13 +26,14 @@ from chatconn.core.harness import (
 from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import FaultMode, NetworkProfile, profile_preset
 from chatconn.core.strategies import Strategy
-from chatconn.lab.faults import FLOOR_TAG_PREFIX, FaultKind, SessionDraws, decide
+from chatconn.endpoint import Endpoint
+from chatconn.lab.faults import FaultKind, SessionDraws, decide
 from chatconn.lab.server import LabServer
 from chatconn.live.harness import floor_strategies, measure_floor
 from chatconn.live.manager import ASSUMED_FLOOR, PROBE_FLOOR_FACTOR, ConnectionManager
 from chatconn.live.run import run_live
-from chatconn.live.session import Endpoint
 from chatconn.runs import load_run
+from chatconn.wire import FLOOR_TAG_PREFIX
 
 
 # ----------------------------------------------------------------------- HarnessFloor

@@ -18,8 +18,9 @@ from chatconn.core.strategies import Strategy
 from chatconn.lab.chaos import Fault
 from chatconn.lab.process import LabProcess
 from chatconn.lab.server import LabServer
+from chatconn.limits import raise_open_files_limit
 from chatconn.live.errors import ConnectFailed
-from chatconn.live.gate import ConnectGate, raise_open_files_limit
+from chatconn.live.gate import ConnectGate
 from chatconn.live.manager import ConnectionManager
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
@@ -132,7 +133,7 @@ def test_gate_rejects_a_bad_limit():
 
 
 def _endpoint():
-    from chatconn.live.session import Endpoint
+    from chatconn.endpoint import Endpoint
 
     return Endpoint(("ws://127.0.0.1:9/ws",), "http://127.0.0.1:9")
 

@@ -19,12 +19,12 @@ from helpers import default_sigint
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
+from chatconn import wire as P
 from chatconn.core.profiles import FaultMode, NetworkProfile, Outage
-from chatconn.lab import protocol as P
+from chatconn.endpoint import Endpoint
 from chatconn.lab.chaos import Fault
 from chatconn.lab.server import LabServer
 from chatconn.lab.thread import LabServerThread
-from chatconn.live.session import Endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK = 1.0

@@ -12,6 +12,7 @@ from chatconn.core.adapt import RTT_TIMEOUT_FACTOR, adapt_policy
 from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.strategies import ErrorCategory, Strategy
+from chatconn.endpoint import Endpoint, join_url
 from chatconn.live.errors import ConnectFailed, UpgradeRejected, status_error
 from chatconn.live.events import (
     HISTORY_LIMIT,
@@ -21,9 +22,8 @@ from chatconn.live.events import (
     WarningEvent,
 )
 from chatconn.live.explain import explain_degraded, explain_failure
-from chatconn.live.records import AttemptRecord
-from chatconn.live.session import Endpoint, join_url
 from chatconn.live.tokens import HttpTokenProvider, Secret, StaticToken
+from chatconn.records import AttemptRecord
 
 TOKEN = "tok-3f9a-very-secret"
 

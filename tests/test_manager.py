@@ -22,6 +22,7 @@ from chatconn.core.presets import policy_preset
 from chatconn.core.profiles import NetworkProfile, profile_preset
 from chatconn.core.quality import Quality
 from chatconn.core.strategies import ErrorCategory, Strategy
+from chatconn.endpoint import Endpoint
 from chatconn.lab.chaos import Fault
 from chatconn.lab.server import LabServer
 from chatconn.live.errors import (
@@ -41,7 +42,6 @@ from chatconn.live.events import (
     WarningEvent,
 )
 from chatconn.live.manager import ConnectionManager, HeartbeatConfig
-from chatconn.live.session import Endpoint
 from chatconn.live.tokens import HttpTokenProvider, Secret, TokenSource
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)

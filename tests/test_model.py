@@ -48,7 +48,7 @@ def test_strategy_split_is_three_websocket_and_two_http():
 # --------------------------------------------------------------------------- success
 
 
-# Round trips to "connected" per strategy, as chatconn/lab/protocol.py spends them:
+# Round trips to "connected" per strategy, as chatconn/wire.py spends them:
 # WebSocket TCP + upgrade + auth + sync; long polling TCP + connect/auth + sync on the same
 # connection; SSE TCP + stream/auth + a second connection (TCP) + sync.
 PROTOCOL_ROUND_TRIPS = {

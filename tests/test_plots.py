@@ -25,7 +25,6 @@ from chatconn.core.profiles import load_target, profile_preset
 from chatconn.core.quality import Quality, QualityThresholds, classify, quality_counts
 from chatconn.core.schedule import Schedule, draw_waits, nominal_timeouts, spans_backoff
 from chatconn.core.strategies import ErrorCategory, Strategy
-from chatconn.live.records import AttemptRecord
 from chatconn.plotdata import (
     ECDF_MAX_POINTS,
     QUALITY_COLOURS,
@@ -60,6 +59,7 @@ from chatconn.plots import (
     refresh,
     update_figure,
 )
+from chatconn.records import AttemptRecord
 from chatconn.simulate import simulate
 from chatconn.storm import storm
 

@@ -16,8 +16,8 @@ import pytest
 from helpers import run
 
 from chatconn import load_target, policy_preset, profile_preset, simulate
+from chatconn.endpoint import Endpoint
 from chatconn.live.run import run_live
-from chatconn.live.session import Endpoint
 from chatconn.plotdata import ks_distance
 from chatconn.runs import (
     Run,

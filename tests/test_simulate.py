@@ -16,8 +16,9 @@ from chatconn.core.policy import RetryPolicy
 from chatconn.core.presets import policy_preset, policy_preset_names
 from chatconn.core.profiles import NetworkProfile, Population, population_preset, profile_preset
 from chatconn.core.strategies import ErrorCategory, Strategy
+from chatconn.outcomes import SessionOutcomes
 from chatconn.reference import simulate_reference
-from chatconn.simulate import DEFAULT_CHUNK_SESSIONS, SimulationResult, simulate
+from chatconn.simulate import DEFAULT_CHUNK_SESSIONS, simulate
 from chatconn.streams import BLOCK_SESSIONS
 
 ARRAYS = (
@@ -43,7 +44,7 @@ def static_token(name: str) -> NetworkProfile:
     return profile_preset(name).with_changes(token_endpoint="static")
 
 
-def assert_identical(a: SimulationResult, b: SimulationResult) -> None:
+def assert_identical(a: SessionOutcomes, b: SessionOutcomes) -> None:
     for name in ARRAYS:
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
@@ -166,7 +167,7 @@ def test_the_reference_checks_its_arguments_too():
 
 
 @pytest.fixture(scope="module")
-def flaky() -> SimulationResult:
+def flaky() -> SessionOutcomes:
     # 3 attempts: ~0.5 % of sessions fail every one (~200 of 40,000), whatever the seed;
     # with all 6 a failure is rarer than 1 in 40,000 and the invariants below go untested.
     policy = policy_preset("seed").with_changes(max_attempts=3)
@@ -463,7 +464,7 @@ def test_vectorised_simulator_matches_the_reference_in_distribution(policy, prof
 def test_reference_result_has_the_simulator_shape():
     pol, prof = policy_preset("seed"), profile_preset("3g")
     ref = simulate_reference(pol, prof, 200, seed=1)
-    assert isinstance(ref, SimulationResult)
+    assert isinstance(ref, SessionOutcomes)
     assert ref.sessions == 200
     assert ref.profile_names == ("3g",)
     ok = ref.connected

@@ -18,11 +18,11 @@ import pytest
 from chatconn.cli import main
 from chatconn.core.presets import policy_preset
 from chatconn.core.strategies import Strategy
+from chatconn.endpoint import StreamEndpoint
 from chatconn.lab.stream import dev_token
 from chatconn.lab.stream_server import StreamLabServer
 from chatconn.live.errors import AuthRejected, ConnectFailed
 from chatconn.live.manager import ConnectionManager
-from chatconn.live.stream_transport import StreamEndpoint
 from chatconn.live.tokens import Secret
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ from chatconn.core.errors import ConfigError
 from chatconn.core.policy import RetryPolicy
 from chatconn.core.profiles import NetworkProfile
 from chatconn.core.strategies import ErrorCategory, Strategy
+from chatconn.endpoint import Endpoint
 from chatconn.lab.chaos import Fault
 from chatconn.lab.server import LabServer
 from chatconn.live.errors import (
@@ -29,7 +30,7 @@ from chatconn.live.errors import (
 )
 from chatconn.live.events import ConnectionState
 from chatconn.live.manager import ConnectionManager
-from chatconn.live.session import Endpoint, PhaseClock
+from chatconn.live.session import PhaseClock
 from chatconn.live.transports import open_session
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)

@@ -16,9 +16,9 @@ from chatconn.lab.server import LabServer
 from chatconn.live.errors import AuthRejected
 from chatconn.live.events import AttemptFinished, TokenReady
 from chatconn.live.manager import ConnectionManager, HeartbeatConfig
-from chatconn.live.records import AttemptRecord
 from chatconn.live.token_cache import TokenCache, jwt_lifetime_s, refresh_margin
 from chatconn.live.tokens import HttpTokenProvider, Secret, StaticToken
+from chatconn.records import AttemptRecord
 
 CALM = NetworkProfile("calm", rtt_median_s=0.002, rtt_sigma=0.0, auth_s=0.0, sync_s=0.0)
 HEARTBEAT = HeartbeatConfig(interval_s=0.05, timeout_s=0.3)

@@ -18,6 +18,7 @@ from websockets.asyncio.server import serve
 
 from chatconn.core.profiles import FaultMode, NetworkProfile, Outage
 from chatconn.core.strategies import ErrorCategory, Strategy
+from chatconn.endpoint import Endpoint
 from chatconn.lab.chaos import Fault
 from chatconn.lab.thread import LabServerThread
 from chatconn.live.errors import (
@@ -29,7 +30,7 @@ from chatconn.live.errors import (
     UpgradeRejected,
     status_error,
 )
-from chatconn.live.session import Endpoint, PhaseClock, Session
+from chatconn.live.session import PhaseClock, Session
 from chatconn.live.transports import open_session
 
 FAST = NetworkProfile(
@@ -39,7 +40,7 @@ TOKEN = "lab-token-Zq9"
 ALL = list(Strategy)
 WEBSOCKET = [Strategy.DIRECT_WEBSOCKET, Strategy.EXTENDED_TIMEOUT, Strategy.MULTIPLE_PORTS]
 HTTP = [Strategy.LONG_POLLING, Strategy.SSE_FALLBACK]
-#: Round trips to "connected" per strategy, as chatconn/lab/protocol.py counts them.
+#: Round trips to "connected" per strategy, as chatconn/wire.py counts them.
 ROUND_TRIPS = {
     Strategy.DIRECT_WEBSOCKET: 4,
     Strategy.EXTENDED_TIMEOUT: 4,

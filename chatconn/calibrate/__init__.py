@@ -4,7 +4,7 @@
 
     from chatconn.calibrate import calibrate
 
-    fit = calibrate(live_run, base="broadband")       # or a SimulationResult
+    fit = calibrate(live_run, base="broadband")       # or a SessionOutcomes
     fit.profile                  # the base profile with the fitted fields
     fit.values, fit.ks           # rtt_median_s, rtt_sigma, stall_probability, ws_blocked_share
     print(fit.description)

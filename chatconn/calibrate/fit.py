@@ -34,7 +34,8 @@ import numpy as np
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, profile_preset
-from ..simulate import SimulationResult, _check_seed, simulate
+from ..outcomes import SessionOutcomes
+from ..simulate import _check_seed, simulate
 from .observed import OutcomeStats, distance, observations, outcome_stats
 from .parameters import (
     FIT_PARAMETERS,
@@ -127,8 +128,8 @@ class Calibration:
     dropped_sessions: int
     observed_success_rate: float
     fitted_success_rate: float
-    observed: SimulationResult
-    simulated: SimulationResult
+    observed: SessionOutcomes
+    simulated: SessionOutcomes
     evaluations: int
     bootstrap: int
     seed: int
@@ -199,13 +200,13 @@ def calibrate(
     """Fit ``fit`` (default: every parameter the policy can reveal, see
     :func:`~chatconn.calibrate.parameters.fit_names`) of a profile to ``observed``.
 
-    ``observed``: a SimulationResult or a LiveRun (anything with ``.result``); ``policy``:
+    ``observed``: a SessionOutcomes or a LiveRun (anything with ``.result``); ``policy``:
     the policy that produced it (default: the one it carries). ``seed`` drives every
     simulation and the bootstrap resampling. Bad input raises :class:`ConfigError` naming
     it: no session, nothing connected, wrong types, unknown parameter names.
     """
     obs = observations(observed, policy)
-    policy = obs.policy
+    policy = obs.known_policy()  # observations() checked it is there
     base = _base_profile(base)
     names = fit_names(fit, policy)
     seed = _check_seed(seed)
@@ -287,9 +288,9 @@ def calibrate(
     )
 
 
-def _take(result: SimulationResult, index: np.ndarray) -> SimulationResult:
+def _take(result: SessionOutcomes, index: np.ndarray) -> SessionOutcomes:
     """The sessions of ``result`` at ``index`` (a bootstrap resample)."""
-    return SimulationResult(
+    return SessionOutcomes(
         policy=result.policy,
         target=result.target,
         seed=result.seed,

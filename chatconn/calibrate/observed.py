@@ -1,9 +1,9 @@
 """Observed sessions, checked and reduced to the statistics a fit compares.
 
 Use :func:`observations` to turn what the user has — a
-:class:`~chatconn.simulate.SimulationResult`, a :class:`~chatconn.live.run.LiveRun` or
+:class:`~chatconn.simulate.SessionOutcomes`, a :class:`~chatconn.live.run.LiveRun` or
 anything with a ``.result`` holding the same per-session arrays — into a checked
-:class:`~chatconn.simulate.SimulationResult`, and :func:`outcome_stats` /
+:class:`~chatconn.simulate.SessionOutcomes`, and :func:`outcome_stats` /
 :func:`distance` to compare two sets of sessions the way :func:`~chatconn.calibrate.calibrate`
 does::
 
@@ -28,7 +28,7 @@ from ..agreement import ks_sorted
 from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.strategies import ErrorCategory, Strategy
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
 
 __all__ = [
     "DISTANCE_TERMS",
@@ -46,10 +46,10 @@ _OUTCOMES = _STRATEGIES + len(ErrorCategory)
 _FIELDS = ("connected", "ended_at", "attempts", "strategy", "last_error")
 
 
-def observations(source: Any, policy: RetryPolicy | None = None) -> SimulationResult:
-    """The observed sessions as a checked SimulationResult (sessions with no attempt dropped).
+def observations(source: Any, policy: RetryPolicy | None = None) -> SessionOutcomes:
+    """The observed sessions as a checked SessionOutcomes (sessions with no attempt dropped).
 
-    ``source``: a SimulationResult, or anything whose ``.result`` is one (a LiveRun).
+    ``source``: a SessionOutcomes, or anything whose ``.result`` is one (a LiveRun).
     ``policy``: the policy that produced them; by default the one the result carries.
     Raises :class:`ConfigError` naming what is wrong: not a result, no session, arrays of
     different lengths, a connected session without a time, nothing connected.
@@ -60,7 +60,7 @@ def observations(source: Any, policy: RetryPolicy | None = None) -> SimulationRe
         raise ConfigError(
             "observed",
             type(source).__name__,
-            "expected a SimulationResult or a LiveRun (per-session arrays "
+            "expected a SessionOutcomes or a LiveRun (per-session arrays "
             + ", ".join(_FIELDS)
             + f"); missing {', '.join(missing)}",
         )
@@ -97,7 +97,7 @@ def observations(source: Any, policy: RetryPolicy | None = None) -> SimulationRe
     if np.any((last_error < 0) | (last_error >= len(ErrorCategory))):
         raise ConfigError("observed.last_error", "unknown code", "expected ErrorCategory codes")
     n = int(connected.size)
-    return SimulationResult(
+    return SessionOutcomes(
         policy=policy,
         target=str(getattr(result, "target", "observed")),
         seed=int(getattr(result, "seed", 0)),
@@ -134,7 +134,7 @@ class OutcomeStats:
         return float(self.outcome[:_STRATEGIES].sum())
 
 
-def outcome_stats(result: SimulationResult, max_attempts: int) -> OutcomeStats:
+def outcome_stats(result: SessionOutcomes, max_attempts: int) -> OutcomeStats:
     """The statistics of :func:`distance` for the sessions of ``result``."""
     connected = np.asarray(result.connected, dtype=bool)
     n = connected.size

@@ -30,7 +30,7 @@ from ..core.model import ROUND_TRIPS, syn_loss_probability
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile
 from ..core.strategies import Strategy
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
 
 __all__ = [
     "FIT_PARAMETERS",
@@ -138,11 +138,11 @@ def candidate_profile(
 
 
 def starting_values(
-    observed: SimulationResult, base: NetworkProfile, names: tuple[str, ...]
+    observed: SessionOutcomes, base: NetworkProfile, names: tuple[str, ...]
 ) -> dict[str, float]:
     """Closed-form estimates of ``names`` (see the module doc); the base's value where the
     observations say nothing (no first-attempt success, no session on a working path)."""
-    policy = observed.policy
+    policy = observed.known_policy()
     first_strategy = policy.strategy_for(0)
     connected = observed.connected
     attempts = np.asarray(observed.attempts, dtype=np.int64)
@@ -164,7 +164,7 @@ def starting_values(
 
 
 def _rtt_start(
-    observed: SimulationResult, base: NetworkProfile, strategy: Strategy
+    observed: SessionOutcomes, base: NetworkProfile, strategy: Strategy
 ) -> dict[str, Any]:
     first = observed.ended_at[observed.connected & (observed.attempts == 1)]
     overhead = base.auth_s + base.sync_s + base.transfer_s

@@ -12,7 +12,7 @@ profile time. The live manager runs the real probes
 :attr:`DiagnosisOutcome.cost` before each session's first attempt and adapts its ladder
 and timeouts per session.
 
-The probes, as the lab protocol spends them (:mod:`chatconn.lab.protocol`)::
+The probes, as the lab protocol spends them (:mod:`chatconn.wire`)::
 
     HTTP latency   one connection: TCP (1 RTT), then ``probes`` GET /latency, 1 RTT each;
                    bounded as a whole by ``probe_timeout_s``. The measured latency is
@@ -37,9 +37,9 @@ app's report says beyond its numbers").
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -92,10 +92,12 @@ _FALSE = {"false", "no", "off", "0"}
 def _seconds(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"diagnostics.{name}", value, "expected a number of seconds > 0")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0 or value > 600:
-        raise ConfigError(f"diagnostics.{name}", value, "expected a number of seconds in (0, 600]")
-    return value
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > 600:
+        raise ConfigError(
+            f"diagnostics.{name}", seconds, "expected a number of seconds in (0, 600]"
+        )
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,7 @@ def parse_diagnostics(text: str) -> DiagnosticsSettings:
             )
         if key not in DiagnosticsSettings.__dataclass_fields__:
             raise UnknownNameError(
-                "diagnostics field", key, DiagnosticsSettings.__dataclass_fields__
+                "diagnostics field", key, tuple(DiagnosticsSettings.__dataclass_fields__)
             )
         if key == "enabled":
             values[key] = value.lower() in _TRUE
@@ -227,14 +229,19 @@ def parse_diagnostics(text: str) -> DiagnosticsSettings:
     return DiagnosticsSettings(**values)
 
 
-def latency_estimate(rtt, probes: int, penalty=0.0):
+def latency_estimate(
+    rtt: float | np.ndarray, probes: int, penalty: float | np.ndarray = 0.0
+) -> float | np.ndarray:
     """The median of ``probes`` request times on one new connection: the first request also
     pays TCP's round trip and its SYN losses (``penalty``), the others one RTT each."""
+    estimate: float | np.ndarray
     if probes >= 3:
-        return rtt + 0.0 * penalty
-    if probes == 2:
-        return 1.5 * rtt + penalty / 2.0
-    return 2.0 * rtt + penalty
+        estimate = rtt + 0.0 * penalty
+    elif probes == 2:
+        estimate = 1.5 * rtt + penalty / 2.0
+    else:
+        estimate = 2.0 * rtt + penalty
+    return estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,12 +262,26 @@ class DiagnosisOutcome:
         return conclude(self.http_ok, self.websocket_ok)
 
 
-def conclude(http_ok, websocket_ok):
-    """The corporate-firewall heuristic: HTTP works but the WebSocket upgrade does not."""
-    return np.logical_and(http_ok, np.logical_not(websocket_ok))
+@overload
+def conclude(http_ok: bool, websocket_ok: bool) -> bool: ...
 
 
-def _uniforms(profile: NetworkProfile, draw, n: int) -> tuple[Any, Any]:
+@overload
+def conclude(http_ok: np.ndarray, websocket_ok: np.ndarray) -> np.ndarray: ...
+
+
+def conclude(http_ok: bool | np.ndarray, websocket_ok: bool | np.ndarray) -> bool | np.ndarray:
+    """The corporate-firewall heuristic: HTTP works but the WebSocket upgrade does not
+    (one session's bools, or arrays of them)."""
+    if isinstance(http_ok, bool) and isinstance(websocket_ok, bool):
+        return http_ok and not websocket_ok
+    suspected: np.ndarray = np.logical_and(http_ok, np.logical_not(websocket_ok))
+    return suspected
+
+
+def _uniforms(
+    profile: NetworkProfile, draw: Callable[[], np.ndarray], n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     u_loss = draw() if profile.loss > 0 else None
     u_fault = draw() if profile.stall_probability + profile.reset_probability > 0 else None
     return u_loss, u_fault
@@ -270,7 +291,7 @@ def diagnose(
     settings: DiagnosticsSettings,
     profile: NetworkProfile,
     conditions: SessionConditions,
-    draw,
+    draw: Callable[[], np.ndarray],
     start: float | np.ndarray = 0.0,
 ) -> DiagnosisOutcome:
     """The diagnostics phase for the sessions in ``conditions``, starting at ``start``.
@@ -305,13 +326,19 @@ def diagnose(
     )
 
 
-def adapted_base_timeout(base_timeout: float, max_timeout: float, rtt_factor: float, latency):
+def adapted_base_timeout(
+    base_timeout: float,
+    max_timeout: float,
+    rtt_factor: float,
+    latency: float | np.ndarray | None,
+) -> float | np.ndarray:
     """The base timeout after a latency measurement: ``rtt_factor`` x RTT when that is
     longer, never past ``max_timeout``; unchanged where the latency is unknown (NaN/None)."""
     if latency is None:
         return base_timeout
     wanted = np.minimum(rtt_factor * np.nan_to_num(latency, nan=0.0), max_timeout)
-    return np.maximum(base_timeout, wanted)
+    adapted: float | np.ndarray = np.maximum(base_timeout, wanted)
+    return adapted
 
 
 def skipped_ladder(
@@ -348,4 +375,5 @@ def adapted_timeouts(policy: Any, base_timeout: np.ndarray) -> np.ndarray:
         policy.max_timeout,
     )
     extended = np.array([s is Strategy.EXTENDED_TIMEOUT for s in policy.strategies])
-    return np.where(extended, policy.extended_timeout, grown)
+    timeouts: np.ndarray = np.where(extended, policy.extended_timeout, grown)
+    return timeouts

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -44,7 +45,7 @@ __all__ = [
     "syn_loss_probability",
 ]
 
-#: Round trips to "connected", as the lab protocol (chatconn/lab/protocol.py) spends them:
+#: Round trips to "connected", as the lab protocol (chatconn/wire.py) spends them:
 #: WebSocket: TCP, upgrade, auth, sync. Long polling: TCP, connect+auth, sync on the same
 #: connection. SSE: TCP, stream+auth, then TCP and the sync POST on a second connection.
 ROUND_TRIPS: dict[Strategy, float] = {
@@ -73,7 +74,20 @@ def syn_loss_probability(profile: NetworkProfile) -> float:
 def _penalty(u: np.ndarray, q: float) -> np.ndarray:
     """Seconds of SYN retransmission for the draws ``u < q`` that lost packets."""
     losses = np.minimum(np.floor(np.log(np.maximum(u, 1e-300)) / math.log(q)), MAX_SYN_RETRIES)
-    return np.exp2(losses) - 1.0
+    seconds: np.ndarray = np.exp2(losses) - 1.0
+    return seconds
+
+
+@overload
+def success_duration(
+    profile: NetworkProfile, strategy: Strategy, rtt: float, out: None = None
+) -> float: ...
+
+
+@overload
+def success_duration(
+    profile: NetworkProfile, strategy: Strategy, rtt: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray: ...
 
 
 def success_duration(
@@ -81,13 +95,15 @@ def success_duration(
     strategy: Strategy,
     rtt: float | np.ndarray,
     out: np.ndarray | None = None,
-):
+) -> float | np.ndarray:
     """Seconds an attempt of ``strategy`` takes at ``rtt`` when nothing goes wrong: its
-    round trips, the server's auth and sync time and the sync payload's transfer.
+    round trips, the server's auth and sync time and the sync payload's transfer (a float
+    for a float ``rtt``, an array for an array).
     ``out``: an array to write them into (rtt an array of the same size)."""
     extra = profile.auth_s + profile.sync_s + profile.transfer_s
     if out is None:
-        return rtt * ROUND_TRIPS[strategy] + extra
+        seconds: float | np.ndarray = rtt * ROUND_TRIPS[strategy] + extra
+        return seconds
     np.multiply(rtt, ROUND_TRIPS[strategy], out=out)
     out += extra
     return out
@@ -226,9 +242,10 @@ def attempt_outcome(
 
     def fail(mask: bool | np.ndarray, mode: FaultMode) -> None:
         if isinstance(mask, np.ndarray):  # a boolean mask, or positions already
-            index: slice | np.ndarray = np.flatnonzero(mask) if mask.dtype == bool else mask
-            if not index.size:
+            hits = np.flatnonzero(mask) if mask.dtype == bool else mask
+            if not hits.size:
                 return
+            index: slice | np.ndarray = hits
         elif mask:
             index = slice(None)
         else:

@@ -160,10 +160,10 @@ def _parse_enum(enum: type[Enum], field_name: str, value: Any) -> Any:
 def _positive_finite(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(name, value, "expected a number of seconds")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(name, value, "expected a finite number > 0")
-    return value
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(name, number, "expected a finite number > 0")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +344,7 @@ class RetryPolicy:
 def _non_negative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(name, value, "expected a number of seconds >= 0")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(name, value, "expected a finite number >= 0")
-    return value
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(name, number, "expected a finite number >= 0")
+    return number

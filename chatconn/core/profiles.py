@@ -86,13 +86,13 @@ def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = 
         raise ConfigError(
             name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]"
         )
-    value = float(value)
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    number = float(value)
+    ok = math.isfinite(number) and (number > low if low_open else number >= low) and number <= high
     if not ok:
         raise ConfigError(
-            name, value, f"expected a number in {'(' if low_open else '['}{low}, {high}]"
+            name, number, f"expected a number in {'(' if low_open else '['}{low}, {high}]"
         )
-    return value
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,10 +255,11 @@ class NetworkProfile:
             for o in values["outages"]:
                 if not isinstance(o, dict):
                     raise ConfigError("outages", o, "expected {start_s, end_s, mode} mappings")
-                end = o.get("end_s")
+                start: Any = o.get("start_s")  # Outage validates both
+                end: Any = o.get("end_s")
                 outages.append(
                     Outage(
-                        o.get("start_s"),
+                        start,
                         math.inf if end == "inf" else end,
                         o.get("mode", FaultMode.REFUSE),
                     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import overload
 
 import numpy as np
 
@@ -83,6 +84,14 @@ def _codes(values: np.ndarray, thresholds: QualityThresholds) -> np.ndarray:
 def _check_times(values: np.ndarray, failed: str) -> None:
     if values.size and np.nanmin(values, initial=0.0) < 0:
         raise ConfigError("seconds", float(np.nanmin(values)), f"times must be >= 0 ({failed})")
+
+
+@overload
+def classify(seconds: np.ndarray, thresholds: QualityThresholds = ...) -> np.ndarray: ...
+
+
+@overload
+def classify(seconds: float | None, thresholds: QualityThresholds = ...) -> Quality: ...
 
 
 def classify(

@@ -136,7 +136,8 @@ def jittered_wait(
         wait_ms = ms + sign * deviation
         if policy.cap_after_jitter:
             wait_ms = np.minimum(wait_ms, policy.max_delay * 1000.0)
-        return np.floor(wait_ms) / 1000.0
+        backo2: Num = np.floor(wait_ms) / 1000.0
+        return backo2
     elif mode is JitterMode.WINDOW:
         # stream-chat src/utils.ts retryInterval(n), in integer milliseconds:
         #   max = Math.min(500 + n * 2000, 25000)
@@ -145,7 +146,8 @@ def jittered_wait(
         high = np.minimum(nominal, policy.max_delay)
         low = np.minimum(np.maximum(policy.window_floor, nominal - policy.window), high)
         low, high = np.round(low * 1000.0), np.round(high * 1000.0)
-        return np.floor(u * (high - low) + low) / 1000.0
+        window: Num = np.floor(u * (high - low) + low) / 1000.0
+        return window
     else:  # pragma: no cover - the enum is closed
         raise AssertionError(mode)
     if policy.cap_after_jitter:
@@ -177,7 +179,8 @@ def spans_backoff(policy: RetryPolicy, timeout: Num, wait_after: Num) -> Num:
     (its start + the wait after it) when that is later than its own timeout.
     """
     if policy.timeout_spans_backoff:
-        return np.maximum(timeout, wait_after)
+        spanned: Num = np.maximum(timeout, wait_after)
+        return spanned
     return timeout
 
 
@@ -187,9 +190,12 @@ def next_start(policy: RetryPolicy, prev_start: Num, failed_at: Num, wait: Num) 
     ``wait_from=failure``: failure + wait. ``wait_from=start`` (gRPC's SleepUntil):
     previous start + wait, or at once if the attempt failed later than that.
     """
+    start: Num
     if policy.wait_from is WaitAnchor.START:
-        return np.maximum(prev_start + wait, failed_at)
-    return failed_at + wait
+        start = np.maximum(prev_start + wait, failed_at)
+    else:
+        start = failed_at + wait
+    return start
 
 
 def within_deadline(policy: RetryPolicy, start: Num) -> Num | bool:
@@ -203,7 +209,8 @@ def attempt_timeout(policy: RetryPolicy, start: Num, timeout: Num) -> Num:
     """The attempt's timeout shortened so that it ends by the deadline, if there is one."""
     if policy.deadline is None:
         return timeout
-    return np.minimum(timeout, policy.deadline - start)
+    shortened: Num = np.minimum(timeout, policy.deadline - start)
+    return shortened
 
 
 @functools.lru_cache(maxsize=256)

@@ -122,7 +122,8 @@ class _Waits:
             ks = np.minimum(np.arange(start, start + count), _N_TABLE - 1)
             nominal = _nominal(self.policy)[ks]
             u = self.rng.random(count)
-            block = jittered_wait(self.policy, 1, nominal, u, self.policy.initial_delay)
+            previous = np.full(count, self.policy.initial_delay)  # unused: no decorrelated jitter
+            block = jittered_wait(self.policy, 1, nominal, u, previous)
             if start == 0:  # the first wait may have its own jitter (first_delay)
                 block[0] = jittered_wait(self.policy, 0, nominal[0], u[0], 0.0)
             self.table.extend(np.asarray(block, dtype=float).tolist())

@@ -67,9 +67,9 @@ def run_import(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
         skip_bad=args.skip_bad,
         url_match=args.url_match,
     )
-    from ..simulate import SimulationResult
+    from ..outcomes import SessionOutcomes
 
-    summary = SimulationResult(
+    summary = SessionOutcomes(
         policy=policy,
         target=args.name or path.stem,
         seed=0,

@@ -132,8 +132,8 @@ def sessions_from_rows(
     if not connected:
         why = f"all {read} rows were bad" if read else "no rows of timings"
         raise TimingsFileError(path, f"nothing to import: {why}")
-    for name, values in labels.items():
-        distinct = len(set(values))
+    for name, texts in labels.items():
+        distinct = len(set(texts))
         if distinct > MAX_SEGMENT_VALUES:
             raise TimingsFileError(
                 path,

@@ -65,8 +65,8 @@ import numpy as np
 
 from ..core.errors import ConfigError
 from ..core.profiles import FaultMode, NetworkProfile, Outage
+from ..wire import SESSION_HEADER
 from .faults import (
-    SESSION_HEADER,
     ConnectionRecord,
     Fault,
     FaultKind,

@@ -1,6 +1,6 @@
 """The lab's chat service behind the chaos proxies: one hub, three transports.
 
-:class:`ChatHub` implements :mod:`chatconn.lab.protocol` for WebSocket (``ws_handler``, for
+:class:`ChatHub` implements :mod:`chatconn.wire` for WebSocket (``ws_handler``, for
 ``websockets.asyncio.server.serve``) and for long polling and SSE (``http_app()``, a Starlette
 application). Every session, whatever carries it, is a peer of the same hub: a message sent
 on any transport is broadcast to every session (the sender included) and kept in a short
@@ -42,8 +42,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 
+from .. import wire as P
 from ..core.profiles import NetworkProfile
-from . import protocol as P
 
 __all__ = ["AUTH_WAIT_S", "LP_IDLE_S", "MAX_POLL_S", "SSE_KEEPALIVE_S", "ChatHub"]
 

@@ -19,12 +19,10 @@ import numpy as np
 from ..core.errors import ConfigError
 from ..core.model import _penalty, draw_conditions, syn_loss_probability
 from ..core.profiles import FaultMode, NetworkProfile
+from ..wire import FLOOR_TAG_PREFIX
 
 __all__ = [
-    "FLOOR_TAG_PREFIX",
     "PORT_BLOCK",
-    "SESSION_HEADER",
-    "SESSION_QUERY",
     "UPGRADE_KINDS",
     "WS_BLOCK",
     "ConnectionRecord",
@@ -37,16 +35,6 @@ __all__ = [
     "role_index",
 ]
 
-#: Header a client sends so that its connections share one session's conditions.
-SESSION_HEADER = "x-chatconn-session"
-#: The same tag as a query parameter, for clients that cannot set headers (a browser's
-#: WebSocket and EventSource, socket.io-client's ``query``); the header wins when both are sent.
-SESSION_QUERY = "chatconn_client"
-#: Session tags starting with this are the harness's floor probes
-#: (:func:`chatconn.live.harness.measure_floor`): they meet the profile's median RTT and
-#: nothing else (no draws, loss, stall, reset, proxy or port rule), so their duration is
-#: known from the model and what they take beyond it is the harness's own cost.
-FLOOR_TAG_PREFIX = "chatconn-floor"
 _MAX_TAGS = 100_000
 
 

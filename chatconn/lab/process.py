@@ -44,11 +44,11 @@ from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.profiles import NetworkProfile
-from ..live.gate import raise_open_files_limit
-from ..live.session import Endpoint
+from ..endpoint import Endpoint
+from ..limits import raise_open_files_limit
 from .chaos import Fault, FaultKind
 
-__all__ = ["LabProcess", "raise_open_files_limit"]
+__all__ = ["LabProcess"]
 
 _CALL_TIMEOUT_S = 10.0
 #: The control calls the child answers (LabServer methods of the same name).

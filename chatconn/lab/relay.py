@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import h11
 
-from .faults import SESSION_HEADER, SESSION_QUERY, ConnectionRecord, Fault, FaultKind, decide
+from ..wire import SESSION_HEADER, SESSION_QUERY
+from .faults import ConnectionRecord, Fault, FaultKind, decide
 from .wsframes import CloseWatch
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ _TOLERANCE = 0.0005  # deliver chunks due within 0.5 ms in the same pass
 _TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a handshake (the ClientHello)
 
 
-def rst(transport: asyncio.BaseTransport | None) -> None:
+def rst(transport: asyncio.Transport | None) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset."""
     if transport is None or transport.is_closing():
         return
@@ -104,7 +105,7 @@ class Pipe:
         while self.queue and self.queue[0][0] <= horizon:
             _, data = self.queue.popleft()
             if self is self.conn.s2c and data is not _EOF:
-                self.conn.delivered(len(data))  # type: ignore[arg-type]
+                self.conn.delivered(len(data))
             if data is _EOF:
                 self.eof_sent = True
                 try:
@@ -148,10 +149,12 @@ class ClientSide(asyncio.Protocol):
         self.conn = conn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.Transport):  # pragma: no cover - a stream server's
+            raise TypeError(f"expected a stream transport, got {type(transport).__name__}")
         if self.conn.state == self.conn.CLOSED:  # closed while the transport was being made
             transport.abort()
             return
-        self.conn.client = transport  # type: ignore[assignment]
+        self.conn.client = transport
 
     def data_received(self, data: bytes) -> None:
         self.conn.client_data(data)
@@ -347,10 +350,10 @@ class Connection:
         if self.state != self.FORWARD:
             transport.abort()
             return
-        self.upstream = transport  # type: ignore[assignment]
+        self.upstream = transport
         assert self.c2s is not None and self.s2c is not None
         self.s2c.src = self.upstream
-        self.c2s.attach(self.upstream)  # type: ignore[arg-type]
+        self.c2s.attach(self.upstream)
 
     def _reset(self) -> None:
         self.timer = None

@@ -7,7 +7,7 @@
            ──> chaos proxy "ws2"  ──> websockets backend   /ws, /probe   (alternative)
            ──> chaos proxy "http" ──> starlette + uvicorn  /lp/*, /sse*, /token, /latency
 
-The backends speak :mod:`chatconn.lab.protocol` (see :mod:`chatconn.lab.chat`); each proxy
+The backends speak :mod:`chatconn.wire` (see :mod:`chatconn.lab.chat`); each proxy
 (:mod:`chatconn.lab.chaos`) applies the profile to real sockets with the simulator's rules.
 The four proxies share one seeded :class:`~chatconn.lab.chaos.SessionDraws`, so a client
 that tags its session (``X-Chatconn-Session``) meets the same conditions on every port.
@@ -48,10 +48,10 @@ import uvicorn
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import serve
 
+from .. import wire as P
 from ..core.errors import ConfigError
 from ..core.profiles import NetworkProfile, profile_preset
-from ..live.session import Endpoint
-from . import protocol as P
+from ..endpoint import Endpoint
 from .chaos import DEFAULT_BACKLOG, ChaosProxy, Fault, FaultKind, SessionDraws
 from .chat import ChatHub
 from .uvicorn_runner import UvicornRunner

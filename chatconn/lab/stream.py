@@ -393,7 +393,8 @@ class StreamHub:
         if cid not in self.channels:
             return JSONResponse(_error(DOES_NOT_EXIST, f"channel {cid} not found", 404), 404)
         body = await self._body(request)
-        given = body.get("message") if isinstance(body.get("message"), dict) else {}
+        sent = body.get("message")
+        given: dict[str, Any] = sent if isinstance(sent, dict) else {}
         user = request.query_params.get("user_id", "")
         now = _now_iso()
         message = {

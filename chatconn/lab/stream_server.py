@@ -35,7 +35,7 @@ import uvicorn
 
 from ..core.errors import ConfigError
 from ..core.profiles import NetworkProfile
-from ..live.stream_transport import StreamEndpoint
+from ..endpoint import StreamEndpoint
 from .chaos import DEFAULT_BACKLOG, ChaosProxy, SessionDraws
 from .server import _backend_socket, as_profile
 from .stream import DEFAULT_API_KEY, StreamHub, dev_token

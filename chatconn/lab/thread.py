@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from ..core.profiles import NetworkProfile
-from ..live.session import Endpoint
+from ..endpoint import Endpoint
 from .chaos import Fault, FaultKind
 from .server import LabServer
 

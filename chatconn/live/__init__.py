@@ -9,6 +9,8 @@
 Imports websockets and httpx; the pure core (``chatconn.core``) does not.
 """
 
+from ..endpoint import Endpoint
+from ..records import AttemptRecord
 from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
@@ -40,9 +42,8 @@ from .events import (
     WarningEvent,
 )
 from .manager import ConnectionManager, HeartbeatConfig
-from .records import AttemptRecord
 from .run import LiveRun, run_live
-from .session import Endpoint, PhaseClock, Session
+from .session import PhaseClock, Session
 from .token_cache import TokenCache
 from .tokens import (
     HttpTokenProvider,

@@ -26,10 +26,9 @@ from ..core.diagnostics import DEFAULT_PROBE_TIMEOUT_S, DEFAULT_PROBES, conclude
 from ..core.model import ROUND_TRIPS
 from ..core.quality import Quality, classify
 from ..core.strategies import ErrorCategory, Strategy
-from ..lab.protocol import LATENCY_PATH, PROBE_PATH
-from .session import Endpoint
+from ..endpoint import Endpoint
+from ..wire import LATENCY_PATH, PROBE_PATH, SESSION_HEADER
 from .tls import default_tls
-from .ws_transport import SESSION_TAG_HEADER
 
 __all__ = ["DiagnosticsReport", "run_diagnostics"]
 
@@ -75,7 +74,8 @@ class DiagnosticsReport:
             return f"WebSocket works but plain HTTP failed ({self.http_problem})."
         quality = self.expected_quality
         label = quality.label if quality is not None else "unknown"
-        return f"Network looks fine: round trip {self.latency_s * 1000:.0f} ms ({label})."
+        rtt = "unknown" if self.latency_s is None else f"{self.latency_s * 1000:.0f} ms"
+        return f"Network looks fine: round trip {rtt} ({label})."
 
 
 def _probe_url(ws_url: str) -> str:
@@ -121,7 +121,7 @@ async def run_diagnostics(
     conditions on the probes too)."""
     began = time.perf_counter()
     ws_timeout_s = timeout_s if ws_timeout_s is None else ws_timeout_s
-    tag = {SESSION_TAG_HEADER: session_tag} if session_tag else {}
+    tag = {SESSION_HEADER: session_tag} if session_tag else {}
     latencies: list[float] = []
     http_problem = ""
     try:

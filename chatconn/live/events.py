@@ -28,7 +28,7 @@ from typing import Any
 from ..core.errors import ConfigError
 from ..core.quality import Quality
 from ..core.strategies import ErrorCategory, Strategy
-from .records import AttemptRecord
+from ..records import AttemptRecord
 
 __all__ = [
     "HISTORY_LIMIT",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..core.strategies import ErrorCategory, Strategy
 from ..messages import Text
+from ..records import AttemptRecord
 from .errors import (
     AuthRejected,
     CertificateRejected,
@@ -20,7 +21,6 @@ from .errors import (
     ProtocolViolation,
     TokenUnavailable,
 )
-from .records import AttemptRecord
 
 __all__ = ["explain_circuit_open", "explain_degraded", "explain_error", "explain_failure"]
 

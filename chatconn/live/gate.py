@@ -28,14 +28,12 @@ stall, a 3 s RTT) hold a slot, so against slow profiles give a larger limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import resource
 import time
 from types import TracebackType
 
 from ..core.errors import ConfigError
 
-__all__ = ["DEFAULT_LIMIT", "ConnectGate", "raise_open_files_limit"]
+__all__ = ["DEFAULT_LIMIT", "ConnectGate"]
 
 #: Attempts in flight through one gate unless told otherwise (see the module doc).
 DEFAULT_LIMIT = 128
@@ -85,21 +83,3 @@ class ConnectGate:
     ) -> None:
         self.in_flight -= 1
         self._slots.release()
-
-
-def raise_open_files_limit() -> int:
-    """Raise this process's soft limit of open files to its hard limit; returns the limit.
-
-    Every live session holds a socket in the client, and every lab connection three (the
-    proxy's two sides and the backend's): 5,000 sessions need ~20,000 descriptors, while
-    the usual soft limit is 1,024 and accept() then fails with EMFILE. Raising the soft
-    limit up to the hard one needs no privilege.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = max(soft, 1 << 20)
-    if soft != resource.RLIM_INFINITY and soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-    return int(soft)

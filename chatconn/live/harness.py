@@ -3,7 +3,7 @@
 Use :func:`measure_floor` before a live run against a chatconn lab (``run_live`` does, for
 ``time_scale="auto"``) and :class:`FloorSampler` during it. A *floor probe* is a real
 connect through the lab's chaos proxies whose session tag starts with
-:data:`~chatconn.lab.faults.FLOOR_TAG_PREFIX`: the proxy gives it the profile's median RTT
+:data:`~chatconn.wire.FLOOR_TAG_PREFIX`: the proxy gives it the profile's median RTT
 and nothing else, so the model knows exactly how long it should take
 (:func:`chatconn.core.model.success_duration` × the time scale); what it takes beyond that
 is the harness's cost — client, proxy and server CPU on a shared machine, scheduling, and
@@ -43,10 +43,12 @@ from ..core.model import success_duration
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile
 from ..core.strategies import Strategy
-from ..lab.faults import FLOOR_TAG_PREFIX
-from ..simulate import SimulationResult, simulate
+from ..endpoint import Endpoint
+from ..outcomes import SessionOutcomes
+from ..simulate import simulate
+from ..wire import FLOOR_TAG_PREFIX
 from .errors import LiveError
-from .session import Endpoint, PhaseClock
+from .session import PhaseClock
 from .tls import default_tls
 from .transports import open_session
 
@@ -308,7 +310,7 @@ class FloorSampler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._lag.__aexit__()
+        await self._lag.__aexit__(*exc_info)
 
 
 #: Sessions of the simulated twin a live run is planned with and compared to.
@@ -328,7 +330,7 @@ class RunPlan:
 
     choice: ScaleChoice
     floor: HarnessFloor
-    twin: SimulationResult
+    twin: SessionOutcomes
     attempts: float
     #: Connections whose overhead counts in full (1, or 3 with diagnostics' two probes).
     connects: float = 1.0

@@ -36,8 +36,9 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
 
+from .. import wire as P
 from ..core.strategies import Strategy
-from ..lab import protocol as P
+from ..endpoint import join_url, redact_url
 from .errors import (
     AttemptTimeout,
     ConnectionRefused,
@@ -47,9 +48,8 @@ from .errors import (
     status_error,
 )
 from .queued_session import QueuedSession
-from .session import join_url, redact_url
 from .tls import default_tls, tls_error
-from .ws_transport import SESSION_TAG_HEADER, PhaseMarks
+from .ws_transport import PhaseMarks
 
 __all__ = [
     "POLL_GRACE_S",
@@ -312,7 +312,7 @@ class SseSession(HttpSession):
 
 
 def _tag_headers(session_tag: str | None) -> dict[str, str]:
-    return {SESSION_TAG_HEADER: session_tag} if session_tag else {}
+    return {P.SESSION_HEADER: session_tag} if session_tag else {}
 
 
 async def open_long_polling(

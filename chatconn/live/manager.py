@@ -77,6 +77,8 @@ from ..core.quality import classify
 from ..core.schedule import Schedule
 from ..core.strategies import ErrorCategory, Strategy
 from ..core.token_fetch import DEFAULT_TOKEN_BUDGET_S
+from ..endpoint import Endpoint, redact_url
+from ..records import AttemptRecord
 from .diagnostics import DiagnosticsReport, run_diagnostics
 from .errors import (
     AttemptError,
@@ -106,8 +108,7 @@ from .events import (
 from .explain import explain_circuit_open, explain_degraded, explain_error, explain_failure
 from .gate import ConnectGate
 from .logs import EventLogger, log_breaker, log_heartbeat
-from .records import AttemptRecord
-from .session import Endpoint, PhaseClock, Session, redact_url
+from .session import PhaseClock, Session
 from .tls import client_tls, default_tls
 from .token_cache import TokenCache
 from .tokens import RetryingTokenProvider, Secret, StaticToken, TokenProvider, TokenSource
@@ -390,10 +391,9 @@ class ConnectionManager:
         task.add_done_callback(_consume_exception)
         return task
 
-    def _schedule_auto_retry(self) -> None:
+    def _schedule_auto_retry(self, breaker: CircuitBreaker) -> None:
         """After a failed connect (``auto_retry``): a fresh one when the breaker allows it,
         at the end of its cool-down (or one cool-down from now if it is still closed)."""
-        breaker = self._breaker
         now = self._clock()
         wait = breaker.retry_after(now) or breaker.config.cooldown_s
         self.bus.emit(
@@ -427,7 +427,7 @@ class ConnectionManager:
         try:
             session = await self._flow(reconnect=reconnect)
         except BaseException as exc:
-            for waiter in joiners.pop(task, ()):  # type: ignore[call-overload]
+            for waiter in joiners.pop(task, []) if task is not None else []:
                 if waiter.done():
                     continue
                 if isinstance(exc, asyncio.CancelledError):
@@ -435,7 +435,7 @@ class ConnectionManager:
                 else:
                     waiter.set_exception(exc)
             raise
-        for waiter in joiners.pop(task, ()):  # type: ignore[call-overload]
+        for waiter in joiners.pop(task, []) if task is not None else []:
             if not waiter.done():
                 waiter.set_result(session)
         return session
@@ -448,42 +448,47 @@ class ConnectionManager:
         )
         breaker = self._breaker
         if breaker is not None and not breaker.allow(self._clock()):
-            self._note_breaker("refused a connect")
+            self._note_breaker(breaker, "refused a connect")
             wait = breaker.retry_after(self._clock())
             self.explanation = explain_circuit_open(wait)
             self._set_state(ConnectionState.FAILED, self.explanation)
             if self.auto_retry:
-                self._schedule_auto_retry()
+                self._schedule_auto_retry(breaker)
             raise CircuitOpen(self.explanation, wait)
         try:
             session = await self._attempts()
         except asyncio.CancelledError:
             if breaker is not None:
                 breaker.abandon()  # a cancelled trial says nothing about the server
-                self._note_breaker("connect cancelled")
+                self._note_breaker(breaker, "connect cancelled")
             self._set_state(ConnectionState.IDLE, "connect cancelled")
             raise
         except LiveError as exc:
             if breaker is not None:
-                self._note_breaker("a trial connect started")
+                self._note_breaker(breaker, "a trial connect started")
                 breaker.record_failure(self._clock())
-                self._note_breaker(f"connect failed ({type(exc).__name__})")
+                self._note_breaker(breaker, f"connect failed ({type(exc).__name__})")
             if not self.explanation:
                 self.explanation = explain_error(exc)
             self._set_state(ConnectionState.FAILED, self.explanation)
-            if self.auto_retry and isinstance(exc, _LATER) and not self._closed:
-                self._schedule_auto_retry()
+            if (
+                self.auto_retry
+                and breaker is not None  # auto_retry needs one (checked on construction)
+                and isinstance(exc, _LATER)
+                and not self._closed
+            ):
+                self._schedule_auto_retry(breaker)
             raise
         if breaker is not None:
-            self._note_breaker("a trial connect started")
+            self._note_breaker(breaker, "a trial connect started")
             breaker.record_success(self._clock())
-            self._note_breaker("connected")
+            self._note_breaker(breaker, "connected")
         return session
 
-    def _note_breaker(self, why: str) -> None:
+    def _note_breaker(self, breaker: CircuitBreaker, why: str) -> None:
         """Log the breaker's transition since the last note, if any (DEBUG)."""
-        now = self._breaker.state(self._clock())
-        log_breaker(self.session_tag, self._breaker_seen, now, why)
+        now = breaker.state(self._clock())
+        log_breaker(self.session_tag, self._breaker_seen or now, now, why)
         self._breaker_seen = now
 
     def _draw(self, policy: RetryPolicy) -> Schedule:
@@ -571,9 +576,10 @@ class ConnectionManager:
         settings = policy.diagnostics
         # Probes on a client of their own: a kept-alive probe connection would spare a
         # later long-polling attempt its TCP round trip, which the model charges.
-        own = self._http is None and self._owns_client
+        shared = self._http
+        own = shared is None  # then a client of the probes' own, closed after them
         verify = self._ssl if self._ssl is not None else default_tls()
-        client = httpx.AsyncClient(verify=verify, timeout=None) if own else self._http
+        client = httpx.AsyncClient(verify=verify, timeout=None) if shared is None else shared
         try:
             report = await run_diagnostics(
                 self.endpoint, client, samples=settings.probes,

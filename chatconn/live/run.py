@@ -3,7 +3,7 @@
 Use :func:`run_live` (or ``chatconn run``) to measure a policy for real: against the lab
 server under a profile (``lab_profile=...``) or against a real server (``endpoint=...``).
 Each session is a :class:`ConnectionManager` with its own seeded generator; the summary is
-the simulator's (:meth:`SimulationResult.summary`), with times in *profile time*
+the simulator's (:meth:`SessionOutcomes.summary`), with times in *profile time*
 (measured wall time divided by ``time_scale``) so it compares with ``chatconn simulate``.
 Per-attempt records keep the wall times and the scale.
 
@@ -46,12 +46,15 @@ from ..core.policy import RetryPolicy
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, TokenEndpoint, as_population, target_from_dict
 from ..core.strategies import Strategy
+from ..endpoint import Endpoint, redact_url
+from ..limits import raise_open_files_limit
+from ..outcomes import SessionOutcomes
+from ..records import AttemptRecord
 from ..runs.format import end_line, now_iso, run_header, session_line
 from ..runs.writer import RunWriter
-from ..simulate import SimulationResult
 from .errors import LiveError
 from .events import AttemptFinished
-from .gate import DEFAULT_LIMIT, ConnectGate, raise_open_files_limit
+from .gate import DEFAULT_LIMIT, ConnectGate
 from .harness import (
     FloorSampler,
     RunPlan,
@@ -61,8 +64,6 @@ from .harness import (
     quiet_heap,
 )
 from .manager import ConnectionManager
-from .records import AttemptRecord
-from .session import Endpoint, redact_url
 from .tls import client_tls, default_tls
 from .tokens import HttpTokenProvider, Secret, TokenProvider
 
@@ -84,7 +85,7 @@ class LiveRun:
     add to a connect; :meth:`agreement`: the verdict against the twin.
     """
 
-    result: SimulationResult
+    result: SessionOutcomes
     records: tuple[AttemptRecord, ...]
     errors: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -104,7 +105,7 @@ class LiveRun:
         connects = harness_connects(self.result.policy)
         return self.harness.bound_s(self.time_scale, attempts, connects)
 
-    def agreement(self, twin: SimulationResult | None = None) -> Agreement | None:
+    def agreement(self, twin: SessionOutcomes | None = None) -> Agreement | None:
         """Live against ``twin`` (default: the planned twin), allowing for the harness."""
         twin = twin if twin is not None else (self.plan.twin if self.plan else None)
         return None if twin is None else compare(self.result, twin, bound_s=self.bound_s)
@@ -210,7 +211,7 @@ async def run_live(
 
     ``protocol="stream"`` with ``lab_profile``: the in-process lab speaks Stream Chat's API
     (:func:`chatconn.live.stream_run.run_stream_lab`); a real Stream deployment is an
-    ``endpoint`` that is a :class:`~chatconn.live.stream_transport.StreamEndpoint`.
+    ``endpoint`` that is a :class:`~chatconn.endpoint.StreamEndpoint`.
 
     Exactly one target: ``lab_profile`` (start an in-process lab server playing it),
     ``lab`` (a :class:`~chatconn.lab.LabServer` you started, running on this loop; its
@@ -278,6 +279,7 @@ async def run_live(
                 lab, policy, sessions, concurrency, seed, manual, wall_budget_s, out,
                 policy_name, metadata, on_session, "lab (started by the caller)", on_plan=on_plan,
             )  # fmt: skip
+        assert endpoint is not None and token is not None  # exactly one target, checked above
         scale = 1.0 if manual is None else manual
         tls = client_tls(None, ca_file)
         header = run_header(
@@ -410,7 +412,7 @@ async def _run(
     write_failures: list[Exception] = []
 
     def record_attempt(event: Any) -> None:
-        if isinstance(event, AttemptFinished) and event.record is not None:
+        if writer is not None and isinstance(event, AttemptFinished) and event.record is not None:
             try:
                 writer.write({"type": "attempt", **event.record.to_dict()})
             except Exception as exc:  # the event bus would swallow it: re-raised below
@@ -493,7 +495,7 @@ async def _run(
     population = (
         None if header["target"] is None else as_population(target_from_dict(header["target"]))
     )
-    result = SimulationResult(
+    result = SessionOutcomes(
         policy=policy,
         target=target,
         seed=seed,

@@ -49,6 +49,6 @@ def stream_endpoint(args: argparse.Namespace) -> Any:
         raise ConfigError(
             "url", args.url, "a Stream deployment is one base URL: drop --alt-url/--http-url"
         )
-    from .stream_transport import StreamEndpoint
+    from ..endpoint import StreamEndpoint
 
     return StreamEndpoint.from_base_url(args.url, api_key=args.api_key, user_id=args.user_id)

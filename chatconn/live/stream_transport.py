@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import ssl as ssl_module
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -41,10 +40,11 @@ from websockets.exceptions import ConnectionClosed
 
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy
+from ..endpoint import StreamEndpoint, redact_url
 from .errors import AuthRejected, ConnectionReset, LiveError, ProtocolViolation, status_error
 from .http_transport import _new_client, _Tracer, transport_error
 from .queued_session import ClosingSession, QueuedSession
-from .session import Endpoint, PhaseClock, redact_url
+from .session import PhaseClock
 from .tls import default_tls
 from .ws_transport import (
     CLOSE_TIMEOUT_S,
@@ -55,59 +55,9 @@ from .ws_transport import (
     tcp_connect,
 )
 
-__all__ = ["DEFAULT_CHANNEL", "StreamEndpoint", "StreamSession", "open_stream_session"]
+__all__ = ["StreamSession", "open_stream_session"]
 
-#: The channel an attempt watches to sync (``messaging:<this>``).
-DEFAULT_CHANNEL = "chatconn"
 _POLL_S = 30.0  # connection_fallback.ts: a poll's timeout (the server answers within 20 s)
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class StreamEndpoint(Endpoint):
-    """A Stream Chat deployment: its base URL (``http_url``), WebSocket ``/connect`` URL,
-    API key and the user to connect as. Build it with :meth:`from_base_url`."""
-
-    api_key: str = ""
-    user_id: str = "chatconn"
-    channel: str = DEFAULT_CHANNEL
-    #: What :func:`chatconn.live.transports.open_session` dispatches on.
-    protocol = "stream"
-
-    def __post_init__(self) -> None:
-        Endpoint.__post_init__(self)
-        for name in ("api_key", "user_id", "channel"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ConfigError(name, value, "expected a non-empty string")
-
-    @classmethod
-    def from_base_url(
-        cls, base_url: str, *, api_key: str, user_id: str = "chatconn", channel: str = "chatconn"
-    ) -> StreamEndpoint:
-        """From what ``client.setBaseURL`` takes: ``http(s)://host[:port]``."""
-        parts = urlsplit(base_url if isinstance(base_url, str) else "")
-        if parts.scheme not in ("http", "https"):
-            raise ConfigError("url", redact_url(str(base_url)), "expected an http(s):// base URL")
-        ws = ("wss" if parts.scheme == "https" else "ws") + base_url[len(parts.scheme) :]
-        ws = ws.split("?", 1)[0].rstrip("/") + "/connect"
-        return cls((ws,), base_url, api_key=api_key, user_id=user_id, channel=channel)
-
-    def __repr__(self) -> str:
-        return (
-            f"StreamEndpoint({redact_url(self.http_url)!r}, api_key={self.api_key!r}, "
-            f"user_id={self.user_id!r})"
-        )
-
-    def unusable(self) -> dict[Strategy, str]:
-        why = "Stream Chat's API has no alternative WebSocket ports and no SSE"
-        return {Strategy.MULTIPLE_PORTS: why, Strategy.SSE_FALLBACK: why}
-
-    def connect_json(self) -> str:
-        """The ``json`` parameter the SDK sends (``client.ts`` ``_buildWSPayload``)."""
-        return json.dumps(
-            {"user_id": self.user_id, "user_details": {"id": self.user_id}},
-            separators=(",", ":"),
-        )
 
 
 def _api_error(body: Any, where: str) -> LiveError:

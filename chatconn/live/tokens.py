@@ -30,9 +30,9 @@ import httpx
 
 from ..core import token_fetch as _model
 from ..core.errors import ConfigError
-from ..lab.protocol import TOKEN_PATH
+from ..endpoint import join_url, redact_url
+from ..wire import TOKEN_PATH
 from .errors import TokenUnavailable
-from .session import join_url, redact_url
 from .tls import default_tls
 
 __all__ = [
@@ -178,7 +178,10 @@ class RetryingTokenProvider(TokenSource):
         return f"RetryingTokenProvider({self.source!r}, retries={self.retries})"
 
     async def fetch(self, time_scale: float = 1.0) -> Secret:
-        return await self._retrying(self._fetch_token, time_scale)
+        fetch_token = self._fetch_token
+        if fetch_token is None:  # pragma: no cover - the constructor allows it for overrides
+            raise ConfigError("token", "<hidden>", "no token function: a subclass overrides fetch")
+        return await self._retrying(fetch_token, time_scale)
 
     async def _retrying(self, once: Callable[[], Awaitable[Any]], time_scale: float) -> Secret:
         problem = "no attempt made"
@@ -253,8 +256,9 @@ class HttpTokenProvider(RetryingTokenProvider):
         return f"HttpTokenProvider({self.url!r}, retries={self.retries})"
 
     async def fetch(self, time_scale: float = 1.0) -> Secret:
-        if self._client is not None:
-            return await self._retrying(lambda: self._post(self._client), time_scale)
+        shared = self._client
+        if shared is not None:
+            return await self._retrying(lambda: self._post(shared), time_scale)
         async with httpx.AsyncClient(timeout=None, verify=default_tls()) as client:
             return await self._retrying(lambda: self._post(client), time_scale)
 

@@ -36,9 +36,10 @@ import httpx
 
 from ..core.errors import ConfigError
 from ..core.strategies import Strategy, parse_strategy
+from ..endpoint import Endpoint, StreamEndpoint
 from .errors import ConnectionReset, LiveError
 from .http_transport import LongPollingSession, SseSession, open_long_polling, open_sse
-from .session import Endpoint, PhaseClock, Session
+from .session import PhaseClock, Session
 from .ws_transport import PhaseMarks, WebSocketSession, open_websocket
 
 __all__ = [
@@ -68,7 +69,7 @@ async def open_session(
     strategy = parse_strategy(strategy)
     if not isinstance(token, str):
         raise ConfigError("token", "<hidden>", "expected a string")
-    if getattr(endpoint, "protocol", None) == "stream":  # a StreamEndpoint: Stream's API
+    if isinstance(endpoint, StreamEndpoint):  # Stream's API
         from .stream_transport import open_stream_session
 
         return await open_stream_session(

@@ -1,7 +1,7 @@
 """WebSocket transport: ``direct_websocket``, ``extended_timeout`` and each leg of
 ``multiple_ports``.
 
-One attempt, in the phases of :mod:`chatconn.lab.protocol` (4 round trips through the lab,
+One attempt, in the phases of :mod:`chatconn.wire` (4 round trips through the lab,
 the first charged by its proxy for the TCP handshake)::
 
     tcp        socket connected with loop.sock_connect     phases.mark("tcp")
@@ -42,7 +42,8 @@ from websockets.exceptions import (
 )
 
 from ..core.strategies import Strategy
-from ..lab.protocol import AUTH_FAILED_CLOSE_CODE, ProtocolError, decode, encode
+from ..endpoint import redact_url
+from ..wire import AUTH_FAILED_CLOSE_CODE, SESSION_HEADER, ProtocolError, decode, encode
 from .errors import (
     AttemptTimeout,
     AuthRejected,
@@ -53,13 +54,11 @@ from .errors import (
     status_error,
 )
 from .queued_session import CLOSED, ClosingSession, QueuedSession
-from .session import redact_url
 from .tls import default_tls, tls_error
 
 __all__ = [
     "CLOSE_TIMEOUT_S",
     "MAX_MESSAGE_BYTES",
-    "SESSION_TAG_HEADER",
     "PhaseMarks",
     "WebSocketSession",
     "open_websocket",
@@ -70,7 +69,6 @@ __all__ = [
 CLOSE_TIMEOUT_S = 3.0
 #: Largest message accepted from the server (the initial sync can be large).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-SESSION_TAG_HEADER = "X-Chatconn-Session"
 
 # websockets logs every frame at DEBUG, the auth frame (with its token) included: give it
 # a logger of ours that never goes below INFO.
@@ -202,7 +200,7 @@ async def open_websocket(
     port = parts.port or (443 if secure else 80)
     sock = await tcp_connect(host, port, where)
     phases.mark("tcp")
-    headers: Mapping[str, str] | None = {SESSION_TAG_HEADER: session_tag} if session_tag else None
+    headers: Mapping[str, str] | None = {SESSION_HEADER: session_tag} if session_tag else None
     try:
         ws = await ws_connect(
             url,

@@ -20,7 +20,7 @@ imports numpy and chatconn only (no plotly).
     policy trade-off (tune)   pareto_info(sweep_result, x, y)      ParetoInfo
     policies side by side     comparison_info({name: result})      ComparisonInfo
 
-Where a function takes "a result" it accepts a :class:`~chatconn.simulate.SimulationResult`,
+Where a function takes "a result" it accepts a :class:`~chatconn.simulate.SessionOutcomes`,
 a :class:`~chatconn.live.run.LiveRun` (its ``.result``) or an array of times to connect in
 seconds (NaN = the session failed); see :func:`connect_times`. Times of a live run are in
 *profile time* (measured wall time divided by the run's ``time_scale``), as the simulator's.

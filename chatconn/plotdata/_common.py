@@ -77,7 +77,7 @@ def ks_distance(a: Any, b: Any) -> float:
 def connect_times(source: Any) -> np.ndarray:
     """Seconds to connected per session, NaN where it failed (a new float array).
 
-    ``source``: a SimulationResult (``time_to_connect``), a LiveRun (its ``result``), or an
+    ``source``: a SessionOutcomes (``time_to_connect``), a LiveRun (its ``result``), or an
     array-like of seconds with NaN for failures.
     """
     result = getattr(source, "result", source)

@@ -48,7 +48,7 @@ class QualityInfo:
     thresholds: QualityThresholds
 
     def as_dict(self) -> dict[str, int]:
-        """Counts by lower-case class name, like ``SimulationResult.summary()["quality"]``."""
+        """Counts by lower-case class name, like ``SessionOutcomes.summary()["quality"]``."""
         return {name: int(n) for name, n in zip(self.names, self.counts, strict=True)}
 
 

@@ -108,7 +108,7 @@ def _figure(
     }
     if _SPEC_ONLY.get():  # chatconn.plots.update: the parts, not a validated figure
         del full["template"]
-        return FigureSpec(traces, full)  # type: ignore[return-value]
+        return FigureSpec(traces, full)
     return go.Figure(data=traces, layout=full)
 
 

@@ -20,7 +20,8 @@ from ..agreement import compare, proportions_differ
 from ..core.errors import ConfigError, RunFileWarning
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from ..core.strategies import ErrorCategory, Strategy
-from ..simulate import SimulationResult, simulate
+from ..outcomes import SessionOutcomes
+from ..simulate import simulate
 from .format import environment
 from .run import Run
 
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-def replay(run: Run, sessions: int | None = None) -> SimulationResult:
+def replay(run: Run, sessions: int | None = None) -> SessionOutcomes:
     """Simulate ``run``'s policy and profile with its seed: for a simulated run with the
     recorded session count, arrays identical to the file's. ``sessions`` changes the count
     (a live run's twin is more useful large). Warns when the run was recorded by another
@@ -54,6 +55,10 @@ def replay(run: Run, sessions: int | None = None) -> SimulationResult:
     if h.target is None:
         raise ConfigError(
             "run", str(run.path), "it ran against a real server: there is no profile to replay"
+        )
+    if h.policy is None:
+        raise ConfigError(
+            "run", str(run.path), "it does not record the client's policy: there is none to replay"
         )
     recorded = h.versions.get("chatconn")
     current = environment()["versions"]["chatconn"]
@@ -100,7 +105,7 @@ def _share(counts: dict[str, int], total: int) -> dict[str, float]:
 REPLAYED_TWIN_SESSIONS = 20_000
 
 
-def simulated_twin(run: Run, runs: Sequence[Run]) -> tuple[SimulationResult, str] | None:
+def simulated_twin(run: Run, runs: Sequence[Run]) -> tuple[SessionOutcomes, str] | None:
     """A live run's simulated twin and where it comes from: the recorded twin among
     ``runs``, else a replay of :data:`REPLAYED_TWIN_SESSIONS` sessions; None for a
     simulated run or a run against a real server (no profile)."""
@@ -113,7 +118,7 @@ def simulated_twin(run: Run, runs: Sequence[Run]) -> tuple[SimulationResult, str
     return replayed, f"replayed ({REPLAYED_TWIN_SESSIONS:,} sessions)"
 
 
-def simulated_twins(runs: Sequence[Run]) -> dict[int, tuple[SimulationResult, str]]:
+def simulated_twins(runs: Sequence[Run]) -> dict[int, tuple[SessionOutcomes, str]]:
     """:func:`simulated_twin` of every live run, by position in ``runs`` (computed once for
     a report's table and its figures)."""
     return {i: t for i, run in enumerate(runs) if (t := simulated_twin(run, runs)) is not None}
@@ -123,7 +128,7 @@ def compare_runs(
     runs: Sequence[Run],
     thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     *,
-    twins: dict[int, tuple[SimulationResult, str]] | None = None,
+    twins: dict[int, tuple[SessionOutcomes, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per run: policy, profile, success, p50/p95, attempts (per session, and per
     session that gave up: ``failed_attempts_mean``, None when none did), quality mix, and

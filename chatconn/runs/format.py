@@ -82,7 +82,7 @@ def now_iso() -> str:
 
 def environment() -> dict[str, Any]:
     """Where a run was made: host, platform and the versions of what shaped its numbers."""
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in RECORDED_PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -112,7 +112,7 @@ def run_header(
 ) -> dict[str, Any]:
     """The header line of a run file. ``target`` None: a real server (nothing to replay).
 
-    ``target_url`` must already be redacted (:func:`chatconn.live.session.redact_url`).
+    ``target_url`` must already be redacted (:func:`chatconn.endpoint.redact_url`).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")

@@ -22,8 +22,8 @@ from ..core.errors import ChatconnError, ConfigError, RunFileError, RunFileWarni
 from ..core.harness import HarnessFloor
 from ..core.profiles import as_population, target_from_dict
 from ..core.strategies import ErrorCategory, Strategy
-from ..live.records import AttemptRecord
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
+from ..records import AttemptRecord
 from .run import Run, RunHeader, _number, _whole
 
 __all__ = ["load_run", "load_runs", "run_files"]
@@ -90,6 +90,13 @@ class _Reader:
     def fail(self, line: int, problem: str) -> RunFileError:
         return RunFileError(self.path, problem, line)
 
+    @property
+    def run_header(self) -> RunHeader:
+        """The header, once line 1 was read (:meth:`take` reads nothing else before it)."""
+        if self.header is None:
+            raise AssertionError("a record before the header")
+        return self.header
+
     def take(self, line: int, data: Any) -> None:
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise self.fail(line, "not a chatconn run record (a JSON object with a 'type')")
@@ -119,8 +126,8 @@ class _Reader:
         handler(line, data)
 
     def _connection(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "observed":
-            raise self.fail(line, f"a connection record in a {self.header.kind} run")
+        if self.run_header.kind != "observed":
+            raise self.fail(line, f"a connection record in a {self.run_header.kind} run")
         if self.next_first:
             raise self.fail(line, "a connection record in a run of imported session columns")
         from ..observe import ObservedConnection
@@ -131,19 +138,20 @@ class _Reader:
             raise self.fail(line, f"bad connection record: {exc}") from None
 
     def _profile(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "observed":
-            raise self.fail(line, f"a profile record in a {self.header.kind} run")
+        if self.run_header.kind != "observed":
+            raise self.fail(line, f"a profile record in a {self.run_header.kind} run")
         if not _number(data.get("at_s")) or data["at_s"] < 0:
             raise self.fail(line, "a profile record needs at_s, seconds >= 0")
+        recorded: Any = data.get("profile")  # target_from_dict names what is wrong with it
         try:
-            profile = target_from_dict(data.get("profile"))
+            profile = target_from_dict(recorded)
         except (ValueError, TypeError, AttributeError, ChatconnError) as exc:
             raise self.fail(line, f"bad profile record: {exc}") from None
         self.profile_changes.append({"at_s": float(data["at_s"]), "profile": profile})
 
     def _attempt(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "live":
-            raise self.fail(line, f"an attempt record in a {self.header.kind} run")
+        if self.run_header.kind != "live":
+            raise self.fail(line, f"an attempt record in a {self.run_header.kind} run")
         values = {k: v for k, v in data.items() if k != "type"}
         try:
             self.records.append(AttemptRecord.from_dict(values))
@@ -151,11 +159,12 @@ class _Reader:
             raise self.fail(line, f"bad attempt record: {exc}") from None
 
     def _check_values(self, line: int, column: str, values: np.ndarray) -> None:
-        h = self.header
+        h = self.run_header
         if column == "ended_at":
             bad = ~np.isfinite(values) | (values < 0)
         elif column == "attempts":  # a live connect may restart its schedule (reset_backoff)
-            most = h.policy.max_attempts if h.kind == "simulated" else np.iinfo(np.int16).max
+            simulated = h.policy if h.kind == "simulated" else None  # a simulation has one
+            most = simulated.max_attempts if simulated else np.iinfo(np.int16).max
             bad = (values < 0) | (values > most)
         elif column == "strategy":
             bad = (values < -1) | (values >= len(Strategy))
@@ -199,13 +208,13 @@ class _Reader:
         return values.astype(_DTYPES[name])
 
     def _session(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind != "live":
-            raise self.fail(line, f"a per-session record in a {self.header.kind} run")
+        if self.run_header.kind != "live":
+            raise self.fail(line, f"a per-session record in a {self.run_header.kind} run")
         if set(data) != _SESSION_KEYS:
             odd = sorted(set(data) ^ _SESSION_KEYS)[0]
             raise self.fail(line, f"session record field {odd!r} is missing or unknown")
         index = data["index"]
-        if not _whole(index) or not 0 <= index < self.header.sessions:
+        if not _whole(index) or not 0 <= index < self.run_header.sessions:
             raise self.fail(line, f"session index {index!r} is outside the run's sessions")
         if index in self.live:
             raise self.fail(line, f"session {index} is recorded twice")
@@ -216,10 +225,10 @@ class _Reader:
         self.live[index] = {name: values[0] for name, values in row.items()}
 
     def _sessions(self, line: int, data: dict[str, Any]) -> None:
-        if self.header.kind == "live":
+        if self.run_header.kind == "live":
             raise self.fail(line, "a session-columns record in a live run")
         expected = {"type", "first", *_COLUMNS}
-        optional = _OBSERVED_EXTRAS if self.header.kind == "observed" else set()
+        optional = _OBSERVED_EXTRAS if self.run_header.kind == "observed" else set()
         if not expected <= set(data) <= expected | optional:
             odd = sorted(set(data) ^ expected - optional)[0]
             raise self.fail(line, f"sessions record field {odd!r} is missing or unknown")
@@ -235,18 +244,18 @@ class _Reader:
         columns = {name: self._column(line, name, data[name]) for name in _COLUMNS}
         self._consistent(line, columns, data["first"])
         count = lengths.pop()
-        if self.header.kind == "observed":
+        if self.run_header.kind == "observed":
             self._observed_extras(line, data, count)
         for name, values in columns.items():
             self.columns[name].append(values)
         self.next_first += count
-        if self.next_first > self.header.sessions:
-            raise self.fail(line, f"more sessions than the header's {self.header.sessions}")
+        if self.next_first > self.run_header.sessions:
+            raise self.fail(line, f"more sessions than the header's {self.run_header.sessions}")
 
     def _observed_extras(self, line: int, data: dict[str, Any], count: int) -> None:
         """An observed run's label columns (indexes into the header's value lists) and
         start times (seconds from the header's ``started_at``, null where unknown)."""
-        known = self.header.extra.get("segments") or {}
+        known = self.run_header.extra.get("segments") or {}
         segments = data.get("segments", {})
         if not isinstance(segments, dict) or set(segments) != set(known):
             raise self.fail(line, f"segments must hold exactly the labels {sorted(known)}")
@@ -280,8 +289,8 @@ class _Reader:
 
     def proxied(self) -> bool:
         """An observed run recorded by ``chatconn proxy`` (connection lines), not imported."""
-        return self.header.kind == "observed" and (
-            bool(self.observed) or "upstream" in self.header.extra
+        return self.run_header.kind == "observed" and (
+            bool(self.observed) or "upstream" in self.run_header.extra
         )
 
     def _end(self, line: int, data: dict[str, Any]) -> None:
@@ -321,14 +330,14 @@ class _Reader:
     def recorded(self) -> int:
         if self.proxied():
             return len(self.observed)
-        return len(self.live) if self.header.kind == "live" else self.next_first
+        return len(self.live) if self.run_header.kind == "live" else self.next_first
 
     def arrays(self) -> dict[str, np.ndarray]:
         if self.proxied():
             from ..observe import episode_arrays, episodes, timelines
 
             return episode_arrays(episodes(timelines(self.observed)))
-        if self.header.kind == "live":
+        if self.run_header.kind == "live":
             order = sorted(self.live)
             return {
                 c: np.array([self.live[i][c] for i in order], dtype=_DTYPES[c]) for c in _COLUMNS
@@ -405,7 +414,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         raise RunFileError(path, f"the run recorded no {what}")
     population = as_population(h.target) if h.target is not None else None
     names = (population and tuple(p.name for p in population.profiles)) or (h.target_name,)
-    result = SimulationResult(
+    arrays = reader.arrays()
+    result = SessionOutcomes(
         policy=h.policy,
         target=h.target_name,
         seed=h.seed,
@@ -413,7 +423,12 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         population=population,
         elapsed_s=float(reader.end["wall_s"]) if reader.end else 0.0,
         kind=h.kind,
-        **reader.arrays(),
+        connected=arrays["connected"],
+        ended_at=arrays["ended_at"],
+        attempts=arrays["attempts"],
+        strategy=arrays["strategy"],
+        last_error=arrays["last_error"],
+        profile=arrays["profile"],
     )
     for note in notes:
         warnings.warn(note, RunFileWarning, stacklevel=2)
@@ -459,8 +474,16 @@ def run_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def load_runs(*sources: str | os.PathLike[str]) -> list[Run]:
+def load_runs(*sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Run]:
     """Every run in the files and directories given (directories: their ``*.jsonl``, sorted)."""
     if len(sources) == 1 and not isinstance(sources[0], str | os.PathLike):
-        sources = tuple(sources[0])  # a list of paths
-    return [load_run(path) for path in run_files(sources)]
+        paths = list(sources[0])  # a list of paths
+    else:
+        paths = []
+        for source in sources:
+            if not isinstance(source, str | os.PathLike):
+                raise ConfigError(
+                    "sources", source, "expected run files and directories, or one list of them"
+                )
+            paths.append(source)
+    return [load_run(path) for path in run_files(paths)]

@@ -18,8 +18,8 @@ from ..core.diagnostics import harness_connects
 from ..core.harness import HarnessFloor
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population, target_from_dict
-from ..live.records import AttemptRecord
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
+from ..records import AttemptRecord
 from .format import FORMAT, KINDS, VERSION
 
 __all__ = ["Run", "RunHeader"]
@@ -118,7 +118,7 @@ class RunHeader:
 class Run:
     """A run read back from its file: the header, per-session arrays, attempt records.
 
-    ``result`` is a :class:`SimulationResult` in profile seconds (live runs too), so every
+    ``result`` is a :class:`SessionOutcomes` in profile seconds (live runs too), so every
     plot and summary that takes a simulation takes a run. ``records`` are the live
     attempts (empty for simulated runs). ``complete`` is False when the file has no end
     mark (the run was interrupted); ``warnings`` says what the loader skipped or noticed.
@@ -126,7 +126,7 @@ class Run:
 
     path: Path
     header: RunHeader
-    result: SimulationResult
+    result: SessionOutcomes
     records: tuple[AttemptRecord, ...] = ()
     complete: bool = True
     wall_s: float | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.errors import ConfigError, RunFileError
 from ..core.presets import policy_preset_name_of
 from ..core.profiles import NetworkProfile, Population
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
 from .format import end_line, run_header, session_line, sessions_line
 from .run import Run
 from .writer import RunWriter
@@ -35,7 +35,7 @@ def save_run(
     target: NetworkProfile | Population | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> Path:
-    """Write a SimulationResult or a LiveRun to ``path`` (a file, or a directory to name
+    """Write a SessionOutcomes or a LiveRun to ``path`` (a file, or a directory to name
     the file in, or an open :class:`RunWriter`, which it closes); returns the file's path.
     Never replaces a file unless ``force``. A loaded
     :class:`~chatconn.runs.Run` is copied as it is on file (header, records and all).
@@ -46,8 +46,10 @@ def save_run(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ConfigError("chunk", chunk, "expected a whole number >= 1")
     if isinstance(source, Run):
+        if isinstance(path, RunWriter):
+            raise ConfigError("path", path, "a loaded run is copied to a file or directory")
         return _copy(source, path, force)
-    if isinstance(source, SimulationResult):
+    if isinstance(source, SessionOutcomes):
         if source.kind != "simulated":
             raise ConfigError(
                 "source",
@@ -58,7 +60,7 @@ def save_run(
         return _save_simulation(source, path, force, policy_name, target, chunk)
     if hasattr(source, "records") and isinstance(getattr(source, "header", None), dict):
         return _save_live(source, path, force)
-    raise ConfigError("source", type(source).__name__, "expected a SimulationResult or a LiveRun")
+    raise ConfigError("source", type(source).__name__, "expected a SessionOutcomes or a LiveRun")
 
 
 def _unwrap(population: Population | None) -> NetworkProfile | Population | None:
@@ -71,8 +73,8 @@ def _unwrap(population: Population | None) -> NetworkProfile | Population | None
 
 
 def _save_simulation(
-    result: SimulationResult,
-    path: str | os.PathLike[str],
+    result: SessionOutcomes,
+    path: str | os.PathLike[str] | RunWriter,
     force: bool,
     policy_name: str | None,
     target: NetworkProfile | Population | None,
@@ -85,11 +87,11 @@ def _save_simulation(
         )
     header = run_header(
         "simulated",
-        policy=result.policy,
+        policy=result.known_policy(),
         target=target,
         seed=result.seed,
         sessions=result.sessions,
-        policy_name=policy_name or policy_preset_name_of(result.policy) or "custom",
+        policy_name=policy_name or policy_preset_name_of(result.known_policy()) or "custom",
         target_name=result.target,
         extra={"random_draws": dict(result.random_draws)},
     )
@@ -107,7 +109,7 @@ def _save_simulation(
             part = {name: a[first : first + chunk] for name, a in arrays.items()}
             writer.write(sessions_line(first, part))
         writer.write(end_line(result.sessions, result.elapsed_s))
-    return writer.path
+    return writer.file
 
 
 def _copy(run: Any, path: str | os.PathLike[str], force: bool) -> Path:
@@ -126,7 +128,7 @@ def _copy(run: Any, path: str | os.PathLike[str], force: bool) -> Path:
     return target
 
 
-def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
+def _save_live(live: Any, path: str | os.PathLike[str] | RunWriter, force: bool) -> Path:
     result = live.result
     by_session: dict[str, list[Any]] = {}
     for record in live.records:
@@ -147,4 +149,4 @@ def _save_live(live: Any, path: str | os.PathLike[str], force: bool) -> Path:
                 )
             )
         writer.write(end_line(result.sessions, live.wall_s, live.errors))
-    return writer.path
+    return writer.file

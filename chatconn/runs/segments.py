@@ -2,7 +2,7 @@
 
 An observed run (:mod:`chatconn.importers`) carries labels per session — region, client
 version, network type, ... — in :attr:`Run.segments`. :func:`by_segment` gives one
-:class:`~chatconn.simulate.SimulationResult` per value of a label, so every plot and
+:class:`~chatconn.simulate.SessionOutcomes` per value of a label, so every plot and
 summary that takes a result takes a segment; :func:`segment_rows` tabulates them.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.errors import UnknownNameError
 from ..core.quality import DEFAULT_THRESHOLDS, QualityThresholds
-from ..simulate import SimulationResult
+from ..outcomes import SessionOutcomes
 from .run import Run
 
 __all__ = ["by_segment", "segment_rows"]
@@ -23,7 +23,7 @@ __all__ = ["by_segment", "segment_rows"]
 _ARRAYS = ("connected", "ended_at", "attempts", "strategy", "last_error", "profile")
 
 
-def by_segment(run: Run, label: str) -> dict[str, SimulationResult]:
+def by_segment(run: Run, label: str) -> dict[str, SessionOutcomes]:
     """``{value: the sessions with that value}``, largest segment first."""
     if label not in run.segments:
         raise UnknownNameError("segment label", label, tuple(run.segments))

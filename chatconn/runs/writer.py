@@ -112,13 +112,16 @@ class RunWriter:
             if record.get("type") != "run":
                 raise RunFileError(self._target, "the first record must be the run header")
             self._open_in_directory(record)
+        fd = self._fd
+        if fd is None:  # pragma: no cover - _open_in_directory opened it or raised
+            raise RunFileError(self._target, "the run file is not open")
         if self._truncate:
-            os.ftruncate(self._fd, 0)
+            os.ftruncate(fd, 0)
             self._truncate = False
         view = memoryview(data)
         try:
             while view:
-                view = view[os.write(self._fd, view) :]
+                view = view[os.write(fd, view) :]
         except OSError as exc:
             raise RunFileError(self.path, f"cannot write it: {exc.strerror or exc}") from exc
         self.lines += 1
@@ -148,6 +151,14 @@ class RunWriter:
             pass
         finally:
             os.close(fd)
+
+    @property
+    def file(self) -> Path:
+        """The run file's path, known once the header is written (a directory's run file is
+        named after its header)."""
+        if self.path is None:
+            raise RunFileError(self._target, "no run header written yet: the file has no name")
+        return self.path
 
     @property
     def closed(self) -> bool:

@@ -24,16 +24,16 @@ it as text.
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any, TextIO
 
 from ..argtypes import (
     add_policy_args,
     bounded_int,
     non_negative_float,
+    parse_assignment,
+    policy_from_args,
     policy_label,
     positive_float,
     positive_int,
@@ -56,21 +56,6 @@ __all__ = ["MAX_WORKERS", "add_tune_parser", "parse_vary", "print_tune", "run_tu
 MAX_WORKERS = 64
 #: Fields whose values are lists (comma-separated): ``--vary`` separates their values with |.
 LIST_FIELDS = ("delays", "ladder")
-
-
-def _cli() -> ModuleType:
-    """The running ``chatconn.cli`` module, imported late (it imports this module).
-
-    Under ``python -m chatconn.cli`` that module is ``__main__``: importing ``chatconn.cli``
-    again would load a second copy whose UsageError the running ``main`` does not catch.
-    """
-    running = sys.modules.get("__main__")
-    spec = getattr(running, "__spec__", None)
-    if running is not None and spec is not None and spec.name == "chatconn.cli":
-        return running
-    from .. import cli
-
-    return cli
 
 
 def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -142,8 +127,6 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
 
     Raises ConfigError naming ``--vary`` (bad form, unknown field) or the field (bad value).
     """
-    parse_assignment = _cli().parse_assignment
-
     name, sep, raw = text.partition("=")
     name = name.strip()
     if not sep or not name:
@@ -159,8 +142,6 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
 
 def run_tune(args: argparse.Namespace) -> dict[str, Any]:
     """Run the sweep the parsed ``tune`` arguments describe; return the JSON-ready report."""
-    policy_from_args = _cli().policy_from_args
-
     base = policy_from_args(args.policy, args.assignments)
     axes: dict[str, list[Any]] = {}
     for text in args.vary:

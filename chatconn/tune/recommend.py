@@ -17,6 +17,7 @@ input (an unknown metric, a bad objective text, not a sweep result) raises Confi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from .explain import alternatives, missed, portrait, verdict
 from .metrics import DEFAULT_PARETO_OBJECTIVES, METRICS, Better
-from .objective import DEFAULT_OBJECTIVE, Objective, parse_objective
+from .objective import DEFAULT_OBJECTIVE, Constraint, Objective, parse_objective
 from .score import Scores
 from .sweep import ScoredPolicy, SweepResult
 
@@ -83,6 +84,13 @@ class Recommendation:
             "closest": entry(self.closest),
             "explanation": self.explanation,
         }
+
+
+def _closeness(
+    objective: Objective, c: Constraint, s: ScoredPolicy
+) -> tuple[float, tuple[float, ...]]:
+    """How close ``s`` comes to meeting ``c``, ties broken by the objective."""
+    return c.shortfall(s.scores.get(c.metric)), _rank(objective, s)
 
 
 def _rank(objective: Objective, s: ScoredPolicy) -> tuple[float, ...]:
@@ -195,10 +203,7 @@ def _explain(
         if n:
             lines.append(f"{c}: met by {n} of {total}.")
             continue
-        nearest = min(
-            result.scored,
-            key=lambda s, c=c: (c.shortfall(s.scores.get(c.metric)), _rank(objective, s)),
-        )
+        nearest = min(result.scored, key=functools.partial(_closeness, objective, c))
         value = nearest.scores.get(c.metric)
         if value is None:
             lines.append(f"{c}: met by none of the {total} policies (undefined for all).")

@@ -25,7 +25,8 @@ from ..core.errors import ConfigError
 from ..core.policy import RetryPolicy
 from ..core.profiles import NetworkProfile, Population
 from ..lockstep import LockstepReport, lockstep
-from ..simulate import SimulationResult, _check_seed, _check_sessions, simulate
+from ..outcomes import SessionOutcomes
+from ..simulate import _check_seed, _check_sessions, simulate
 from ..storm import DEFAULT_ATTEMPT_S, DEFAULT_HORIZON_S, MAX_CLIENTS, StormResult, _check, storm
 from .metrics import metric
 
@@ -138,7 +139,7 @@ class Scores:
 
 
 def scores_of(
-    result: SimulationResult,
+    result: SessionOutcomes,
     herd: StormResult,
     together: LockstepReport | None,
     *,
@@ -147,6 +148,8 @@ def scores_of(
     """The scores of a simulation, a storm and a lockstep report of one policy (pure)."""
     times = result.ended_at[result.connected]
     n = result.sessions
+    p50: float | None
+    p95: float | None
     if times.size:
         p50, p95 = (float(q) for q in np.percentile(times, (50, 95)))
     else:

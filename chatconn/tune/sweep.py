@@ -194,19 +194,19 @@ def sweep(
     )
     began = time.perf_counter()
     points = grid.points(base)
-    valid = [p for p in points if p.ok]
+    valid = [(p, p.policy) for p in points if p.policy is not None]
     if executor is None:
-        scores = [score_policy(p.policy, resolved, settings) for p in valid]  # type: ignore[arg-type]
+        scores = [score_policy(policy, resolved, settings) for _, policy in valid]
     else:
         scores = _collect(
-            [executor.submit(score_policy, p.policy, resolved, settings) for p in valid]
+            [executor.submit(score_policy, policy, resolved, settings) for _, policy in valid]
         )
     return SweepResult(
         base=base,
         grid=grid,
         target=resolved.name,
         settings=settings,
-        scored=tuple(ScoredPolicy(p, s) for p, s in zip(valid, scores, strict=True)),
+        scored=tuple(ScoredPolicy(p, s) for (p, _), s in zip(valid, scores, strict=True)),
         failures=tuple(p for p in points if not p.ok),
         elapsed_s=time.perf_counter() - began,
     )

@@ -60,10 +60,11 @@ from ..live.harness import RunPlan
 from ..live.manager import ConnectionManager
 from ..live.run import LiveRun, check_time_scale, probe_scale, run_live
 from ..messages import DEFAULT_LANGUAGE, check_language, message
+from ..outcomes import SessionOutcomes
 from ..plotdata import overlay_info, quality_info, timeline_info
 from ..plots import overlay_figure, quality_figure, timeline_figure, update_figure
 from ..runs import save_run
-from ..simulate import SimulationResult, simulate
+from ..simulate import simulate
 from ..workspace import my_runs_dir
 from .panel import PanelState, PolicyPanel
 from .run_status import RunStatus
@@ -198,7 +199,7 @@ class LiveView:
         self._times: dict[int, float] = {}
         self._following: ConnectionManager | None = None
         self._refresh_handle: asyncio.TimerHandle | None = None
-        self._simulated: SimulationResult | None = None
+        self._simulated: SessionOutcomes | None = None
         self._worker: threading.Thread | None = None
         self._run_title = self._title_head = ""
         self._render_labels()
@@ -325,7 +326,7 @@ class LiveView:
         return live
 
     def _begin(
-        self, profile: NetworkProfile, population: str | None, simulated: SimulationResult
+        self, profile: NetworkProfile, population: str | None, simulated: SessionOutcomes
     ) -> None:
         self._cancel_requested = False
         self._managers, self._times, self._following = {}, {}, None
@@ -368,22 +369,25 @@ class LiveView:
             scale = self._manual_scale or probe_scale(state.policy, profile)
             if self._lab is None:
                 self._lab = LabServerThread(profile, time_scale=scale, seed=state.seed)
-            if self._lab.running:
-                self._lab.set_profile(profile, reset_epoch=True)
+            lab = self._lab
+            if lab.running:
+                lab.set_profile(profile, reset_epoch=True)
             else:
-                self._lab.start()
-                if self._lab.profile != profile:
-                    self._lab.set_profile(profile, reset_epoch=True)
-            self._lab.set_time_scale(scale)
+                lab.start()
+                if lab.profile != profile:
+                    lab.set_profile(profile, reset_epoch=True)
+            lab.set_time_scale(scale)
             # The clients share the lab's loop and thread: timed against the lab without
             # waiting for the GIL behind a second busy thread.
-            live = self._lab.submit(self._clients(state, ui)).result()
+            live = lab.submit(self._clients(state, ui, lab)).result()
         except BaseException as exc:  # reported to run() on the kernel's loop
             done.set_exception(exc)
         else:
             done.set_result(live)
 
-    async def _clients(self, state: PanelState, ui: asyncio.AbstractEventLoop) -> LiveRun | None:
+    async def _clients(
+        self, state: PanelState, ui: asyncio.AbstractEventLoop, lab: LabServerThread
+    ) -> LiveRun | None:
         with self._client_lock:
             self._client_loop = asyncio.get_running_loop()
             self._client_task = asyncio.current_task()
@@ -406,7 +410,7 @@ class LiveView:
                 concurrency=self.concurrency,
                 seed=state.seed,
                 time_scale=self.time_scale,
-                lab=self._lab.lab,  # on this loop: run_live measures the harness through it
+                lab=lab.lab,  # on this loop: run_live measures the harness through it
                 on_session=on_session,
                 on_plan=lambda plan: post(self._on_plan, plan),
             )
@@ -446,7 +450,7 @@ class LiveView:
         if isinstance(event, StateChanged) and event.state in _OUTCOMES and i not in self._times:
             spent = manager.attempts_elapsed_s
             ok = event.state is not ConnectionState.FAILED and spent is not None
-            self._times[i] = spent / manager.time_scale if ok else math.nan
+            self._times[i] = spent / manager.time_scale if ok and spent is not None else math.nan
             self.run_status.ended(i, event.state)
             self.progress.value = len(self._times)
             self._render_labels()

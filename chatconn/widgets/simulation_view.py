@@ -22,9 +22,10 @@ from typing import Any
 import ipywidgets as W
 import plotly.graph_objects as go
 
+from ..outcomes import SessionOutcomes
 from ..plotdata import backoff_info, quality_info, ttc_info
 from ..plots import backoff_figure, quality_figure, ttc_figure, update_figure
-from ..simulate import SimulationResult, simulate
+from ..simulate import simulate
 from .panel import PanelState, PolicyPanel
 
 __all__ = ["SimulationView"]
@@ -47,7 +48,7 @@ class SimulationView:
         self.panel = panel
         self.sessions = sessions
         self.backoff_samples = backoff_samples
-        self.result: SimulationResult | None = None
+        self.result: SessionOutcomes | None = None
         #: Milliseconds the last :meth:`update` took (simulation, infos and figure updates).
         self.last_update_ms: float | None = None
         #: The same, split: ``simulate``, ``infos`` and ``figures`` (ms).
@@ -83,6 +84,8 @@ class SimulationView:
             f"Time to connect · {state.target} · base timeout {state.policy.base_timeout:g} s"
         )
         if self.ttc is None:
+            if backoff is None:  # pragma: no cover - the first update has no key yet: drawn
+                backoff = backoff_info(state.policy, samples=self.backoff_samples, seed=state.seed)
             self.ttc = go.FigureWidget(ttc_figure(ttc, title=ttc_title))
             self.quality = go.FigureWidget(quality_figure(quality))
             self.backoff = go.FigureWidget(backoff_figure(backoff))

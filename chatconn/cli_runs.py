@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ConfigError, RunFileError
-from ..core.presets import policy_preset
-from ..core.profiles import NetworkProfile
-from .analysis import replay
-from .load import load_run, run_files
+from .core.errors import ConfigError, RunFileError
+from .core.presets import policy_preset
+from .core.profiles import NetworkProfile
+from .runs.analysis import replay
+from .runs.load import load_run, run_files
 
 __all__ = ["print_text", "run_command"]
 
@@ -59,7 +59,7 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
             "warnings": list(run.warnings),
         }
     if args.command == "calibrate":
-        from ..calibrate import calibrate
+        from .calibrate import calibrate
 
         run = load_run(args.source)
         policy = policy_preset(args.policy) if getattr(args, "policy", None) else run.policy
@@ -75,9 +75,9 @@ def run_command(args: argparse.Namespace) -> dict[str, Any]:
         if base is None:  # the profile the run played, else broadband
             recorded = run.header.target
             base = recorded if isinstance(recorded, NetworkProfile) else "broadband"
-        result = calibrate(run.result, base=base, fit=fit, seed=args.seed, policy=policy)
-        return {"file": str(run.path), "label": run.label, **result.to_dict()}
-    from ..report import write_report  # plotly only for reports
+        fitted = calibrate(run.result, base=base, fit=fit, seed=args.seed, policy=policy)
+        return {"file": str(run.path), "label": run.label, **fitted.to_dict()}
+    from .report import write_report  # plotly only for reports
 
     path, found = write_report(args.sources, args.out, force=args.force, title=args.title)
     return {

@@ -46,6 +46,7 @@ from typing import Any
 
 __all__ = [
     "AUTH_FAILED_CLOSE_CODE",
+    "FLOOR_TAG_PREFIX",
     "LATENCY_PATH",
     "LP_CONNECT",
     "LP_PING",
@@ -53,6 +54,8 @@ __all__ = [
     "LP_SEND",
     "LP_SYNC",
     "PROBE_PATH",
+    "SESSION_HEADER",
+    "SESSION_QUERY",
     "SSE_PATH",
     "SSE_SEND",
     "SSE_SYNC",
@@ -76,6 +79,17 @@ SSE_PATH = "/sse"
 SSE_SYNC = "/sse/sync"
 SSE_SEND = "/sse/send"
 AUTH_FAILED_CLOSE_CODE = 4001
+#: Header a client sends so that its connections share one session's conditions (any case:
+#: HTTP header names are case-insensitive; the live transports send it like this).
+SESSION_HEADER = "x-chatconn-session"
+#: The same tag as a query parameter, for clients that cannot set headers (a browser's
+#: WebSocket and EventSource, socket.io-client's ``query``); the header wins when both are sent.
+SESSION_QUERY = "chatconn_client"
+#: Session tags starting with this are the harness's floor probes
+#: (:func:`chatconn.live.harness.measure_floor`): the lab's proxy gives them the profile's
+#: median RTT and nothing else (no draws, loss, stall, reset, proxy or port rule), so their
+#: duration is known from the model and what they take beyond it is the harness's own cost.
+FLOOR_TAG_PREFIX = "chatconn-floor"
 
 
 class ProtocolError(ValueError):

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
-from ..core.strategies import ErrorCategory, Strategy
-from .errors import LiveError
-from .session import PhaseClock, redact_url
+from .core.strategies import ErrorCategory, Strategy
+from .endpoint import redact_url
 
 __all__ = ["AttemptRecord"]
+
+
+class PhaseMarks(Protocol):
+    """What :meth:`AttemptRecord.of_attempt` reads of an attempt's phase clock
+    (:class:`chatconn.live.session.PhaseClock`)."""
+
+    @property
+    def marks(self) -> Mapping[str, float]: ...
+
+    def elapsed(self) -> float: ...
+
+
+class CategorisedError(Protocol):
+    """What :meth:`AttemptRecord.of_attempt` reads of an attempt's error
+    (:class:`chatconn.live.errors.LiveError`): its category and its message (``str``)."""
+
+    @property
+    def category(self) -> ErrorCategory: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +66,8 @@ class AttemptRecord:
         timeout_s: float,
         wait_before_s: float,
         started_s: float,
-        phases: PhaseClock,
-        error: LiveError | None,
+        phases: PhaseMarks,
+        error: CategorisedError | None,
         time_scale: float,
         token_fetches: int | None = None,
     ) -> AttemptRecord:
