@@ -31,11 +31,10 @@ import contextlib
 import json
 import ssl as ssl_module
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from ..core.errors import ConfigError
@@ -45,15 +44,7 @@ from .errors import AuthRejected, ConnectionReset, LiveError, ProtocolViolation,
 from .http_transport import _new_client, _Tracer, transport_error
 from .queued_session import ClosingSession, QueuedSession
 from .session import PhaseClock
-from .tls import default_tls
-from .ws_transport import (
-    CLOSE_TIMEOUT_S,
-    MAX_MESSAGE_BYTES,
-    _handshake_error,
-    _ws_logger,
-    drop,
-    tcp_connect,
-)
+from .ws_transport import drop, handshake
 
 __all__ = ["StreamSession", "open_stream_session"]
 
@@ -234,34 +225,9 @@ async def _open_websocket(
         }
     )
     url = f"{endpoint.primary}?{query}"
-    where = redact_url(url)
-    parts = urlsplit(url)
-    secure = parts.scheme == "wss"
-    host = parts.hostname or ""
-    sock = await tcp_connect(host, parts.port or (443 if secure else 80), where)
-    phases.mark("tcp")
-    try:
-        ws = await ws_connect(
-            url,
-            sock=sock,
-            open_timeout=None,
-            proxy=None,
-            ssl=(ssl or default_tls()) if secure else None,
-            server_hostname=host if secure else None,
-            compression=None,
-            max_size=MAX_MESSAGE_BYTES,
-            close_timeout=CLOSE_TIMEOUT_S,
-            ping_interval=None,  # Stream's keep-alive is its health.check events
-            logger=_ws_logger,
-        )
-    except asyncio.CancelledError:
-        sock.close()
-        raise
-    except Exception as exc:
-        sock.close()
-        raise _handshake_error(exc, where) from exc
+    # Stream's keep-alive is its health.check events: no WebSocket pings.
+    ws, where = await handshake(url, phases, ssl=ssl, ping_interval=None)
     session._ws = ws
-    phases.mark("handshake")
     try:
         raw = await ws.recv()
     except ConnectionClosed as exc:

@@ -61,6 +61,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "PhaseMarks",
     "WebSocketSession",
+    "handshake",
     "open_websocket",
     "tcp_connect",
 ]
@@ -183,6 +184,43 @@ async def _recv(ws: ClientConnection, where: str, during: str) -> dict[str, Any]
         raise ProtocolViolation(f"{where}: {exc} {during}") from exc
 
 
+async def handshake(
+    url: str, phases: PhaseMarks, *, ssl: ssl_module.SSLContext | None, **options: Any
+) -> tuple[ClientConnection, str]:
+    """TCP connect and WebSocket handshake at ``url`` (phases ``tcp`` and ``handshake``), with
+    the options every chatconn WebSocket shares; ``options`` add to them (headers, pings).
+    Returns the connection and ``url`` redacted for messages. Used by both protocols' sessions.
+    """
+    where = redact_url(url)
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    host = parts.hostname or ""
+    sock = await tcp_connect(host, parts.port or (443 if secure else 80), where)
+    phases.mark("tcp")
+    try:
+        ws = await ws_connect(
+            url,
+            sock=sock,
+            open_timeout=None,
+            proxy=None,
+            ssl=(ssl or default_tls()) if secure else None,  # one context per process
+            server_hostname=host if secure else None,
+            compression=None,
+            max_size=MAX_MESSAGE_BYTES,
+            close_timeout=CLOSE_TIMEOUT_S,
+            logger=_ws_logger,
+            **options,
+        )
+    except asyncio.CancelledError:
+        sock.close()
+        raise
+    except Exception as exc:
+        sock.close()
+        raise _handshake_error(exc, where) from exc
+    phases.mark("handshake")
+    return ws, where
+
+
 async def open_websocket(
     url: str,
     token: str,
@@ -193,35 +231,8 @@ async def open_websocket(
     ssl: ssl_module.SSLContext | None = None,
 ) -> WebSocketSession:
     """Connect, authenticate and sync one WebSocket session at ``url``."""
-    where = redact_url(url)
-    parts = urlsplit(url)
-    secure = parts.scheme == "wss"
-    host = parts.hostname or ""
-    port = parts.port or (443 if secure else 80)
-    sock = await tcp_connect(host, port, where)
-    phases.mark("tcp")
     headers: Mapping[str, str] | None = {SESSION_HEADER: session_tag} if session_tag else None
-    try:
-        ws = await ws_connect(
-            url,
-            sock=sock,
-            open_timeout=None,
-            proxy=None,
-            ssl=(ssl or default_tls()) if secure else None,  # one context per process
-            server_hostname=host if secure else None,
-            additional_headers=headers,
-            compression=None,
-            max_size=MAX_MESSAGE_BYTES,
-            close_timeout=CLOSE_TIMEOUT_S,
-            logger=_ws_logger,
-        )
-    except asyncio.CancelledError:
-        sock.close()
-        raise
-    except Exception as exc:
-        sock.close()
-        raise _handshake_error(exc, where) from exc
-    phases.mark("handshake")
+    ws, where = await handshake(url, phases, ssl=ssl, additional_headers=headers)
     early: list[dict[str, Any]] = []
     try:
         try:
